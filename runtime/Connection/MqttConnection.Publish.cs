@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Text;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using TypedMqtt.Topics;
+
+namespace TypedMqtt;
+
+public sealed partial class MqttConnection
+{
+    /// <summary>
+    /// Publishes a message. The topic and properties are validated first: an invalid one throws and nothing is sent.
+    /// Completes when the message was written (QoS 0), acknowledged (QoS 1) or completed (QoS 2).
+    /// </summary>
+    /// <param name="topic">The topic name; no wildcards.</param>
+    /// <param name="payload">The payload bytes; they may be reused once the task completes.</param>
+    /// <param name="qos">Quality of service.</param>
+    /// <param name="retain">Whether the broker retains the message for late subscribers.</param>
+    /// <param name="properties">MQTT 5 message properties, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the publish is done.</returns>
+    /// <exception cref="ArgumentException">The topic or a property is invalid.</exception>
+    /// <exception cref="MqttOperationException">The connection is down, the server's limits forbid it, or the broker refused it.</exception>
+    public Task PublishAsync(
+        string topic,
+        ReadOnlyMemory<byte> payload,
+        MqttQos qos = MqttQos.AtMostOnce,
+        bool retain = false,
+        MqttMessageProperties? properties = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        var topicError = TopicRules.CheckTopicName(topic);
+        if (topicError is not null)
+        {
+            throw new ArgumentException(topicError, nameof(topic));
+        }
+
+        if (qos is < MqttQos.AtMostOnce or > MqttQos.ExactlyOnce)
+        {
+            throw new ArgumentOutOfRangeException(nameof(qos), qos, "QoS must be 0, 1 or 2.");
+        }
+
+        if (properties is not null && !properties.IsEmpty)
+        {
+            if (Options.ProtocolVersion != MqttVersion.V500)
+            {
+                throw new ArgumentException($"Message properties are an MQTT 5 feature but the connection uses {MqttConnectionOptionsValidator.Describe(Options.ProtocolVersion)}.", nameof(properties));
+            }
+
+            var propertyError = MqttConnectionOptionsValidator.CheckMessageProperties(properties, "Message");
+            if (propertyError is not null)
+            {
+                throw new ArgumentException(propertyError, nameof(properties));
+            }
+        }
+
+        CheckServerLimits(topic, payload.Length, qos, retain);
+        return SendPublishAsync(CreateMessage(topic, payload, qos, retain, properties), cancellationToken);
+    }
+
+    private void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain)
+    {
+        var server = ConnectResult;
+        if (qos > server.MaximumQos)
+        {
+            throw new MqttOperationException($"Publishing to '{topic}' with QoS {(int)qos} is refused locally: the server accepts at most QoS {(int)server.MaximumQos}. Lower the QoS.", 0x9B);
+        }
+
+        if (retain && !server.RetainAvailable)
+        {
+            throw new MqttOperationException($"Publishing to '{topic}' with retain is refused locally: the server does not support retained messages. Publish without retain.", 0x9A);
+        }
+
+        if (server.MaximumPacketSize is { } maximum)
+        {
+            // Fixed header (up to 5) + topic length prefix + topic + packet id + properties length estimate.
+            long size = 5 + 2 + Encoding.UTF8.GetByteCount(topic) + 2 + 64 + payloadLength;
+            if (size > maximum)
+            {
+                throw new MqttOperationException($"Publishing {payloadLength} bytes to '{topic}' is refused locally: the packet would exceed the server's maximum packet size of {maximum} bytes.", 0x95);
+            }
+        }
+    }
+
+    private static MqttApplicationMessage CreateMessage(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties)
+    {
+        var message = new MqttApplicationMessage
+        {
+            Topic = topic,
+            Payload = new ReadOnlySequence<byte>(payload),
+            QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos,
+            Retain = retain,
+        };
+
+        if (properties is null || properties.IsEmpty)
+        {
+            return message;
+        }
+
+        message.ContentType = properties.ContentType;
+        if (properties.PayloadFormat is { } format)
+        {
+            message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
+        }
+
+        if (properties.MessageExpiryInterval is { } expiry)
+        {
+            message.MessageExpiryInterval = expiry;
+        }
+
+        message.ResponseTopic = properties.ResponseTopic;
+        if (!properties.CorrelationData.IsEmpty)
+        {
+            message.CorrelationData = properties.CorrelationData.ToArray();
+        }
+
+        if (properties.UserProperties.Count > 0)
+        {
+            var list = new List<MQTTnet.Packets.MqttUserProperty>(properties.UserProperties.Count);
+            foreach (var property in properties.UserProperties)
+            {
+                list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
+            }
+
+            message.UserProperties = list;
+        }
+
+        return message;
+    }
+
+    private async Task SendPublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
+    {
+        MqttClientPublishResult result;
+        try
+        {
+            result = await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttClientNotConnectedException e)
+        {
+            throw new MqttOperationException($"Cannot publish to '{message.Topic}': the connection to {Options.DisplayAddress} is {State}.", null, e);
+        }
+        catch (MqttCommunicationException e)
+        {
+            throw new MqttOperationException($"Publishing to '{message.Topic}' failed: {e.GetBaseException().Message}", null, e);
+        }
+
+        if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+        {
+            var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
+            throw new MqttOperationException($"The broker refused the publish to '{message.Topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
+        }
+    }
+}

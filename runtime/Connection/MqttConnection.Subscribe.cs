@@ -1,0 +1,205 @@
+using System.Buffers;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Protocol;
+using TypedMqtt.Dispatch;
+using TypedMqtt.Topics;
+
+namespace TypedMqtt;
+
+public sealed partial class MqttConnection
+{
+    /// <summary>Subscribes to a filter with a raw handler that receives a copy of each payload.</summary>
+    /// <param name="filter">The topic filter, wildcards allowed.</param>
+    /// <param name="handler">Called in order, one message at a time, with the payload and its context.</param>
+    /// <param name="options">QoS and MQTT 5 subscription options.</param>
+    /// <param name="cancellationToken">Cancels the wait for SUBACK.</param>
+    /// <returns>The subscription; dispose it to unsubscribe.</returns>
+    public Task<MqttSubscription> SubscribeAsync(
+        string filter,
+        Func<ReadOnlyMemory<byte>, MqttMessageContext, CancellationToken, Task> handler,
+        MqttSubscriptionOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        SubscribeAsync(filter, static (_, payload) => (ReadOnlyMemory<byte>)payload.ToArray(), handler, options, cancellationToken);
+
+    /// <summary>
+    /// Subscribes to a filter; each matching message is decoded on the receive path by <paramref name="decoder"/> and
+    /// handed to <paramref name="handler"/> in order on the subscription's own worker. A decoder that throws sends the
+    /// message to <see cref="MessageFailed"/> instead of the handler.
+    /// </summary>
+    /// <typeparam name="T">The decoded message.</typeparam>
+    /// <param name="filter">The topic filter, wildcards allowed.</param>
+    /// <param name="decoder">Turns topic and payload into <typeparamref name="T"/>.</param>
+    /// <param name="handler">Called one message at a time.</param>
+    /// <param name="options">QoS and MQTT 5 subscription options.</param>
+    /// <param name="cancellationToken">Cancels the wait for SUBACK.</param>
+    /// <returns>The subscription; dispose it to unsubscribe.</returns>
+    /// <exception cref="ArgumentException">The filter or options are invalid.</exception>
+    /// <exception cref="MqttOperationException">The broker refused the subscription.</exception>
+    public async Task<MqttSubscription> SubscribeAsync<T>(
+        string filter,
+        MqttPayloadDecoder<T> decoder,
+        Func<T, MqttMessageContext, CancellationToken, Task> handler,
+        MqttSubscriptionOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(handler);
+        options ??= MqttSubscriptionOptions.Default;
+        var brokerFilter = ValidateSubscription(filter, options);
+
+        var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, ReportMessageError);
+        var entry = _subscriptions.Add(brokerFilter, filter, options, sink, out var mustSubscribe);
+        if (mustSubscribe)
+        {
+            try
+            {
+                await SendSubscribeAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _subscriptions.Remove(entry, sink);
+                await sink.StopAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        return new MqttSubscription(this, entry, sink);
+    }
+
+    private string ValidateSubscription(string filter, MqttSubscriptionOptions options)
+    {
+        var error = TopicRules.CheckTopicFilter(filter);
+        if (error is not null)
+        {
+            throw new ArgumentException(error, nameof(filter));
+        }
+
+        if (options.Qos is < MqttQos.AtMostOnce or > MqttQos.ExactlyOnce)
+        {
+            throw new ArgumentException($"Subscription QoS {(int)options.Qos} is invalid; use 0, 1 or 2.", nameof(options));
+        }
+
+        if (options.UsesVersion5Features && Options.ProtocolVersion != MqttVersion.V500)
+        {
+            throw new ArgumentException($"No local, retain as published, retain handling and shared subscriptions are MQTT 5 features but the connection uses {MqttConnectionOptionsValidator.Describe(Options.ProtocolVersion)}.", nameof(options));
+        }
+
+        if (options.SharedGroup is null)
+        {
+            return filter;
+        }
+
+        var groupError = TopicRules.CheckShareName(options.SharedGroup);
+        return groupError is not null ? throw new ArgumentException(groupError, nameof(options)) : $"$share/{options.SharedGroup}/{filter}";
+    }
+
+    private async Task SendSubscribeAsync(SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    {
+        var options = entry.Options;
+        var topicFilter = new MqttTopicFilterBuilder()
+            .WithTopic(entry.Filter)
+            .WithQualityOfServiceLevel((MqttQualityOfServiceLevel)(int)options.Qos)
+            .WithNoLocal(options.NoLocal)
+            .WithRetainAsPublished(options.RetainAsPublished)
+            .WithRetainHandling((MQTTnet.Protocol.MqttRetainHandling)(int)options.RetainHandling)
+            .Build();
+        var subscribe = new MqttClientSubscribeOptions { TopicFilters = [topicFilter] };
+        if (Options.ProtocolVersion == MqttVersion.V500 && ConnectResult.SubscriptionIdentifiersAvailable)
+        {
+            subscribe.SubscriptionIdentifier = entry.Identifier;
+        }
+
+        MqttClientSubscribeResult result;
+        try
+        {
+            result = await _client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttClientNotConnectedException e)
+        {
+            throw new MqttOperationException($"Cannot subscribe to '{entry.Filter}': the connection to {Options.DisplayAddress} is {State}.", null, e);
+        }
+        catch (MqttCommunicationException e)
+        {
+            throw new MqttOperationException($"Subscribing to '{entry.Filter}' failed: {e.GetBaseException().Message}", null, e);
+        }
+
+        foreach (var item in result.Items)
+        {
+            if (item.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2)
+            {
+                var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
+                throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {item.ResultCode} (0x{(int)item.ResultCode:X2}).{serverSays}", (int)item.ResultCode);
+            }
+        }
+    }
+
+    internal async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
+    {
+        if (_subscriptions.Remove(entry, sink) && _client.IsConnected && !_closing)
+        {
+            try
+            {
+                var unsubscribe = new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(entry.Filter).Build();
+                await _client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException)
+            {
+                // The connection dropped meanwhile; the filter is gone from the registry, so it will not be restored.
+            }
+        }
+
+        await sink.StopAsync().ConfigureAwait(false);
+    }
+
+    private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        var sinks = _sinkScratch;
+        sinks.Clear();
+        _subscriptions.Collect(message.Topic, message.SubscriptionIdentifiers, _entryScratch, sinks);
+        if (sinks.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var context = CreateContext(message);
+        for (var i = 0; i < sinks.Count; i++)
+        {
+            var delivery = sinks[i].DeliverAsync(message.Topic, message.Payload, context);
+            if (!delivery.IsCompletedSuccessfully)
+            {
+                return DeliverRestAsync(delivery, sinks.GetRange(i + 1, sinks.Count - i - 1), message, context);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    // A full subscription buffer pauses the receive path here (back pressure) instead of dropping messages.
+    private static async Task DeliverRestAsync(ValueTask pending, List<MessageSink> rest, MqttApplicationMessage message, MqttMessageContext context)
+    {
+        await pending.ConfigureAwait(false);
+        foreach (var sink in rest)
+        {
+            await sink.DeliverAsync(message.Topic, message.Payload, context).ConfigureAwait(false);
+        }
+    }
+
+    private static MqttMessageContext CreateContext(MqttApplicationMessage m) => new()
+    {
+        Topic = m.Topic,
+        Qos = (MqttQos)(int)m.QualityOfServiceLevel,
+        Retain = m.Retain,
+        Duplicate = m.Dup,
+        ContentType = m.ContentType,
+        PayloadFormat = (MqttPayloadFormat)(int)m.PayloadFormatIndicator,
+        MessageExpiryInterval = m.MessageExpiryInterval == 0 ? null : m.MessageExpiryInterval,
+        ResponseTopic = m.ResponseTopic,
+        CorrelationData = m.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
+        UserProperties = MqttnetConversions.ToUserProperties(m.UserProperties),
+        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids.ToArray() : [],
+        TopicAlias = m.TopicAlias,
+    };
+}

@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace TypedMqtt;
+
+/// <summary>
+/// Everything needed to open one MQTT connection. Immutable: build one with <see cref="MqttConnectionOptionsBuilder"/>,
+/// parse one from an address string with <see cref="Parse(string)"/>, or derive one with a <c>with</c> expression
+/// (validated again when a connection is opened).
+/// </summary>
+public sealed record MqttConnectionOptions
+{
+    /// <summary>The value of <see cref="SessionExpiryInterval"/> meaning the session never expires (0xFFFFFFFF).</summary>
+    public const uint SessionNeverExpires = uint.MaxValue;
+
+    /// <summary>The longest client id every broker must accept (MQTT 3.1.1 section 3.1.3.1).</summary>
+    public const int PortableClientIdBytes = 23;
+
+    /// <summary>Parses an address such as <c>mqtts://user:pass@host:8883?clientId=a&amp;keepAlive=30</c> and validates the result.</summary>
+    /// <param name="address">The broker address; see <see cref="MqttConnectionOptionsBuilder.FromAddress(string)"/> for the accepted form.</param>
+    /// <exception cref="FormatException">The address is malformed or names an unknown option; the message says which part.</exception>
+    /// <exception cref="ArgumentException">The options it describes are invalid; the message says what to change.</exception>
+    public static MqttConnectionOptions Parse(string address) => MqttConnectionOptionsBuilder.FromAddress(address).Build();
+
+    /// <summary>Transport chosen by the address scheme.</summary>
+    public MqttTransport Transport { get; init; } = MqttTransport.Tcp;
+
+    /// <summary>Broker host name or IP address.</summary>
+    public string Host { get; init; } = "localhost";
+
+    /// <summary>Broker port.</summary>
+    public int Port { get; init; } = 1883;
+
+    /// <summary>Path of the WebSocket endpoint (<c>ws</c>/<c>wss</c> only), default <c>/mqtt</c>.</summary>
+    public string WebSocketPath { get; init; } = "/mqtt";
+
+    /// <summary>The client id sent in CONNECT. The builder generates a unique one when none is given.</summary>
+    public string ClientId { get; init; } = string.Empty;
+
+    /// <summary>True when <see cref="ClientId"/> was generated because none was given.</summary>
+    public bool IsClientIdGenerated { get; init; }
+
+    /// <summary>Allows a client id longer than 23 UTF-8 bytes (the length every broker must accept; many accept longer).</summary>
+    public bool AllowLongClientId { get; init; }
+
+    /// <summary>User name, or <see langword="null"/> for an anonymous connection.</summary>
+    public string? UserName { get; init; }
+
+    /// <summary>Password, or <see langword="null"/>.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>
+    /// Allows a user name or password over <c>mqtt://</c> or <c>ws://</c>, where anyone on the path can read them.
+    /// Off by default: credentials without TLS are refused before any socket opens.
+    /// </summary>
+    public bool AllowInsecureCredentials { get; init; }
+
+    /// <summary>How long to wait for the TCP, TLS and CONNACK handshakes together. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Keep alive period, whole seconds up to 65,535; <see cref="TimeSpan.Zero"/> turns keep alive off. Default 60 s.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>MQTT 5 Clean Start (the same bit as <see cref="CleanSession"/>): <see langword="true"/> discards any existing session. Default true.</summary>
+    public bool CleanStart { get; init; } = true;
+
+    /// <summary>MQTT 3.1/3.1.1 Clean Session: <see langword="false"/> asks for a persistent session. An alias of <see cref="CleanStart"/>.</summary>
+    public bool CleanSession
+    {
+        get => CleanStart;
+        init => CleanStart = value;
+    }
+
+    /// <summary>MQTT 5 session expiry in seconds: 0 ends the session with the connection, <see cref="SessionNeverExpires"/> keeps it forever.</summary>
+    public uint SessionExpiryInterval { get; init; }
+
+    /// <summary>Protocol version; default MQTT 5.0.</summary>
+    public MqttVersion ProtocolVersion { get; init; } = MqttVersion.V500;
+
+    /// <summary>The last will, or <see langword="null"/>.</summary>
+    public MqttWill? Will { get; init; }
+
+    /// <summary>MQTT 5: how many unacknowledged QoS 1/2 publishes the server may send us at once.</summary>
+    public ushort? ReceiveMaximum { get; init; }
+
+    /// <summary>MQTT 5: the largest packet we accept, in bytes.</summary>
+    public uint? MaximumPacketSize { get; init; }
+
+    /// <summary>MQTT 5: the highest topic alias the server may use toward us (0 = none).</summary>
+    public ushort? TopicAliasMaximum { get; init; }
+
+    /// <summary>MQTT 5: ask the server for response information in CONNACK.</summary>
+    public bool RequestResponseInformation { get; init; }
+
+    /// <summary>MQTT 5: whether the server may send reason strings and user properties on failures. Default true.</summary>
+    public bool RequestProblemInformation { get; init; } = true;
+
+    /// <summary>MQTT 5: user properties sent in CONNECT.</summary>
+    public IReadOnlyList<MqttUserProperty> UserProperties { get; init; } = [];
+
+    /// <summary>MQTT 5: enhanced authentication method (for example <c>SCRAM-SHA-1</c>).</summary>
+    public string? AuthenticationMethod { get; init; }
+
+    /// <summary>MQTT 5: initial enhanced authentication data.</summary>
+    public ReadOnlyMemory<byte> AuthenticationData { get; init; }
+
+    /// <summary>TLS settings, used for <see cref="MqttTransport.Tls"/> and <see cref="MqttTransport.SecureWebSocket"/>.</summary>
+    public MqttTlsOptions Tls { get; init; } = MqttTlsOptions.Default;
+
+    /// <summary>Automatic reconnect policy. Default: on, 1 s to 120 s backoff with 25 % jitter.</summary>
+    public MqttReconnectOptions Reconnect { get; init; } = MqttReconnectOptions.Default;
+
+    /// <summary>Where the connection logs state changes, reconnects and security warnings. Default: nowhere.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>True for <c>mqtts</c> and <c>wss</c>.</summary>
+    public bool UsesTls => Transport is MqttTransport.Tls or MqttTransport.SecureWebSocket;
+
+    /// <summary>True for <c>ws</c> and <c>wss</c>.</summary>
+    public bool UsesWebSocket => Transport is MqttTransport.WebSocket or MqttTransport.SecureWebSocket;
+
+    /// <summary>The address without credentials, for messages and logs, e.g. <c>mqtts://broker:8883</c>.</summary>
+    public string DisplayAddress
+    {
+        get
+        {
+            var scheme = Transport switch
+            {
+                MqttTransport.Tls => "mqtts",
+                MqttTransport.WebSocket => "ws",
+                MqttTransport.SecureWebSocket => "wss",
+                _ => "mqtt",
+            };
+            var host = Host.Contains(':', StringComparison.Ordinal) ? "[" + Host + "]" : Host;
+            return UsesWebSocket ? $"{scheme}://{host}:{Port}{WebSocketPath}" : $"{scheme}://{host}:{Port}";
+        }
+    }
+
+    /// <summary>Credentials are never printed.</summary>
+    /// <returns>A description of the options with the password elided.</returns>
+    public override string ToString() =>
+        $"{DisplayAddress} clientId={ClientId} version={ProtocolVersion} user={(UserName ?? "(anonymous)")} password={(Password is null ? "(none)" : "***")}";
+}

@@ -1,0 +1,476 @@
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+
+namespace TypedMqtt;
+
+/// <summary>
+/// Builds <see cref="MqttConnectionOptions"/>. Start from <see cref="FromAddress(string)"/> to take a whole connection
+/// from one configuration value, then refine it in code; <see cref="Build"/> validates everything before any socket opens.
+/// </summary>
+public sealed class MqttConnectionOptionsBuilder
+{
+    private MqttConnectionOptions _options = new();
+    private MqttTlsOptions _tls = MqttTlsOptions.Default;
+
+    /// <summary>Creates a builder for <c>mqtt://localhost:1883</c>.</summary>
+    public MqttConnectionOptionsBuilder()
+    {
+    }
+
+    /// <summary>Creates a builder that starts from existing options.</summary>
+    /// <param name="options">The options to start from.</param>
+    public MqttConnectionOptionsBuilder(MqttConnectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _tls = options.Tls;
+    }
+
+    /// <summary>
+    /// Starts a builder from an address: <c>scheme://[user[:password]@]host[:port][/path][?option=value&amp;...]</c>.
+    /// Schemes: <c>mqtt</c> (1883), <c>mqtts</c> (8883), <c>ws</c> (8083), <c>wss</c> (8084); WebSocket path defaults to <c>/mqtt</c>.
+    /// Options: <c>clientId</c>, <c>keepAlive</c> (s), <c>connectTimeout</c> (s), <c>cleanStart</c>/<c>cleanSession</c>,
+    /// <c>sessionExpiry</c> (s or <c>never</c>), <c>version</c> (<c>3.1</c>, <c>3.1.1</c>, <c>5</c>), <c>receiveMaximum</c>,
+    /// <c>maximumPacketSize</c>, <c>topicAliasMaximum</c>, <c>requestResponseInformation</c>, <c>requestProblemInformation</c>,
+    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
+    /// <c>pfxFile</c> + <c>pfxPassword</c>, <c>targetHost</c>, <c>dangerousAcceptAnyServerCertificate</c>.
+    /// </summary>
+    /// <param name="address">The address.</param>
+    /// <exception cref="FormatException">The address is malformed or names an unknown option.</exception>
+    public static MqttConnectionOptionsBuilder FromAddress(string address)
+    {
+        var builder = new MqttConnectionOptionsBuilder();
+        builder.ApplyAddress(address);
+        return builder;
+    }
+
+    /// <summary>Applies an address (scheme, host, port, path, credentials and query options) over the current settings.</summary>
+    /// <param name="address">The address; see <see cref="FromAddress(string)"/>.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithAddress(string address)
+    {
+        ApplyAddress(address);
+        return this;
+    }
+
+    /// <summary>Sets the broker host and port for the current transport.</summary>
+    /// <param name="host">Host name or IP address.</param>
+    /// <param name="port">Port, or <see langword="null"/> for the scheme's default.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithHost(string host, int? port = null)
+    {
+        _options = _options with { Host = host, Port = port ?? DefaultPort(_options.Transport) };
+        return this;
+    }
+
+    /// <summary>Sets the transport; the port changes to the transport's default if it was the previous transport's default.</summary>
+    /// <param name="transport">The transport.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithTransport(MqttTransport transport)
+    {
+        var port = _options.Port == DefaultPort(_options.Transport) ? DefaultPort(transport) : _options.Port;
+        _options = _options with { Transport = transport, Port = port };
+        return this;
+    }
+
+    /// <summary>Sets the client id; an empty id means a generated one.</summary>
+    /// <param name="clientId">The client id.</param>
+    /// <param name="allowLongClientId">Accept ids longer than 23 UTF-8 bytes.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithClientId(string clientId, bool allowLongClientId = false)
+    {
+        _options = _options with { ClientId = clientId ?? string.Empty, AllowLongClientId = allowLongClientId || _options.AllowLongClientId, IsClientIdGenerated = false };
+        return this;
+    }
+
+    /// <summary>Sets user name and password. Without TLS they are refused unless <see cref="AllowInsecureCredentials"/> is called.</summary>
+    /// <param name="userName">User name.</param>
+    /// <param name="password">Password, or <see langword="null"/>.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCredentials(string userName, string? password = null)
+    {
+        _options = _options with { UserName = userName, Password = password };
+        return this;
+    }
+
+    /// <summary>Allows credentials over <c>mqtt://</c> or <c>ws://</c>, where anyone on the network path can read them.</summary>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder AllowInsecureCredentials()
+    {
+        _options = _options with { AllowInsecureCredentials = true };
+        return this;
+    }
+
+    /// <summary>Sets the connect timeout (TCP, TLS and CONNACK together).</summary>
+    /// <param name="timeout">The timeout.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithConnectTimeout(TimeSpan timeout)
+    {
+        _options = _options with { ConnectTimeout = timeout };
+        return this;
+    }
+
+    /// <summary>Sets the keep alive period; <see cref="TimeSpan.Zero"/> turns it off.</summary>
+    /// <param name="keepAlive">Whole seconds, at most 65,535.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithKeepAlive(TimeSpan keepAlive)
+    {
+        _options = _options with { KeepAlive = keepAlive };
+        return this;
+    }
+
+    /// <summary>Sets Clean Start (MQTT 5) / Clean Session (3.1.1).</summary>
+    /// <param name="cleanStart"><see langword="false"/> resumes an existing session.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCleanStart(bool cleanStart)
+    {
+        _options = _options with { CleanStart = cleanStart };
+        return this;
+    }
+
+    /// <summary>Sets Clean Session (MQTT 3.1/3.1.1); the same bit as Clean Start.</summary>
+    /// <param name="cleanSession"><see langword="false"/> asks for a persistent session.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCleanSession(bool cleanSession) => WithCleanStart(cleanSession);
+
+    /// <summary>Sets the MQTT 5 session expiry interval in seconds (<see cref="MqttConnectionOptions.SessionNeverExpires"/> for never).</summary>
+    /// <param name="seconds">Seconds the session outlives the connection.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithSessionExpiry(uint seconds)
+    {
+        _options = _options with { SessionExpiryInterval = seconds };
+        return this;
+    }
+
+    /// <summary>Sets the protocol version.</summary>
+    /// <param name="version">3.1, 3.1.1 or 5.0.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithProtocolVersion(MqttVersion version)
+    {
+        _options = _options with { ProtocolVersion = version };
+        return this;
+    }
+
+    /// <summary>Sets the last will.</summary>
+    /// <param name="will">The will, or <see langword="null"/> for none.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithWill(MqttWill? will)
+    {
+        _options = _options with { Will = will };
+        return this;
+    }
+
+    /// <summary>Sets the MQTT 5 receive maximum, maximum packet size and topic alias maximum we announce.</summary>
+    /// <param name="receiveMaximum">Unacknowledged QoS 1/2 publishes the server may send at once (1-65,535).</param>
+    /// <param name="maximumPacketSize">Largest packet we accept, in bytes.</param>
+    /// <param name="topicAliasMaximum">Highest topic alias the server may use toward us.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithLimits(ushort? receiveMaximum = null, uint? maximumPacketSize = null, ushort? topicAliasMaximum = null)
+    {
+        _options = _options with
+        {
+            ReceiveMaximum = receiveMaximum ?? _options.ReceiveMaximum,
+            MaximumPacketSize = maximumPacketSize ?? _options.MaximumPacketSize,
+            TopicAliasMaximum = topicAliasMaximum ?? _options.TopicAliasMaximum,
+        };
+        return this;
+    }
+
+    /// <summary>Sets the MQTT 5 request response information and request problem information flags.</summary>
+    /// <param name="requestResponseInformation">Ask for response information in CONNACK.</param>
+    /// <param name="requestProblemInformation">Allow reason strings and user properties on failures.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithInformationRequests(bool requestResponseInformation, bool requestProblemInformation = true)
+    {
+        _options = _options with { RequestResponseInformation = requestResponseInformation, RequestProblemInformation = requestProblemInformation };
+        return this;
+    }
+
+    /// <summary>Adds an MQTT 5 user property to CONNECT.</summary>
+    /// <param name="name">Property name.</param>
+    /// <param name="value">Property value.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithUserProperty(string name, string value)
+    {
+        _options = _options with { UserProperties = [.. _options.UserProperties, new MqttUserProperty(name, value)] };
+        return this;
+    }
+
+    /// <summary>Sets MQTT 5 enhanced authentication method and initial data.</summary>
+    /// <param name="method">Authentication method name.</param>
+    /// <param name="data">Initial authentication data.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithAuthentication(string method, ReadOnlyMemory<byte> data = default)
+    {
+        _options = _options with { AuthenticationMethod = method, AuthenticationData = data };
+        return this;
+    }
+
+    /// <summary>Trusts only the CA certificates in the PEM text (one or more certificates) for the server certificate.</summary>
+    /// <param name="pem">PEM text with one or more <c>CERTIFICATE</c> blocks.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCaCertificatePem(string pem)
+    {
+        var collection = new X509Certificate2Collection();
+        collection.ImportFromPem(pem);
+        if (collection.Count == 0)
+        {
+            throw new ArgumentException("The CA PEM text holds no CERTIFICATE block; pass the CA certificate as '-----BEGIN CERTIFICATE-----...'.", nameof(pem));
+        }
+
+        return WithCaCertificates(collection);
+    }
+
+    /// <summary>Trusts only these CA certificates for the server certificate.</summary>
+    /// <param name="certificates">The trust anchors.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCaCertificates(X509Certificate2Collection certificates)
+    {
+        _tls = _tls with { TrustedCaCertificates = certificates };
+        return this;
+    }
+
+    /// <summary>Presents a client certificate (mutual TLS).</summary>
+    /// <param name="certificate">A certificate with its private key.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithClientCertificate(X509Certificate2 certificate)
+    {
+        if (!certificate.HasPrivateKey)
+        {
+            throw new ArgumentException($"The client certificate '{certificate.Subject}' has no private key; load it together with its key (PEM key file or PFX).", nameof(certificate));
+        }
+
+        _tls = _tls with { ClientCertificate = certificate };
+        return this;
+    }
+
+    /// <summary>Presents a client certificate given as PEM certificate and PEM private key text.</summary>
+    /// <param name="certificatePem">PEM certificate.</param>
+    /// <param name="keyPem">PEM private key (PKCS#8, PKCS#1 or EC).</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithClientCertificatePem(string certificatePem, string keyPem) =>
+        WithClientCertificate(CertificateFiles.FromPem(certificatePem, keyPem));
+
+    /// <summary>Presents a client certificate from a PFX (PKCS#12) file.</summary>
+    /// <param name="path">The PFX file.</param>
+    /// <param name="password">Its password, or <see langword="null"/>.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithClientCertificatePfx(string path, string? password = null) =>
+        WithClientCertificate(CertificateFiles.LoadPfx(path, password));
+
+    /// <summary>Sets the host name used for SNI and checked against the server certificate (defaults to the address host).</summary>
+    /// <param name="targetHost">The expected server name.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithTlsTargetHost(string targetHost)
+    {
+        _tls = _tls with { TargetHost = targetHost };
+        return this;
+    }
+
+    /// <summary>Replaces the whole TLS configuration.</summary>
+    /// <param name="tls">TLS options.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithTls(MqttTlsOptions tls)
+    {
+        _tls = tls;
+        return this;
+    }
+
+    /// <summary>
+    /// Accepts any server certificate, for any host, signed by anybody. This removes TLS's protection against a man in
+    /// the middle; every connect logs a warning. For test brokers only.
+    /// </summary>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder DangerousAcceptAnyServerCertificate()
+    {
+        _tls = _tls with { DangerousAcceptAnyServerCertificate = true };
+        return this;
+    }
+
+    /// <summary>Applies a change to the options directly (for properties without a builder method).</summary>
+    /// <param name="change">Returns the changed options, usually with a <c>with</c> expression.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder Configure(Func<MqttConnectionOptions, MqttConnectionOptions> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        _options = change(_options with { Tls = _tls });
+        _tls = _options.Tls;
+        return this;
+    }
+
+    /// <summary>Validates and returns the options; a missing client id is generated here.</summary>
+    /// <returns>The immutable options.</returns>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it and says what to do.</exception>
+    public MqttConnectionOptions Build()
+    {
+        var options = _options with { Tls = _tls };
+        if (options.ClientId.Length == 0)
+        {
+            options = options with { ClientId = ClientIdGenerator.NewClientId(), IsClientIdGenerated = true };
+        }
+
+        MqttConnectionOptionsValidator.ThrowIfInvalid(options);
+        return options;
+    }
+
+    internal static int DefaultPort(MqttTransport transport) => transport switch
+    {
+        MqttTransport.Tls => 8883,
+        MqttTransport.WebSocket => 8083,
+        MqttTransport.SecureWebSocket => 8084,
+        _ => 1883,
+    };
+
+    private void ApplyAddress(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var parsed = MqttAddress.Parse(address);
+        _options = _options with
+        {
+            Transport = parsed.Transport,
+            Host = parsed.Host,
+            Port = parsed.Port ?? DefaultPort(parsed.Transport),
+            WebSocketPath = parsed.Path ?? "/mqtt",
+        };
+
+        if (parsed.UserName is not null)
+        {
+            _options = _options with { UserName = parsed.UserName, Password = parsed.Password };
+        }
+
+        foreach (var (name, value) in parsed.Query)
+        {
+            ApplyQueryOption(name, value);
+        }
+    }
+
+    private void ApplyQueryOption(string name, string value)
+    {
+        switch (name.ToUpperInvariant())
+        {
+            case "CLIENTID":
+                _options = _options with { ClientId = value, IsClientIdGenerated = false };
+                break;
+            case "KEEPALIVE":
+                _options = _options with { KeepAlive = TimeSpan.FromSeconds(ParseNumber(name, value, 0, ushort.MaxValue)) };
+                break;
+            case "CONNECTTIMEOUT":
+                _options = _options with { ConnectTimeout = TimeSpan.FromSeconds(ParseNumber(name, value, 1, int.MaxValue / 1000)) };
+                break;
+            case "CLEANSTART":
+            case "CLEANSESSION":
+                _options = _options with { CleanStart = ParseBool(name, value) };
+                break;
+            case "SESSIONEXPIRY":
+                _options = _options with
+                {
+                    SessionExpiryInterval = value.Equals("never", StringComparison.OrdinalIgnoreCase)
+                        ? MqttConnectionOptions.SessionNeverExpires
+                        : (uint)ParseNumber(name, value, 0, uint.MaxValue),
+                };
+                break;
+            case "VERSION":
+            case "PROTOCOLVERSION":
+                _options = _options with { ProtocolVersion = ParseVersion(value) };
+                break;
+            case "RECEIVEMAXIMUM":
+                _options = _options with { ReceiveMaximum = (ushort)ParseNumber(name, value, 1, ushort.MaxValue) };
+                break;
+            case "MAXIMUMPACKETSIZE":
+                _options = _options with { MaximumPacketSize = (uint)ParseNumber(name, value, 1, uint.MaxValue) };
+                break;
+            case "TOPICALIASMAXIMUM":
+                _options = _options with { TopicAliasMaximum = (ushort)ParseNumber(name, value, 0, ushort.MaxValue) };
+                break;
+            case "REQUESTRESPONSEINFORMATION":
+                _options = _options with { RequestResponseInformation = ParseBool(name, value) };
+                break;
+            case "REQUESTPROBLEMINFORMATION":
+                _options = _options with { RequestProblemInformation = ParseBool(name, value) };
+                break;
+            case "ALLOWINSECURECREDENTIALS":
+                _options = _options with { AllowInsecureCredentials = ParseBool(name, value) };
+                break;
+            case "ALLOWLONGCLIENTID":
+                _options = _options with { AllowLongClientId = ParseBool(name, value) };
+                break;
+            case "CAFILE":
+                _tls = _tls with { TrustedCaCertificates = CertificateFiles.LoadCaPemFile(value) };
+                break;
+            case "CERTFILE":
+                _pendingCertFile = value;
+                TryLoadPemClientCertificate();
+                break;
+            case "KEYFILE":
+                _pendingKeyFile = value;
+                TryLoadPemClientCertificate();
+                break;
+            case "PFXFILE":
+                _pendingPfxFile = value;
+                TryLoadPfxClientCertificate();
+                break;
+            case "PFXPASSWORD":
+                _pendingPfxPassword = value;
+                TryLoadPfxClientCertificate();
+                break;
+            case "TARGETHOST":
+            case "SNI":
+                _tls = _tls with { TargetHost = value };
+                break;
+            case "DANGEROUSACCEPTANYSERVERCERTIFICATE":
+                _tls = _tls with { DangerousAcceptAnyServerCertificate = ParseBool(name, value) };
+                break;
+            default:
+                throw new FormatException(
+                    $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
+                    "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
+                    "allowLongClientId, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+        }
+    }
+
+    private string? _pendingCertFile;
+    private string? _pendingKeyFile;
+    private string? _pendingPfxFile;
+    private string? _pendingPfxPassword;
+
+    private void TryLoadPemClientCertificate()
+    {
+        if (_pendingCertFile is not null && _pendingKeyFile is not null)
+        {
+            _tls = _tls with { ClientCertificate = CertificateFiles.LoadPemFiles(_pendingCertFile, _pendingKeyFile) };
+        }
+    }
+
+    private void TryLoadPfxClientCertificate()
+    {
+        if (_pendingPfxFile is not null)
+        {
+            _tls = _tls with { ClientCertificate = CertificateFiles.LoadPfx(_pendingPfxFile, _pendingPfxPassword) };
+        }
+    }
+
+    private static long ParseNumber(string name, string value, long min, long max)
+    {
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+        {
+            throw new FormatException($"Address option '{name}' was '{value}': expected a whole number from {min} to {max}.");
+        }
+
+        return number;
+    }
+
+    private static bool ParseBool(string name, string value) => value.ToUpperInvariant() switch
+    {
+        "TRUE" or "1" or "YES" or "" => true,
+        "FALSE" or "0" or "NO" => false,
+        _ => throw new FormatException($"Address option '{name}' was '{value}': expected true or false."),
+    };
+
+    private static MqttVersion ParseVersion(string value) => value switch
+    {
+        "3.1" or "3" or "31" => MqttVersion.V310,
+        "3.1.1" or "4" or "311" => MqttVersion.V311,
+        "5" or "5.0" or "50" => MqttVersion.V500,
+        _ => throw new FormatException($"Address option 'version' was '{value}': expected 3.1, 3.1.1 or 5."),
+    };
+}

@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Threading.Channels;
+
+namespace TypedMqtt.Dispatch;
+
+/// <summary>One local subscriber: decodes matching messages and hands them, in order, to its handler.</summary>
+internal abstract class MessageSink
+{
+    protected MessageSink(string filter) => Filter = filter;
+
+    /// <summary>The filter as the application declared it (with any <c>$share/group/</c> prefix).</summary>
+    public string Filter { get; }
+
+    /// <summary>Decodes the message on the receive path and queues it for the handler.</summary>
+    public abstract ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context);
+
+    public abstract ValueTask StopAsync();
+}
+
+/// <summary>Decodes to <typeparamref name="T"/> and runs the handler on its own ordered worker.</summary>
+internal sealed class MessageSink<T> : MessageSink
+{
+    private readonly MqttPayloadDecoder<T> _decode;
+    private readonly Func<T, MqttMessageContext, CancellationToken, Task> _handler;
+    private readonly Action<MqttMessageErrorEventArgs> _reportError;
+    private readonly Channel<(T Message, MqttMessageContext Context)> _queue;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _worker;
+
+    public MessageSink(
+        string filter,
+        MqttPayloadDecoder<T> decode,
+        Func<T, MqttMessageContext, CancellationToken, Task> handler,
+        int capacity,
+        Action<MqttMessageErrorEventArgs> reportError)
+        : base(filter)
+    {
+        _decode = decode;
+        _handler = handler;
+        _reportError = reportError;
+        _queue = Channel.CreateBounded<(T, MqttMessageContext)>(new BoundedChannelOptions(Math.Max(1, capacity))
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        _worker = Task.Run(RunAsync);
+    }
+
+    public override ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context)
+    {
+        T message;
+        try
+        {
+            message = _decode(topic, payload);
+        }
+#pragma warning disable CA1031 // A malformed payload must never reach the receive loop: it is reported, not thrown.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Decode, Filter, topic, payload.ToArray(), e));
+            return ValueTask.CompletedTask;
+        }
+
+        if (_queue.Writer.TryWrite((message, context)))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return WriteSlowAsync(message, context);
+    }
+
+    private async ValueTask WriteSlowAsync(T message, MqttMessageContext context)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync((message, context), _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            // The subscription is being disposed; the message is no longer wanted.
+        }
+    }
+
+    public override async ValueTask StopAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _worker.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stopping.Token;
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (_queue.Reader.TryRead(out var item))
+                {
+                    try
+                    {
+                        await _handler(item.Message, item.Context, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                        return;
+                    }
+#pragma warning disable CA1031 // A throwing handler must not stop its subscription or the connection: it is reported.
+                    catch (Exception e)
+#pragma warning restore CA1031
+                    {
+                        _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Context.Topic, ReadOnlyMemory<byte>.Empty, e));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+    }
+}
