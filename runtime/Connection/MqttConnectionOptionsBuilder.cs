@@ -7,10 +7,11 @@ namespace TypedMqtt;
 /// Builds <see cref="MqttConnectionOptions"/>. Start from <see cref="FromAddress(string)"/> to take a whole connection
 /// from one configuration value, then refine it in code; <see cref="Build"/> validates everything before any socket opens.
 /// </summary>
-public sealed class MqttConnectionOptionsBuilder
+public class MqttConnectionOptionsBuilder
 {
     private MqttConnectionOptions _options = new();
     private MqttTlsOptions _tls = MqttTlsOptions.Default;
+    private Func<MqttConnectionOptions, MqttWill>? _willFactory;
 
     /// <summary>Creates a builder for <c>mqtt://localhost:1883</c>.</summary>
     public MqttConnectionOptionsBuilder()
@@ -157,6 +158,19 @@ public sealed class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithWill(MqttWill? will)
     {
         _options = _options with { Will = will };
+        _willFactory = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Sets the last will from a factory that receives the final options (client id generated, version known), for will
+    /// topics such as <c>devices/{clientId}/status</c>.
+    /// </summary>
+    /// <param name="willFactory">Creates the will.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithWill(Func<MqttConnectionOptions, MqttWill> willFactory)
+    {
+        _willFactory = willFactory;
         return this;
     }
 
@@ -307,6 +321,11 @@ public sealed class MqttConnectionOptionsBuilder
         if (options.ClientId.Length == 0)
         {
             options = options with { ClientId = ClientIdGenerator.NewClientId(), IsClientIdGenerated = true };
+        }
+
+        if (_willFactory is not null)
+        {
+            options = options with { Will = _willFactory(options) };
         }
 
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);

@@ -1,0 +1,112 @@
+namespace TypedMqtt.Generator.Model;
+
+/// <summary>Everything the emitter needs about one contract: strings, numbers and value-equal arrays only.</summary>
+internal sealed record ContractModel(
+    string Namespace,
+    string InterfaceName,
+    string InterfaceFullName,
+    string ClientName,
+    string Accessibility,
+    int ProtocolVersion,
+    WillModel? Will,
+    EquatableArray<OperationModel> Operations,
+    EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + ClientName + ".g.cs";
+}
+
+/// <summary>The declared last will.</summary>
+internal sealed record WillModel(
+    string Topic,
+    PayloadModel Payload,
+    int Qos,
+    bool Retain,
+    uint DelaySeconds,
+    uint MessageExpirySeconds,
+    string? ContentType);
+
+/// <summary>How a payload type is encoded.</summary>
+internal enum CodecKind
+{
+    None,
+    Json,
+    Utf8String,
+    ByteArray,
+    Memory,
+    Custom,
+}
+
+/// <summary>A payload type and its codec.</summary>
+internal sealed record PayloadModel(
+    string TypeName,
+    CodecKind Codec,
+    string? CodecType,
+    string? JsonContext,
+    bool AllowNull);
+
+internal enum ContractOperationKind
+{
+    Publish,
+    Subscribe,
+}
+
+/// <summary>How a topic parameter is formatted into and parsed out of a level.</summary>
+internal enum TopicValueKind
+{
+    String,
+    Parsable,
+    Enum,
+    Boolean,
+}
+
+/// <summary>One level of a topic template.</summary>
+internal sealed record TemplateLevel(string Text, string? Parameter, bool IsCatchAll);
+
+/// <summary>A template parameter bound to a method parameter (publish) or a handler argument (subscribe).</summary>
+internal sealed record TopicParameterModel(
+    string Name,
+    string TypeName,
+    TopicValueKind Kind,
+    int LevelIndex,
+    bool IsCatchAll);
+
+/// <summary>A method parameter, in declaration order, as the emitter re-declares it.</summary>
+internal sealed record ParameterModel(string Name, string Declaration);
+
+/// <summary>One publish or subscribe method.</summary>
+internal sealed record OperationModel(
+    ContractOperationKind Kind,
+    string MethodName,
+    string ReturnType,
+    bool ReturnsValueTask,
+    EquatableArray<ParameterModel> Parameters,
+    EquatableArray<TemplateLevel> Levels,
+    EquatableArray<TopicParameterModel> TopicParameters,
+    PayloadModel? Payload,
+    string? PayloadParameter,
+    string? PropertiesParameter,
+    string? CancellationParameter,
+    int Qos,
+    bool Retain,
+    uint MessageExpirySeconds,
+    string? ContentType,
+    string? ResponseTopic,
+    EquatableArray<UserPropertyModel> UserProperties,
+    SubscribeModel? Subscribe);
+
+/// <summary>A static user property.</summary>
+internal sealed record UserPropertyModel(string Name, string Value);
+
+/// <summary>What only subscribe methods have.</summary>
+internal sealed record SubscribeModel(
+    string Filter,
+    string HandlerParameter,
+    bool HandlerTakesContext,
+    bool HandlerTakesCancellation,
+    bool HandlerReturnsValueTask,
+    bool ReturnsSubscription,
+    bool NoLocal,
+    bool RetainAsPublished,
+    int RetainHandling,
+    string? SharedGroup,
+    int BufferCapacity);

@@ -1,0 +1,8 @@
+namespace TypedMqtt.Generator;
+
+/// <summary>Names of the pipeline steps, so tests can assert what was cached.</summary>
+internal static class TrackingNames
+{
+    public const string Contracts = nameof(Contracts);
+    public const string ContractsWithoutNulls = nameof(ContractsWithoutNulls);
+}

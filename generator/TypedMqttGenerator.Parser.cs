@@ -1,0 +1,776 @@
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using TypedMqtt.Generator.Diagnostics;
+using TypedMqtt.Generator.Model;
+using TypedMqtt.Topics;
+
+namespace TypedMqtt.Generator;
+
+public sealed partial class TypedMqttGenerator
+{
+    /// <summary>Turns one [MqttContract] declaration into a value-equal model plus its diagnostics. Symbols stay here.</summary>
+    internal sealed class Parser
+    {
+        private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+        private readonly List<DiagnosticInfo> _diagnostics = [];
+        private readonly Compilation _compilation;
+        private readonly CancellationToken _cancellationToken;
+        private INamedTypeSymbol _contract = null!;
+        private string _contractName = string.Empty;
+        private int _version;
+        private INamedTypeSymbol? _jsonContext;
+        private List<ITypeSymbol> _jsonTypes = [];
+        private List<UserPropertyModel> _contractUserProperties = [];
+
+        private Parser(Compilation compilation, CancellationToken cancellationToken)
+        {
+            _compilation = compilation;
+            _cancellationToken = cancellationToken;
+        }
+
+        public static ContractModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken) =>
+            context.TargetSymbol is INamedTypeSymbol symbol
+                ? new Parser(context.SemanticModel.Compilation, cancellationToken).ParseContract(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
+                : null;
+
+        private ContractModel ParseContract(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
+        {
+            _contract = symbol;
+            _contractName = symbol.Name;
+            var ns = symbol.ContainingNamespace.IsGlobalNamespace ? string.Empty : symbol.ContainingNamespace.ToDisplayString();
+            var clientName = NamedString(attribute, "ClientName") ?? DefaultClientName(symbol.Name);
+            _version = NamedInt(attribute, "ProtocolVersion") ?? 5;
+
+            var problem = symbol.TypeKind != TypeKind.Interface ? "it is not an interface"
+                : !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "it is not partial"
+                : symbol.ContainingType is not null ? "it is nested in another type"
+                : symbol.IsGenericType ? "it is generic"
+                : null;
+            if (problem is not null)
+            {
+                Report(DiagnosticDescriptors.ContractNotPartialInterface, declaration.Identifier.GetLocation(), symbol.Name, problem);
+                return Model(ns, symbol, clientName, null, []);
+            }
+
+            if (_version is not (3 or 4 or 5))
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "ProtocolVersion"), "ProtocolVersion", _version.ToString(CultureInfo.InvariantCulture), "use MqttVersion.V310, V311 or V500");
+                _version = 5;
+            }
+
+            ParseJsonContext(attribute);
+            _contractUserProperties = UserProperties(symbol);
+            if (_contractUserProperties.Count > 0)
+            {
+                RequireVersion5("[UserProperty] on the contract", declaration.Identifier.GetLocation());
+            }
+
+            var will = ParseWill(symbol);
+            var operations = new List<OperationModel>();
+            foreach (var member in AllMembers(symbol))
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                var operation = ParseMember(member);
+                if (operation is not null)
+                {
+                    operations.Add(operation);
+                }
+            }
+
+            ReportOverlaps(operations);
+            return Model(ns, symbol, clientName, will, operations);
+        }
+
+        private ContractModel Model(string ns, INamedTypeSymbol symbol, string clientName, WillModel? will, List<OperationModel> operations) => new(
+            ns,
+            symbol.Name,
+            symbol.ToDisplayString(TypeFormat),
+            clientName,
+            symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+            _version,
+            will,
+            operations.ToEquatableArray(),
+            _diagnostics.ToEquatableArray());
+
+        private static string DefaultClientName(string interfaceName) =>
+            (interfaceName.Length > 1 && interfaceName[0] == 'I' && char.IsUpper(interfaceName[1]) ? interfaceName.Substring(1) : interfaceName) + "Client";
+
+        private static IEnumerable<ISymbol> AllMembers(INamedTypeSymbol symbol) =>
+            symbol.GetMembers().Concat(symbol.AllInterfaces.SelectMany(i => i.GetMembers()));
+
+        private void ParseJsonContext(AttributeData attribute)
+        {
+            var context = attribute.NamedArguments.FirstOrDefault(a => a.Key == "JsonContext").Value.Value as INamedTypeSymbol;
+            if (context is null)
+            {
+                return;
+            }
+
+            var isContext = false;
+            for (var type = context.BaseType; type is not null; type = type.BaseType)
+            {
+                if (type.ToDisplayString() == "System.Text.Json.Serialization.JsonSerializerContext")
+                {
+                    isContext = true;
+                    break;
+                }
+            }
+
+            if (!isContext)
+            {
+                Report(DiagnosticDescriptors.InvalidCodec, ArgumentLocation(attribute, "JsonContext"), context.Name, "a JsonContext must derive from System.Text.Json.Serialization.JsonSerializerContext");
+                return;
+            }
+
+            _jsonContext = context;
+            _jsonTypes = context.GetAttributes()
+                .Where(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.JsonSerializableAttribute)
+                .Select(a => a.ConstructorArguments.Length > 0 ? a.ConstructorArguments[0].Value as ITypeSymbol : null)
+                .Where(t => t is not null)
+                .Select(t => t!)
+                .ToList();
+        }
+
+        private WillModel? ParseWill(INamedTypeSymbol symbol)
+        {
+            var attribute = symbol.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.WillAttribute);
+            if (attribute is null || attribute.ConstructorArguments.Length < 2)
+            {
+                return null;
+            }
+
+            var topic = attribute.ConstructorArguments[0].Value as string ?? string.Empty;
+            var location = ArgumentLocation(attribute, 0);
+            var template = TopicTemplate.Parse(topic);
+            var (wildcard, error) = template.CheckAsTopicName();
+            var otherParameter = template.Parameters.FirstOrDefault(p => p.Parameter != "clientId" || p.IsCatchAll);
+            var willError = wildcard is not null ? $"it contains the wildcard '{wildcard}'; a will is published to one topic"
+                : error ?? (otherParameter is not null ? $"'{otherParameter.Text}' is not allowed: the only parameter a will topic may use is {{clientId}}" : null);
+            if (willError is not null)
+            {
+                Report(DiagnosticDescriptors.InvalidWillTopic, location, topic, willError);
+            }
+
+            if (attribute.ConstructorArguments[1].Value is not ITypeSymbol payloadType)
+            {
+                return null;
+            }
+
+            var payload = ResolvePayload(payloadType, null, ArgumentLocation(attribute, 1));
+            var qos = CheckQos(attribute, "Will QoS");
+            var delay = NamedUInt(attribute, "DelaySeconds");
+            var expiry = NamedUInt(attribute, "MessageExpirySeconds");
+            var contentType = NamedString(attribute, "ContentType");
+            if (delay != 0)
+            {
+                RequireVersion5("A will delay interval", ArgumentLocation(attribute, "DelaySeconds"));
+            }
+
+            if (expiry != 0)
+            {
+                RequireVersion5("A will message expiry", ArgumentLocation(attribute, "MessageExpirySeconds"));
+            }
+
+            if (contentType is not null)
+            {
+                RequireVersion5("A will content type", ArgumentLocation(attribute, "ContentType"));
+            }
+
+            return payload is null || willError is not null
+                ? null
+                : new WillModel(topic, payload, qos, NamedBool(attribute, "Retain"), delay, expiry, contentType);
+        }
+
+        private OperationModel? ParseMember(ISymbol member)
+        {
+            if (member is IMethodSymbol { MethodKind: not MethodKind.Ordinary })
+            {
+                return null;
+            }
+
+            if (member.IsStatic || !member.IsAbstract)
+            {
+                // Static members and default implementations need nothing generated.
+                return null;
+            }
+
+            var location = member.Locations.FirstOrDefault();
+            if (member is not IMethodSymbol method)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, member.Name, "a contract may only declare methods marked [Publish] or [Subscribe]; properties and events cannot be generated");
+                return null;
+            }
+
+            var publish = Attribute(method, KnownTypeNames.PublishAttribute);
+            var subscribe = Attribute(method, KnownTypeNames.SubscribeAttribute);
+            if (publish is null == subscribe is null)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name,
+                    publish is null ? "it has neither [Publish] nor [Subscribe]" : "it has both [Publish] and [Subscribe]; declare two methods");
+                return null;
+            }
+
+            if (method.IsGenericMethod)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, "contract methods cannot be generic");
+                return null;
+            }
+
+            if (method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None || p.IsParams) is { } byRef)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, byRef.Locations.FirstOrDefault(), method.Name, $"parameter '{byRef.Name}' is ref, out, in or params; contract parameters are passed by value");
+                return null;
+            }
+
+            return publish is not null ? ParsePublish(method, publish) : ParseSubscribe(method, subscribe!);
+        }
+
+        private OperationModel? ParsePublish(IMethodSymbol method, AttributeData attribute)
+        {
+            var location = method.Locations.FirstOrDefault();
+            var topic = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string ?? string.Empty : string.Empty;
+            var topicLocation = ArgumentLocation(attribute, 0);
+            var template = TopicTemplate.Parse(topic);
+            var valid = CheckTemplate(template, topicLocation, isPublish: true);
+
+            var returnsValueTask = IsType(method.ReturnType, KnownTypeNames.ValueTask);
+            if (!returnsValueTask && !IsType(method.ReturnType, KnownTypeNames.Task))
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, $"a [Publish] method returns Task or ValueTask, not '{method.ReturnType.ToDisplayString()}'");
+                valid = false;
+            }
+
+            string? cancellation = null;
+            string? properties = null;
+            var candidates = new List<IParameterSymbol>();
+            foreach (var parameter in method.Parameters)
+            {
+                if (IsType(parameter.Type, KnownTypeNames.CancellationToken) && cancellation is null)
+                {
+                    cancellation = parameter.Name;
+                }
+                else if (IsType(parameter.Type, KnownTypeNames.MqttMessageProperties) && properties is null)
+                {
+                    properties = parameter.Name;
+                    RequireVersion5($"Per-call message properties (parameter '{parameter.Name}')", parameter.Locations.FirstOrDefault());
+                }
+                else
+                {
+                    candidates.Add(parameter);
+                }
+            }
+
+            var topicParameters = new List<TopicParameterModel>();
+            foreach (var level in template.Parameters)
+            {
+                var parameter = candidates.FirstOrDefault(p => p.Name == level.Parameter);
+                if (parameter is null)
+                {
+                    Report(DiagnosticDescriptors.TemplateParameterNotBound, topicLocation, level.Parameter!, topic);
+                    valid = false;
+                    continue;
+                }
+
+                candidates.Remove(parameter);
+                var model = TopicParameter(level, parameter.Type, parameter.Locations.FirstOrDefault(), template);
+                valid &= model is not null;
+                if (model is not null)
+                {
+                    topicParameters.Add(model);
+                }
+            }
+
+            IParameterSymbol? payloadParameter = null;
+            var marked = candidates.Where(p => Attribute(p, KnownTypeNames.PayloadAttribute) is not null).ToList();
+            if (marked.Count == 1)
+            {
+                payloadParameter = marked[0];
+                foreach (var extra in candidates.Where(p => !SymbolEqualityComparer.Default.Equals(p, payloadParameter)))
+                {
+                    Report(DiagnosticDescriptors.ParameterNotInTemplate, extra.Locations.FirstOrDefault(), extra.Name, method.Name, topic);
+                    valid = false;
+                }
+            }
+            else if (candidates.Count == 1)
+            {
+                payloadParameter = candidates[0];
+            }
+            else if (candidates.Count > 1)
+            {
+                Report(DiagnosticDescriptors.MultiplePayloadParameters, location, method.Name, string.Join(", ", candidates.Select(c => "'" + c.Name + "'")));
+                valid = false;
+            }
+
+            var codec = NamedType(attribute, "Codec");
+            var payload = payloadParameter is null ? null : ResolvePayload(payloadParameter.Type, codec, payloadParameter.Locations.FirstOrDefault());
+            valid &= payloadParameter is null || payload is not null;
+
+            var qos = CheckQos(attribute, $"QoS of '{method.Name}'");
+            var expiry = NamedUInt(attribute, "MessageExpirySeconds");
+            var contentType = NamedString(attribute, "ContentType");
+            var responseTopic = NamedString(attribute, "ResponseTopic");
+            if (expiry != 0)
+            {
+                RequireVersion5("MessageExpirySeconds", ArgumentLocation(attribute, "MessageExpirySeconds"));
+            }
+
+            if (contentType is not null)
+            {
+                RequireVersion5("ContentType", ArgumentLocation(attribute, "ContentType"));
+                if (TopicRules.CheckUtf8String(contentType, "ContentType") is { } contentError)
+                {
+                    Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "ContentType"), "ContentType", $"'{TopicRules.Printable(contentType)}'", contentError);
+                }
+            }
+
+            if (responseTopic is not null)
+            {
+                RequireVersion5("ResponseTopic", ArgumentLocation(attribute, "ResponseTopic"));
+                if (TopicRules.CheckTopicName(responseTopic) is { } responseError)
+                {
+                    Report(DiagnosticDescriptors.MalformedTopic, ArgumentLocation(attribute, "ResponseTopic"), responseTopic, responseError);
+                }
+            }
+
+            var userProperties = _contractUserProperties.Concat(UserProperties(method)).ToList();
+            if (userProperties.Count > _contractUserProperties.Count)
+            {
+                RequireVersion5("[UserProperty]", location);
+            }
+
+            if (!valid)
+            {
+                return null;
+            }
+
+            return new OperationModel(
+                ContractOperationKind.Publish,
+                method.Name,
+                method.ReturnType.ToDisplayString(TypeFormat),
+                returnsValueTask,
+                Parameters(method),
+                template.Levels.ToEquatableArray(),
+                topicParameters.ToEquatableArray(),
+                payload,
+                payloadParameter?.Name,
+                properties,
+                cancellation,
+                qos,
+                NamedBool(attribute, "Retain"),
+                expiry,
+                contentType,
+                responseTopic,
+                userProperties.ToEquatableArray(),
+                null);
+        }
+
+        private OperationModel? ParseSubscribe(IMethodSymbol method, AttributeData attribute)
+        {
+            var location = method.Locations.FirstOrDefault();
+            var topic = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string ?? string.Empty : string.Empty;
+            var topicLocation = ArgumentLocation(attribute, 0);
+            var template = TopicTemplate.Parse(topic);
+            var valid = CheckTemplate(template, topicLocation, isPublish: false);
+
+            var returned = method.ReturnType as INamedTypeSymbol;
+            var returnsValueTask = returned is not null && IsType(returned.ConstructedFrom, KnownTypeNames.ValueTaskOfT);
+            var returnsTask = returned is not null && IsType(returned.ConstructedFrom, KnownTypeNames.TaskOfT);
+            var resultType = (returnsTask || returnsValueTask) ? returned!.TypeArguments[0] : null;
+            var returnsSubscription = resultType is not null && IsType(resultType, KnownTypeNames.MqttSubscription);
+            if (resultType is null || !(returnsSubscription || IsType(resultType, KnownTypeNames.IAsyncDisposable)))
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, $"a [Subscribe] method returns Task<IAsyncDisposable> (or Task<MqttSubscription>, or the ValueTask forms), not '{method.ReturnType.ToDisplayString()}'");
+                valid = false;
+            }
+
+            string? cancellation = null;
+            IParameterSymbol? handler = null;
+            foreach (var parameter in method.Parameters)
+            {
+                if (IsType(parameter.Type, KnownTypeNames.CancellationToken) && cancellation is null)
+                {
+                    cancellation = parameter.Name;
+                }
+                else if (parameter.Type is INamedTypeSymbol { TypeKind: TypeKind.Delegate } && handler is null)
+                {
+                    handler = parameter;
+                }
+                else
+                {
+                    Report(DiagnosticDescriptors.WrongMethodShape, parameter.Locations.FirstOrDefault(), method.Name,
+                        $"parameter '{parameter.Name}' is not the handler delegate or a CancellationToken; a [Subscribe] method takes (handler, CancellationToken cancellationToken = default)");
+                    valid = false;
+                }
+            }
+
+            if (handler is null)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, "a [Subscribe] method takes a handler such as Func<string, TPayload, MqttMessageContext, CancellationToken, Task>");
+                return null;
+            }
+
+            var invoke = ((INamedTypeSymbol)handler.Type).DelegateInvokeMethod!;
+            var handlerReturnsValueTask = IsType(invoke.ReturnType, KnownTypeNames.ValueTask);
+            if (!handlerReturnsValueTask && !IsType(invoke.ReturnType, KnownTypeNames.Task))
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, handler.Locations.FirstOrDefault(), method.Name, "the handler must return Task or ValueTask");
+                return null;
+            }
+
+            var arguments = invoke.Parameters.Select(p => p.Type).ToList();
+            var takesCancellation = arguments.Count > 0 && IsType(arguments[arguments.Count - 1], KnownTypeNames.CancellationToken);
+            if (takesCancellation)
+            {
+                arguments.RemoveAt(arguments.Count - 1);
+            }
+
+            var takesContext = arguments.Count > 0 && IsType(arguments[arguments.Count - 1], KnownTypeNames.MqttMessageContext);
+            if (takesContext)
+            {
+                arguments.RemoveAt(arguments.Count - 1);
+            }
+
+            if (arguments.Count != template.Parameters.Count + 1)
+            {
+                var names = template.Parameters.Count == 0 ? "no parameters" : string.Join(", ", template.Parameters.Select(p => p.Text));
+                Report(DiagnosticDescriptors.WrongMethodShape, handler.Locations.FirstOrDefault(), method.Name,
+                    $"the handler must take one value per topic parameter ({names}), then the payload, then optionally MqttMessageContext and CancellationToken; it takes {arguments.Count} value(s) before those");
+                return null;
+            }
+
+            var topicParameters = new List<TopicParameterModel>();
+            for (var i = 0; i < template.Parameters.Count; i++)
+            {
+                var model = TopicParameter(template.Parameters[i], arguments[i], handler.Locations.FirstOrDefault(), template);
+                valid &= model is not null;
+                if (model is not null)
+                {
+                    topicParameters.Add(model);
+                }
+            }
+
+            var payload = ResolvePayload(arguments[arguments.Count - 1], NamedType(attribute, "Codec"), handler.Locations.FirstOrDefault());
+            valid &= payload is not null;
+
+            var qos = CheckQos(attribute, $"QoS of '{method.Name}'");
+            var noLocal = NamedBool(attribute, "NoLocal");
+            var retainAsPublished = NamedBool(attribute, "RetainAsPublished");
+            var retainHandling = NamedInt(attribute, "RetainHandling") ?? 0;
+            var sharedGroup = NamedString(attribute, "SharedGroup");
+            var bufferCapacity = NamedInt(attribute, "BufferCapacity") ?? 1024;
+            if (retainHandling is < 0 or > 2)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "RetainHandling"), "RetainHandling", retainHandling.ToString(CultureInfo.InvariantCulture), "use SendAtSubscribe, SendAtSubscribeIfNew or DoNotSend");
+                valid = false;
+            }
+
+            if (bufferCapacity < 1)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "BufferCapacity"), "BufferCapacity", bufferCapacity.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
+                valid = false;
+            }
+
+            if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "SharedGroup"), "SharedGroup", $"'{TopicRules.Printable(sharedGroup)}'", groupError);
+                valid = false;
+            }
+
+            if (noLocal)
+            {
+                RequireVersion5("NoLocal", ArgumentLocation(attribute, "NoLocal"));
+            }
+
+            if (retainAsPublished)
+            {
+                RequireVersion5("RetainAsPublished", ArgumentLocation(attribute, "RetainAsPublished"));
+            }
+
+            if (retainHandling != 0)
+            {
+                RequireVersion5("RetainHandling", ArgumentLocation(attribute, "RetainHandling"));
+            }
+
+            if (sharedGroup is not null)
+            {
+                RequireVersion5("A shared subscription (SharedGroup)", ArgumentLocation(attribute, "SharedGroup"));
+            }
+
+            if (!valid)
+            {
+                return null;
+            }
+
+            return new OperationModel(
+                ContractOperationKind.Subscribe,
+                method.Name,
+                method.ReturnType.ToDisplayString(TypeFormat),
+                returnsValueTask,
+                Parameters(method),
+                template.Levels.ToEquatableArray(),
+                topicParameters.ToEquatableArray(),
+                payload,
+                null,
+                null,
+                cancellation,
+                qos,
+                false,
+                0,
+                null,
+                null,
+                EquatableArray<UserPropertyModel>.Empty,
+                new SubscribeModel(template.Filter, handler.Name, takesContext, takesCancellation, handlerReturnsValueTask, returnsSubscription,
+                    noLocal, retainAsPublished, retainHandling, sharedGroup, bufferCapacity));
+        }
+
+        private bool CheckTemplate(TopicTemplate template, Location? location, bool isPublish)
+        {
+            var valid = true;
+            if (template.Duplicate is not null)
+            {
+                Report(DiagnosticDescriptors.DuplicateTemplateParameter, location, template.Text, template.Duplicate);
+                valid = false;
+            }
+
+            if (isPublish)
+            {
+                var (wildcard, error) = template.CheckAsTopicName();
+                if (wildcard is not null)
+                {
+                    Report(DiagnosticDescriptors.PublishTopicHasWildcard, location, template.Text, wildcard.Value.ToString());
+                    return false;
+                }
+
+                if (error is not null)
+                {
+                    Report(DiagnosticDescriptors.MalformedTopic, location, template.Text, error);
+                    return false;
+                }
+            }
+            else if (template.CheckAsFilter() is { } filterError)
+            {
+                Report(DiagnosticDescriptors.MalformedTopic, location, template.Text, filterError);
+                return false;
+            }
+
+            return valid;
+        }
+
+        private TopicParameterModel? TopicParameter(TemplateLevel level, ITypeSymbol type, Location? location, TopicTemplate template)
+        {
+            var levelIndex = template.Levels.IndexOf(level);
+            var kind = ClassifyTopicType(type);
+            if (kind is null || (level.IsCatchAll && kind != TopicValueKind.String))
+            {
+                if (type.TypeKind != TypeKind.Error)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedTopicParameterType, location, level.Parameter!, type.ToDisplayString());
+                }
+
+                return null;
+            }
+
+            return new TopicParameterModel(level.Parameter!, type.ToDisplayString(TypeFormat), kind.Value, levelIndex, level.IsCatchAll);
+        }
+
+        private static TopicValueKind? ClassifyTopicType(ITypeSymbol type)
+        {
+            if (type.NullableAnnotation == NullableAnnotation.Annotated)
+            {
+                return null;
+            }
+
+            switch (type.SpecialType)
+            {
+                case SpecialType.System_String:
+                    return TopicValueKind.String;
+                case SpecialType.System_Boolean:
+                    return TopicValueKind.Boolean;
+                case SpecialType.System_Byte:
+                case SpecialType.System_SByte:
+                case SpecialType.System_Int16:
+                case SpecialType.System_UInt16:
+                case SpecialType.System_Int32:
+                case SpecialType.System_UInt32:
+                case SpecialType.System_Int64:
+                case SpecialType.System_UInt64:
+                    return TopicValueKind.Parsable;
+            }
+
+            if (type.TypeKind == TypeKind.Enum)
+            {
+                return TopicValueKind.Enum;
+            }
+
+            return type.ToDisplayString() == KnownTypeNames.Guid ? TopicValueKind.Parsable : null;
+        }
+
+        private PayloadModel? ResolvePayload(ITypeSymbol type, INamedTypeSymbol? codec, Location? location)
+        {
+            var typeName = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(TypeFormat);
+            var allowNull = type.NullableAnnotation == NullableAnnotation.Annotated || type.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T;
+            if (type.TypeKind == TypeKind.Error)
+            {
+                return null;
+            }
+
+            if (codec is not null)
+            {
+                var implements = codec.AllInterfaces.Any(i =>
+                    i.OriginalDefinition.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) == "global::TypedMqtt.IMqttPayloadCodec<T>" &&
+                    SymbolEqualityComparer.Default.Equals(i.TypeArguments[0].WithNullableAnnotation(NullableAnnotation.NotAnnotated), type.WithNullableAnnotation(NullableAnnotation.NotAnnotated)));
+                var constructible = !codec.IsAbstract && codec.InstanceConstructors.Any(c => c.Parameters.Length == 0 && c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal);
+                if (!implements || !constructible)
+                {
+                    Report(DiagnosticDescriptors.InvalidCodec, location, codec.Name,
+                        !implements ? $"it does not implement IMqttPayloadCodec<{type.ToDisplayString()}>" : "it needs a public parameterless constructor");
+                    return null;
+                }
+
+                return new PayloadModel(typeName, CodecKind.Custom, codec.ToDisplayString(TypeFormat), null, allowNull);
+            }
+
+            if (type.SpecialType == SpecialType.System_String)
+            {
+                return new PayloadModel(typeName, CodecKind.Utf8String, null, null, allowNull);
+            }
+
+            if (type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Byte, Rank: 1 })
+            {
+                return new PayloadModel(typeName, CodecKind.ByteArray, null, null, allowNull);
+            }
+
+            if (type is INamedTypeSymbol named && IsType(named.ConstructedFrom, KnownTypeNames.ReadOnlyMemory) && named.TypeArguments[0].SpecialType == SpecialType.System_Byte)
+            {
+                return new PayloadModel(typeName, CodecKind.Memory, null, null, false);
+            }
+
+            if (_jsonContext is null)
+            {
+                Report(DiagnosticDescriptors.MissingJsonContext, location, type.ToDisplayString(), _contractName);
+                return null;
+            }
+
+            var plain = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated);
+            if (!_jsonTypes.Any(t => SymbolEqualityComparer.Default.Equals(t.WithNullableAnnotation(NullableAnnotation.NotAnnotated), plain)))
+            {
+                Report(DiagnosticDescriptors.PayloadTypeNotInJsonContext, location, plain.ToDisplayString(), _jsonContext.Name);
+                return null;
+            }
+
+            return new PayloadModel(plain.ToDisplayString(TypeFormat), CodecKind.Json, null, _jsonContext.ToDisplayString(TypeFormat), allowNull);
+        }
+
+        private void ReportOverlaps(List<OperationModel> operations)
+        {
+            var subscriptions = operations.Where(o => o.Subscribe is not null).ToList();
+            for (var i = 0; i < subscriptions.Count; i++)
+            {
+                for (var j = i + 1; j < subscriptions.Count; j++)
+                {
+                    var a = subscriptions[i];
+                    var b = subscriptions[j];
+                    if (a.Subscribe!.SharedGroup != b.Subscribe!.SharedGroup)
+                    {
+                        continue;
+                    }
+
+                    var sample = FilterOverlap.SampleTopic(a.Subscribe.Filter, b.Subscribe.Filter);
+                    if (sample is not null)
+                    {
+                        var method = _contract.GetMembers(b.MethodName).FirstOrDefault() ?? _contract;
+                        Report(DiagnosticDescriptors.OverlappingFilters, method.Locations.FirstOrDefault(), b.Subscribe.Filter, b.MethodName, a.Subscribe.Filter, a.MethodName, sample);
+                    }
+                }
+            }
+        }
+
+        private EquatableArray<ParameterModel> Parameters(IMethodSymbol method) =>
+            method.Parameters.Select(p => new ParameterModel(p.Name, p.Type.ToDisplayString(TypeFormat) + " " + EscapeIdentifier(p.Name) + DefaultValue(p))).ToEquatableArray();
+
+        private static string EscapeIdentifier(string name) =>
+            SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+        private static string DefaultValue(IParameterSymbol parameter)
+        {
+            if (!parameter.HasExplicitDefaultValue)
+            {
+                return string.Empty;
+            }
+
+            return parameter.ExplicitDefaultValue switch
+            {
+                null => parameter.Type.IsValueType && parameter.Type.OriginalDefinition.SpecialType != SpecialType.System_Nullable_T ? " = default" : " = null",
+                string s => " = " + SymbolDisplay.FormatLiteral(s, quote: true),
+                bool b => b ? " = true" : " = false",
+                IFormattable f when parameter.Type.TypeKind == TypeKind.Enum => $" = ({parameter.Type.ToDisplayString(TypeFormat)})({f.ToString(null, CultureInfo.InvariantCulture)})",
+                IFormattable f => " = " + f.ToString(null, CultureInfo.InvariantCulture),
+                _ => " = default",
+            };
+        }
+
+        private int CheckQos(AttributeData attribute, string what)
+        {
+            var qos = NamedInt(attribute, "Qos") ?? 0;
+            if (qos is < 0 or > 2)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "Qos"), what, qos.ToString(CultureInfo.InvariantCulture), "MQTT knows QoS 0 (AtMostOnce), 1 (AtLeastOnce) and 2 (ExactlyOnce)");
+                return 0;
+            }
+
+            return qos;
+        }
+
+        private void RequireVersion5(string feature, Location? location)
+        {
+            if (_version != 5)
+            {
+                Report(DiagnosticDescriptors.Version5FeatureOnOlderContract, location, feature, _contractName, _version == 3 ? "MQTT 3.1" : "MQTT 3.1.1");
+            }
+        }
+
+        private static List<UserPropertyModel> UserProperties(ISymbol symbol) => symbol.GetAttributes()
+            .Where(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.UserPropertyAttribute && a.ConstructorArguments.Length == 2)
+            .Select(a => new UserPropertyModel(a.ConstructorArguments[0].Value as string ?? string.Empty, a.ConstructorArguments[1].Value as string ?? string.Empty))
+            .ToList();
+
+        private static AttributeData? Attribute(ISymbol symbol, string fullName) =>
+            symbol.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == fullName);
+
+        private static bool IsType(ITypeSymbol type, string metadataName) =>
+            type.OriginalDefinition.ContainingNamespace is not null &&
+            (type.OriginalDefinition.ContainingNamespace.ToDisplayString() + "." + type.OriginalDefinition.MetadataName) == metadataName;
+
+        private static string? NamedString(AttributeData attribute, string name) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value as string;
+
+        private static INamedTypeSymbol? NamedType(AttributeData attribute, string name) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value as INamedTypeSymbol;
+
+        private static bool NamedBool(AttributeData attribute, string name) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is true;
+
+        private static int? NamedInt(AttributeData attribute, string name) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is { } value ? Convert.ToInt32(value, CultureInfo.InvariantCulture) : null;
+
+        private static uint NamedUInt(AttributeData attribute, string name) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value is { } value ? Convert.ToUInt32(value, CultureInfo.InvariantCulture) : 0;
+
+        private static Location? ArgumentLocation(AttributeData attribute, int index) =>
+            attribute.ApplicationSyntaxReference?.GetSyntax() is AttributeSyntax { ArgumentList: { } list } && list.Arguments.Count > index
+                ? list.Arguments[index].GetLocation()
+                : attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation();
+
+        private static Location? ArgumentLocation(AttributeData attribute, string name) =>
+            attribute.ApplicationSyntaxReference?.GetSyntax() is AttributeSyntax { ArgumentList: { } list }
+                ? (list.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name) ?? (SyntaxNode)list).GetLocation()
+                : attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation();
+
+        private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
+            _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(location), arguments.ToEquatableArray()));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace TypedMqtt;
+
+/// <summary>
+/// JSON through System.Text.Json source-generated metadata (<see cref="JsonTypeInfo{T}"/>): no reflection, trim- and
+/// AOT-safe. Reads straight from the received buffers without copying.
+/// </summary>
+/// <typeparam name="T">The payload type.</typeparam>
+public sealed class JsonPayloadCodec<T> : IMqttPayloadCodec<T>
+{
+    private readonly JsonTypeInfo<T> _typeInfo;
+    private readonly bool _allowNull;
+    private readonly JsonReaderOptions _readerOptions;
+    private readonly JsonWriterOptions _writerOptions;
+
+    /// <summary>Creates the codec.</summary>
+    /// <param name="typeInfo">Metadata from a <c>JsonSerializerContext</c>.</param>
+    /// <param name="allowNull">Whether a JSON <c>null</c> payload is a valid value (for nullable payload types).</param>
+    public JsonPayloadCodec(JsonTypeInfo<T> typeInfo, bool allowNull = false)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        _typeInfo = typeInfo;
+        _allowNull = allowNull;
+        var options = typeInfo.Options;
+        _readerOptions = new JsonReaderOptions
+        {
+            MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+            CommentHandling = options.ReadCommentHandling,
+            AllowTrailingCommas = options.AllowTrailingCommas,
+        };
+        _writerOptions = new JsonWriterOptions
+        {
+            Encoder = options.Encoder,
+            Indented = options.WriteIndented,
+            MaxDepth = options.MaxDepth,
+            SkipValidation = true,
+        };
+    }
+
+    /// <inheritdoc/>
+    public string? ContentType => "application/json";
+
+    /// <inheritdoc/>
+    public MqttPayloadFormat PayloadFormat => MqttPayloadFormat.Utf8;
+
+    /// <inheritdoc/>
+    public void Encode(T value, IBufferWriter<byte> writer)
+    {
+        using var json = new Utf8JsonWriter(writer, _writerOptions);
+        JsonSerializer.Serialize(json, value, _typeInfo);
+    }
+
+    /// <inheritdoc/>
+    public T Decode(ReadOnlySequence<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload, _readerOptions);
+        var value = JsonSerializer.Deserialize(ref reader, _typeInfo);
+        if (value is null && !_allowNull)
+        {
+            throw new JsonException($"The payload is JSON null (or empty), but {typeof(T).Name} is not nullable.");
+        }
+
+        return value!;
+    }
+}
