@@ -3,14 +3,17 @@ using TypedMqtt;
 
 namespace Quickstart;
 
+/// <summary>A temperature reading.</summary>
 public sealed record Temperature(double Celsius, DateTimeOffset MeasuredAt);
 
+/// <summary>Whether a device is online, and why not.</summary>
 public sealed record DeviceStatus(bool Online, string? Reason = null);
 
 [JsonSerializable(typeof(Temperature))]
 [JsonSerializable(typeof(DeviceStatus))]
 internal sealed partial class HomeJson : JsonSerializerContext;
 
+/// <summary>The Quickstart's MQTT traffic, declared once; the generator writes <c>HomeClient</c>.</summary>
 [MqttContract(JsonContext = typeof(HomeJson))]
 [Will("devices/{clientId}/status", typeof(DeviceStatus), Qos = MqttQos.AtLeastOnce, Retain = true)]
 public partial interface IHome
@@ -21,9 +24,13 @@ public partial interface IHome
     [Subscribe("home/{room}/temperature", Qos = MqttQos.AtLeastOnce)]
     Task<IAsyncDisposable> OnTemperatureAsync(Func<string, Temperature, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
 
-    [Publish("devices/{deviceId}/status", Qos = MqttQos.AtLeastOnce, Retain = true)]
-    Task PublishStatusAsync(string deviceId, DeviceStatus status, CancellationToken cancellationToken = default);
+    [Publish("home/{room}/commands/{name}", Qos = MqttQos.ExactlyOnce)]
+    [UserProperty("sender", "quickstart")]
+    Task SendCommandAsync(string room, string name, string argument, MqttMessageProperties? properties = null, CancellationToken cancellationToken = default);
+
+    [Subscribe("home/{room}/commands/{name}", Qos = MqttQos.ExactlyOnce)]
+    Task<IAsyncDisposable> OnCommandAsync(Func<string, string, string, MqttMessageContext, Task> handler, CancellationToken cancellationToken = default);
 
     [Subscribe("devices/{deviceId}/status", Qos = MqttQos.AtLeastOnce)]
-    Task<IAsyncDisposable> OnStatusAsync(Func<string, DeviceStatus, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
+    Task<IAsyncDisposable> OnDeviceStatusAsync(Func<string, DeviceStatus, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
 }

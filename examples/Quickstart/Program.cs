@@ -1,8 +1,129 @@
+using System.Diagnostics;
+using System.Text;
 using Quickstart;
 using TypedMqtt;
 
-await using var broker = await EmbeddedMqttBroker.StartAsync();
-await using var home = await HomeClient.ConnectAsync(broker.Address, o => o.Will(new DeviceStatus(false, "lost")));
-await using var sub = await home.OnTemperatureAsync((room, t, ctx, ct) => { Console.WriteLine($"{room}: {t.Celsius} retain={ctx.Retain} ct={ctx.ContentType}"); return Task.CompletedTask; });
-await home.PublishTemperatureAsync("kitchen", new Temperature(21.5, DateTimeOffset.UtcNow));
-await Task.Delay(500);
+// The Quickstart: typed publish/subscribe with topic parameters, a retained value for a late subscriber,
+// MQTT 5 properties, and a device's will. With no arguments it runs on an embedded broker; --broker <address>
+// runs the same against any broker. Exits 0 when every step was observed, 1 otherwise.
+var timeout = TimeSpan.FromSeconds(10);
+var clock = Stopwatch.StartNew();
+var brokerAddress = args.Length >= 2 && args[0] == "--broker" ? args[1] : null;
+if (args.Length > 0 && brokerAddress is null)
+{
+    Console.Error.WriteLine("usage: Quickstart [--broker <address>]   e.g. --broker mqtt://localhost:1883");
+    return 2;
+}
+
+await using var embedded = brokerAddress is null ? await EmbeddedMqttBroker.StartAsync() : null;
+var address = brokerAddress ?? embedded!.Address;
+Console.WriteLine("TypedMqtt Quickstart");
+Console.WriteLine($"broker: {(embedded is null ? address : $"embedded MQTTnet broker at {address}")}");
+Console.WriteLine();
+
+try
+{
+    await using var home = await HomeClient.ConnectAsync(address);
+    Console.WriteLine($"connected as {home.Connection.ConnectResult.ClientId} (MQTT {home.Connection.Options.ProtocolVersion})");
+
+    // 1. Typed publish and subscribe: {room} is parsed back out of the topic, the payload is already a Temperature.
+    Step("1. typed publish and subscribe with a topic parameter");
+    var live = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+    await using (await home.OnTemperatureAsync((room, reading, context, _) =>
+    {
+        if (room == "kitchen" && !context.Retain)
+        {
+            live.TrySetResult($"{room}: {reading.Celsius} °C (QoS {(int)context.Qos}, content type {context.ContentType ?? "none"})");
+        }
+
+        return Task.CompletedTask;
+    }))
+    {
+        await home.PublishTemperatureAsync("kitchen", new Temperature(21.5, DateTimeOffset.UtcNow));
+        Sent("home/kitchen/temperature  21.5 °C");
+        Received(await live.Task.WaitAsync(timeout));
+    }
+
+    // 2. A retained value reaches a subscriber that arrives later.
+    Step("2. a retained value reaches a late subscriber");
+    await home.PublishTemperatureAsync("garage", new Temperature(4.0, DateTimeOffset.UtcNow));
+    Sent("home/garage/temperature  4.0 °C  (retained)");
+    await using (var late = await HomeClient.ConnectAsync(address))
+    {
+        var retained = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var _ = await late.OnTemperatureAsync((room, reading, context, _) =>
+        {
+            if (room == "garage")
+            {
+                retained.TrySetResult($"late subscriber got {room}: {reading.Celsius} °C (retained: {context.Retain})");
+            }
+
+            return Task.CompletedTask;
+        });
+        Received(await retained.Task.WaitAsync(timeout));
+    }
+
+    // 3. MQTT 5 properties: declared on the contract (user property "sender") and given per call.
+    Step("3. MQTT 5 properties arrive");
+    var command = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+    await using (await home.OnCommandAsync((room, name, argument, context) =>
+    {
+        var properties = string.Join(", ", context.UserProperties.Select(p => $"{p.Name}={p.Value}"));
+        command.TrySetResult(
+            $"{room}/{name}({argument}) user properties [{properties}], correlation {Encoding.UTF8.GetString(context.CorrelationData.Span)}, " +
+            $"response topic {context.ResponseTopic}, content type {context.ContentType}");
+        return Task.CompletedTask;
+    }))
+    {
+        await home.SendCommandAsync("hall", "lights", "on", new MqttMessageProperties
+        {
+            CorrelationData = Encoding.UTF8.GetBytes("request-42"),
+            ResponseTopic = "home/hall/replies",
+            UserProperties = [new MqttUserProperty("priority", "high")],
+        });
+        Sent("home/hall/commands/lights  \"on\"  with correlation data, response topic and user properties");
+        Received(await command.Task.WaitAsync(timeout));
+    }
+
+    // 4. A device declares its will when it connects; when it drops without DISCONNECT the broker publishes it.
+    Step("4. a device's will fires when it drops abruptly");
+    var will = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+    var device = await HomeClient.ConnectAsync(address, o => o.Will(new DeviceStatus(false, "connection lost")));
+    var deviceId = device.Connection.ConnectResult.ClientId;
+    await using (await home.OnDeviceStatusAsync((id, status, context, _) =>
+    {
+        if (id == deviceId && !status.Online)
+        {
+            will.TrySetResult($"devices/{id}/status: online={status.Online}, reason \"{status.Reason}\"");
+        }
+
+        return Task.CompletedTask;
+    }))
+    {
+        Console.WriteLine($"   device {deviceId} connected with its will on devices/{deviceId}/status");
+        await device.Connection.AbortAsync();
+        Console.WriteLine("   device dropped without DISCONNECT");
+        Received(await will.Task.WaitAsync(timeout));
+    }
+
+    await device.DisposeAsync();
+
+    // Leave a shared broker as we found it: an empty retained message clears a retained topic.
+    await home.Connection.PublishAsync("home/garage/temperature", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
+    await home.Connection.PublishAsync($"devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
+}
+catch (Exception e) when (e is TimeoutException or MqttConnectException or MqttOperationException)
+{
+    Console.Error.WriteLine($"FAILED: {e.Message}");
+    return 1;
+}
+
+Console.WriteLine();
+Console.WriteLine($"all 4 steps observed in {clock.Elapsed.TotalSeconds:0.0} s");
+return 0;
+
+static void Step(string title) => Console.WriteLine(Environment.NewLine + title);
+
+static void Sent(string what) => Console.WriteLine($"   -> {what}");
+
+static void Received(string what) => Console.WriteLine($"   <- {what}");

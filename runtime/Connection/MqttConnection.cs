@@ -111,6 +111,24 @@ public sealed partial class MqttConnection : IAsyncDisposable
     public Task DisconnectWithWillAsync(CancellationToken cancellationToken = default) =>
         CloseAsync(MqttClientDisconnectOptionsReason.DisconnectWithWillMessage, "the application disconnected with its will", cancellationToken);
 
+    /// <summary>
+    /// Closes the socket without sending DISCONNECT, as if the process had crashed, and does not reconnect: the broker
+    /// publishes the will. For tests and demonstrations of failure handling.
+    /// </summary>
+    /// <returns>A task that completes when the socket is closed.</returns>
+    public async Task AbortAsync()
+    {
+        if (_closing)
+        {
+            return;
+        }
+
+        _closing = true;
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        _client.Dispose();
+        SetState(MqttConnectionState.Closed, "the application aborted the connection without DISCONNECT");
+    }
+
     /// <summary>Disconnects normally (if still connected), stops every subscription and releases the connection.</summary>
     /// <returns>A task that completes when everything is released.</returns>
     public async ValueTask DisposeAsync()
