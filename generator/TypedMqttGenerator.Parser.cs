@@ -92,6 +92,7 @@ public sealed partial class TypedMqttGenerator
             clientName,
             symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
             _version,
+            symbol.AllInterfaces.Any(i => i.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.MqttContractAttribute)),
             will,
             operations.ToEquatableArray(),
             _diagnostics.ToEquatableArray());

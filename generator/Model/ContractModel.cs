@@ -8,6 +8,7 @@ internal sealed record ContractModel(
     string ClientName,
     string Accessibility,
     int ProtocolVersion,
+    bool InheritsContract,
     WillModel? Will,
     EquatableArray<OperationModel> Operations,
     EquatableArray<DiagnosticInfo> Diagnostics)

@@ -41,7 +41,7 @@ public sealed partial class MqttConnection
                 throw Refused(result);
             }
 
-            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId));
+            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion == MqttVersion.V500));
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         }
         finally
@@ -112,7 +112,10 @@ public sealed partial class MqttConnection
         return null;
     }
 
-    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId) => new()
+    // MQTT 3.1/3.1.1 CONNACK has no properties: the v5 fields take the protocol's implied values, not MQTTnet's zeros.
+    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId, bool v5) => !v5
+        ? new MqttConnectResult { IsSessionPresent = r.IsSessionPresent, ClientId = clientId, SubscriptionIdentifiersAvailable = false }
+        : new()
     {
         IsSessionPresent = r.IsSessionPresent,
         AssignedClientId = string.IsNullOrEmpty(r.AssignedClientIdentifier) ? null : r.AssignedClientIdentifier,

@@ -1,0 +1,294 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Threading.Channels;
+
+namespace TypedMqtt.Tests.Typed;
+
+/// <summary>Generated clients against MQTTnet's in-process broker: what is published arrives typed, and bad input never reaches the wire.</summary>
+public sealed class TypedClientTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private EmbeddedMqttBroker _broker = null!;
+
+    public async Task InitializeAsync() => _broker = await EmbeddedMqttBroker.StartAsync();
+
+    public async Task DisposeAsync() => await _broker.DisposeAsync();
+
+    [Fact]
+    public async Task Every_topic_parameter_type_round_trips_through_the_topic()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var received = new TaskCompletionSource<(string Site, int Id, Mode Mode, bool Active, Guid Batch, Reading Reading, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await client.OnReadingAsync((site, id, mode, active, batch, reading, context, _) =>
+        {
+            received.TrySetResult((site, id, mode, active, batch, reading, context));
+            return Task.CompletedTask;
+        });
+        var batchId = Guid.NewGuid();
+
+        await client.PublishReadingAsync("plant-ä", -17, Mode.Cooling, true, batchId, new Reading(3.25, "bar"));
+
+        var message = await received.Task.WaitAsync(Wait);
+        Assert.Equal(("plant-ä", -17, Mode.Cooling, true, batchId), (message.Site, message.Id, message.Mode, message.Active, message.Batch));
+        Assert.Equal(new Reading(3.25, "bar"), message.Reading);
+        Assert.Equal($"test/sensors/plant-ä/-17/Cooling/true/{batchId:D}", message.Context.Topic);
+        Assert.Equal(MqttQos.AtLeastOnce, message.Context.Qos);
+        Assert.Equal("application/json", message.Context.ContentType);
+        Assert.Equal(MqttPayloadFormat.Utf8, message.Context.PayloadFormat);
+    }
+
+    [Theory]
+    [InlineData("", "is empty")]
+    [InlineData("a/b", "'/'")]
+    [InlineData("a+", "'+'")]
+    [InlineData("#", "'#'")]
+    [InlineData("a\0b", "U+0000")]
+    public async Task A_value_that_would_break_the_topic_throws_naming_the_parameter_and_sends_nothing(string site, string expected)
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var everything = Channel.CreateUnbounded<string>();
+        await using var spy = await client.Connection.SubscribeAsync("#", (_, context, _) => everything.Writer.WriteAsync(context.Topic).AsTask());
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishReadingAsync(site, 1, Mode.Idle, false, Guid.Empty, new Reading(1, "x")));
+        Assert.Equal("site", error.ParamName);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+
+        // Publish a sentinel: if the bad publish had reached the broker, it would arrive first.
+        await client.PingAsync();
+        Assert.Equal("test/ping", await everything.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_in_a_topic_value_is_an_error_not_a_replacement_character()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var site = "a" + (char)0xD800;
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishReadingAsync(site, 1, Mode.Idle, false, Guid.Empty, new Reading(1, "x")));
+
+        Assert.Equal("site", error.ParamName);
+        Assert.Contains("lone surrogate", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Catch_all_parameter_keeps_slashes_and_static_and_per_call_properties_arrive()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var received = new TaskCompletionSource<(string Path, byte[] Content, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await client.OnFileAsync((path, content, context) =>
+        {
+            received.TrySetResult((path, content, context));
+            return ValueTask.CompletedTask;
+        });
+
+        await client.PublishFileAsync("logs/2026/11/27.txt", [1, 2, 3], new MqttMessageProperties
+        {
+            CorrelationData = new byte[] { 9, 8 },
+            ResponseTopic = "test/replies",
+            MessageExpiryInterval = 120,
+            UserProperties = [new MqttUserProperty("trace", "abc")],
+        });
+
+        var (path, content, context) = await received.Task.WaitAsync(Wait);
+        Assert.Equal("logs/2026/11/27.txt", path);
+        Assert.Equal(new byte[] { 1, 2, 3 }, content);
+        Assert.Equal(MqttQos.ExactlyOnce, context.Qos);
+        Assert.Equal(new byte[] { 9, 8 }, context.CorrelationData.ToArray());
+        Assert.Equal("test/replies", context.ResponseTopic);
+        Assert.InRange(context.MessageExpiryInterval ?? 0, 1u, 120u);
+        Assert.Equal(["kind=file", "trace=abc"], context.UserProperties.Select(p => p.Name + "=" + p.Value));
+        Assert.Null(context.ContentType);
+    }
+
+    [Fact]
+    public async Task Retained_value_reaches_a_late_subscriber_which_can_tell_it_was_retained()
+    {
+        await using var publisher = await TelemetryClient.ConnectAsync(_broker.Address);
+        await publisher.PublishNoteAsync("greeting", "hello, late subscriber");
+
+        await using var late = await TelemetryClient.ConnectAsync(_broker.Address);
+        var received = new TaskCompletionSource<(string Topic, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await late.Connection.SubscribeAsync("test/notes/+", (payload, context, _) =>
+        {
+            received.TrySetResult((context.Retain ? "retained" : "live", Encoding.UTF8.GetString(payload.Span)));
+            return Task.CompletedTask;
+        });
+
+        Assert.Equal(("retained", "hello, late subscriber"), await received.Task.WaitAsync(Wait));
+    }
+
+    [Fact]
+    public async Task Malformed_payload_goes_to_MessageFailed_with_topic_and_bytes_and_the_connection_keeps_delivering()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
+        var handled = Channel.CreateUnbounded<int>();
+        await using var subscription = await client.OnReadingAsync((_, id, _, _, _, _, _, _) => handled.Writer.WriteAsync(id).AsTask());
+
+        var garbage = Encoding.UTF8.GetBytes("{ not json");
+        await client.Connection.PublishAsync("test/sensors/s/1/Idle/true/00000000-0000-0000-0000-000000000000", garbage, MqttQos.AtLeastOnce);
+        await client.Connection.PublishAsync("test/sensors/s/not-a-number/Idle/true/00000000-0000-0000-0000-000000000000", Encoding.UTF8.GetBytes("""{"Value":1,"Unit":"x"}"""), MqttQos.AtLeastOnce);
+        await client.PublishReadingAsync("s", 2, Mode.Idle, true, Guid.Empty, new Reading(1, "x"));
+
+        var failure = await failures.Task.WaitAsync(Wait);
+        Assert.Equal(MqttMessageErrorStage.Decode, failure.Stage);
+        Assert.Equal("test/sensors/s/1/Idle/true/00000000-0000-0000-0000-000000000000", failure.Topic);
+        Assert.Equal(garbage, failure.Payload.ToArray());
+        Assert.Equal(2, await handled.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.False(handled.Reader.TryRead(out _), "a malformed message reached the handler");
+        Assert.True(client.Connection.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_throwing_handler_is_reported_and_later_messages_still_arrive()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var errors = new ConcurrentQueue<MqttMessageErrorEventArgs>();
+        client.Connection.MessageFailed += (_, e) => errors.Enqueue(e);
+        var seen = Channel.CreateUnbounded<string>();
+        await using var subscription = await client.OnNoteAsync(async (topic, text) =>
+        {
+            await seen.Writer.WriteAsync(text);
+            if (text == "boom")
+            {
+                throw new InvalidOperationException("handler failed");
+            }
+        });
+
+        await client.PublishNoteAsync("t", "boom");
+        await client.PublishNoteAsync("t", "after");
+
+        Assert.Equal("boom", await seen.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal("after", await seen.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        var error = Assert.Single(errors);
+        Assert.Equal(MqttMessageErrorStage.Handler, error.Stage);
+        Assert.IsType<InvalidOperationException>(error.Exception);
+        await client.PublishNoteAsync("t", string.Empty);
+    }
+
+    [Fact]
+    public async Task The_contract_will_is_published_with_the_client_id_in_its_topic_when_the_client_drops()
+    {
+        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address);
+        var device = await TelemetryClient.ConnectAsync(_broker.Address, o => o.Will(new Status(false, "power lost")));
+        var deviceId = device.Connection.Options.ClientId;
+        var will = new TaskCompletionSource<(string Id, Status Status, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await watcher.OnStatusAsync((id, status, context, _) =>
+        {
+            will.TrySetResult((id, status, context));
+            return Task.CompletedTask;
+        });
+
+        await device.Connection.AbortAsync();
+
+        var (id, status, context) = await will.Task.WaitAsync(Wait);
+        Assert.Equal(deviceId, id);
+        Assert.Equal(new Status(false, "power lost"), status);
+        Assert.Equal("application/json", context.ContentType);
+        await device.DisposeAsync();
+        await watcher.Connection.PublishAsync($"test/devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
+    }
+
+    [Fact]
+    public async Task The_will_is_not_published_on_a_normal_disconnect()
+    {
+        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address);
+        var statuses = Channel.CreateUnbounded<string>();
+        await using var subscription = await watcher.OnStatusAsync((id, _, _, _) => statuses.Writer.WriteAsync(id).AsTask());
+        var device = await TelemetryClient.ConnectAsync(_broker.Address, o => o.Will(new Status(false, "lost")));
+
+        await device.DisposeAsync();
+        await watcher.PingAsync();
+        await Task.Delay(300);
+
+        Assert.False(statuses.Reader.TryRead(out var id), $"a will arrived for {id} after a normal disconnect");
+    }
+
+    [Fact]
+    public async Task Two_contracts_share_one_connection_and_an_inheriting_contract_implements_both()
+    {
+        await using var connection = await MqttConnection.ConnectAsync(_broker.Address);
+        var telemetry = new TelemetryClient(connection);
+        var alarms = IAlarms.Attach(connection);
+        var zones = Channel.CreateUnbounded<string>();
+        await using var alarmSubscription = await alarms.OnAlarmAsync((zone, message, _) => zones.Writer.WriteAsync(zone + ":" + message).AsTask());
+
+        await using var plant = await PlantClient.ConnectAsync(_broker.Address);
+        IAlarms viaPlant = plant;
+        await viaPlant.RaiseAsync("north", "smoke");
+        ITelemetry telemetryViaPlant = plant;
+        await telemetryViaPlant.PingAsync();
+
+        Assert.Equal("north:smoke", await zones.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        await telemetry.DisposeAsync();
+        Assert.True(connection.IsConnected, "disposing an attached client must leave the shared connection open");
+    }
+
+    [Fact]
+    public async Task Disposing_a_subscription_unsubscribes()
+    {
+        await using var client = await AlarmsClient.ConnectAsync(_broker.Address);
+        var first = Channel.CreateUnbounded<string>();
+        var second = Channel.CreateUnbounded<string>();
+        var subscription = await client.OnAlarmAsync((zone, _, _) => first.Writer.WriteAsync(zone).AsTask());
+        await using var other = await client.Connection.SubscribeAsync("test/alarms/+", (_, context, _) => second.Writer.WriteAsync(context.Topic).AsTask());
+
+        await subscription.DisposeAsync();
+        await client.RaiseAsync("east", "after dispose");
+
+        Assert.Equal("test/alarms/east", await second.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.False(first.Reader.TryRead(out _), "a disposed subscription still received a message");
+    }
+
+    [Fact]
+    public async Task A_custom_codec_encodes_and_decodes()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var raw = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var typed = new TaskCompletionSource<(int, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rawSubscription = await client.Connection.SubscribeAsync("test/custom/+", (payload, context, _) =>
+        {
+            raw.TrySetResult(Encoding.UTF8.GetString(payload.Span) + "|" + context.ContentType);
+            return Task.CompletedTask;
+        });
+        await using var subscription = await client.OnCustomAsync((id, text) =>
+        {
+            typed.TrySetResult((id, text));
+            return Task.CompletedTask;
+        });
+
+        await client.PublishCustomAsync(7, "abc");
+
+        Assert.Equal("cba|text/x-reversed", await raw.Task.WaitAsync(Wait));
+        Assert.Equal((7, "abc"), await typed.Task.WaitAsync(Wait));
+    }
+
+    [Fact]
+    public async Task A_contract_pinned_to_3_1_1_works_on_a_3_1_1_connection_without_sending_properties()
+    {
+        await using var client = await LegacyClient.ConnectAsync(_broker.Address + "?version=3.1.1");
+        var received = new TaskCompletionSource<(int, string, MqttMessageContext)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await client.OnValueAsync((id, value, context) =>
+        {
+            received.TrySetResult((id, value, context));
+            return Task.CompletedTask;
+        });
+
+        await client.PublishAsync(5, "five");
+
+        var (id, value, context) = await received.Task.WaitAsync(Wait);
+        Assert.Equal((5, "five"), (id, value));
+        Assert.Null(context.ContentType);
+    }
+
+    [Fact]
+    public async Task MQTT_5_properties_declared_on_a_contract_are_a_clear_error_on_a_3_1_1_connection()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address + "?version=3.1.1");
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishFileAsync("a", [1]));
+
+        Assert.Contains("MQTT 5 feature", error.Message, StringComparison.Ordinal);
+    }
+}
