@@ -50,13 +50,7 @@ public sealed partial class MqttConnection
         var brokerFilter = ValidateSubscription(filter, options);
 
         var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, ReportMessageError);
-        var pending = new List<ValueTask>();
-        var entry = _subscriptions.Add(brokerFilter, filter, options, sink, pending, out var mustSubscribe);
-        foreach (var delivery in pending)
-        {
-            await delivery.ConfigureAwait(false);
-        }
-
+        var entry = _subscriptions.Add(brokerFilter, filter, options, sink, out var mustSubscribe);
         if (mustSubscribe)
         {
             try
@@ -164,9 +158,13 @@ public sealed partial class MqttConnection
         var message = e.ApplicationMessage;
         var sinks = _sinkScratch;
         sinks.Clear();
-        var context = CreateContext(message);
-        _subscriptions.Collect(message.Topic, message.Payload, context, _entryScratch, sinks);
+        _subscriptions.Collect(message.Topic, message.SubscriptionIdentifiers, _entryScratch, sinks);
+        if (sinks.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
 
+        var context = CreateContext(message);
         for (var i = 0; i < sinks.Count; i++)
         {
             var delivery = sinks[i].DeliverAsync(message.Topic, message.Payload, context);

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace TypedMqtt.Dispatch;
 
 /// <summary>
@@ -13,20 +11,7 @@ internal sealed class SubscriptionRegistry
     private readonly Dictionary<string, FilterEntry> _byFilter = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, FilterEntry> _byIdentifier = [];
     private readonly TopicTrie<FilterEntry> _trie = new();
-    private readonly UnclaimedMessages _unclaimed = new(capacity: 10_000, maxAge: TimeSpan.FromSeconds(60), TimeProvider.System);
     private uint _nextIdentifier;
-
-    /// <summary>Messages dropped from the unclaimed buffer (full or aged out).</summary>
-    public long UnclaimedDropped
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _unclaimed.Dropped;
-            }
-        }
-    }
 
     public int FilterCount
     {
@@ -39,31 +24,10 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>
-    /// Adds a sink; returns its entry and whether the broker must be told (a new filter or a higher QoS). Messages that
-    /// arrived before anyone listened and match the filter are handed to the sink first, under the same lock as routing,
-    /// so none slips between "no subscriber yet" and "subscribed", and their order is kept.
-    /// </summary>
-    public FilterEntry Add(string filter, string matchFilter, MqttSubscriptionOptions options, MessageSink sink, List<ValueTask> pending, out bool mustSubscribe)
+    /// <summary>Adds a sink; returns its entry and whether the broker must be told (a new filter or a higher QoS).</summary>
+    public FilterEntry Add(string filter, string matchFilter, MqttSubscriptionOptions options, MessageSink sink, out bool mustSubscribe)
     {
         lock (_gate)
-        {
-            var entry = AddCore(filter, matchFilter, options, sink, out mustSubscribe);
-            foreach (var kept in _unclaimed.Claim(matchFilter))
-            {
-                var delivery = sink.DeliverAsync(kept.Topic, new ReadOnlySequence<byte>(kept.Payload), kept.Context);
-                if (!delivery.IsCompletedSuccessfully)
-                {
-                    pending.Add(delivery);
-                }
-            }
-
-            return entry;
-        }
-    }
-
-    private FilterEntry AddCore(string filter, string matchFilter, MqttSubscriptionOptions options, MessageSink sink, out bool mustSubscribe)
-    {
         {
             if (_byFilter.TryGetValue(filter, out var entry))
             {
@@ -111,33 +75,18 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>
-    /// Collects the sinks a message goes to. When none matches, the message is kept for the first subscription that will
-    /// (a persistent session delivers what it queued right after CONNACK, before the application re-declares handlers).
-    /// </summary>
-    public void Collect(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context, List<FilterEntry> scratch, List<MessageSink> results)
+    /// <summary>Collects the sinks a message goes to.</summary>
+    public void Collect(string topic, IReadOnlyList<uint>? identifiers, List<FilterEntry> scratch, List<MessageSink> results)
     {
         lock (_gate)
         {
-            CollectCore(topic, context.SubscriptionIdentifiers, scratch, results);
-            if (results.Count == 0)
-            {
-                _unclaimed.Add(topic, payload, context);
-            }
-        }
-    }
-
-    private void CollectCore(string topic, IReadOnlyList<uint> identifiers, List<FilterEntry> scratch, List<MessageSink> results)
-    {
-        {
-            if (identifiers.Count > 0)
+            if (identifiers is { Count: > 0 })
             {
                 foreach (var identifier in identifiers)
                 {
                     // An identifier from a resumed session may have been reused for another filter by this
                     // connection: trust it only when its filter matches the topic.
-                    if (_byIdentifier.TryGetValue(identifier, out var entry) &&
-                        Topics.TopicFilterMatcher.IsMatch(topic, entry.MatchFilter))
+                    if (_byIdentifier.TryGetValue(identifier, out var entry) && Topics.TopicFilterMatcher.IsMatch(topic, entry.MatchFilter))
                     {
                         results.AddRange(entry.Sinks);
                     }
