@@ -41,7 +41,7 @@ public sealed partial class MqttConnection
                 throw Refused(result);
             }
 
-            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId));
+            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion));
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         }
         finally
@@ -112,7 +112,19 @@ public sealed partial class MqttConnection
         return null;
     }
 
-    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId) => new()
+    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId, MqttVersion version)
+    {
+        if (version != MqttVersion.V500)
+        {
+            // A 3.1/3.1.1 CONNACK carries only the session present flag; MQTTnet leaves the v5 fields at their CLR
+            // defaults (maximum QoS 0, retain unavailable...), which would wrongly forbid QoS 1/2 and retain.
+            return new MqttConnectResult { IsSessionPresent = r.IsSessionPresent, ClientId = clientId };
+        }
+
+        return ToConnectResultV5(r, clientId);
+    }
+
+    private static MqttConnectResult ToConnectResultV5(MqttClientConnectResult r, string clientId) => new()
     {
         IsSessionPresent = r.IsSessionPresent,
         AssignedClientId = string.IsNullOrEmpty(r.AssignedClientIdentifier) ? null : r.AssignedClientIdentifier,
