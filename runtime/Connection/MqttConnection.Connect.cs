@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -64,6 +65,16 @@ public sealed partial class MqttConnection
         {
             return new MqttConnectException(MqttConnectFailure.Timeout, null,
                 $"No CONNACK from {address} within the connect timeout of {Options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
+        }
+
+        if (Options.UsesTls && Options.Tls.ClientCertificate is null
+            && Find<SocketException>(e) is { SocketErrorCode: SocketError.ConnectionReset or SocketError.NotConnected or SocketError.ConnectionAborted or SocketError.Shutdown })
+        {
+            // A broker that requires a client certificate completes the handshake (TLS 1.3 checks the certificate last)
+            // and then resets the socket, which MQTTnet reports as a bare socket error.
+            return new MqttConnectException(MqttConnectFailure.Tls, null,
+                $"{address} closed the TLS connection before CONNACK. A broker that requires a client certificate (mutual TLS) does this " +
+                "when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address.", e);
         }
 
         var root = e;
