@@ -28,6 +28,7 @@ public sealed partial class MqttConnection
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Options.ConnectTimeout);
             MqttClientConnectResult result;
+            OnConnectStarting();
             try
             {
                 result = await _client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
@@ -43,6 +44,7 @@ public sealed partial class MqttConnection
             }
 
             Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion));
+            OnConnectAcknowledged(result.IsSessionPresent);
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         }
         finally
