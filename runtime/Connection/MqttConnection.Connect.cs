@@ -45,6 +45,7 @@ public sealed partial class MqttConnection
 
             Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion));
             OnConnectAcknowledged(result.IsSessionPresent);
+            OnConnected();
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         }
         finally
