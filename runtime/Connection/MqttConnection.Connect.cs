@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -27,6 +28,7 @@ public sealed partial class MqttConnection
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Options.ConnectTimeout);
             MqttClientConnectResult result;
+            OnConnectStarting();
             try
             {
                 result = await _client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
@@ -41,7 +43,9 @@ public sealed partial class MqttConnection
                 throw Refused(result);
             }
 
-            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion == MqttVersion.V500));
+            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion));
+            OnConnectAcknowledged(result.IsSessionPresent);
+            OnConnected();
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         }
         finally
@@ -64,6 +68,16 @@ public sealed partial class MqttConnection
         {
             return new MqttConnectException(MqttConnectFailure.Timeout, null,
                 $"No CONNACK from {address} within the connect timeout of {Options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
+        }
+
+        if (Options.UsesTls && Options.Tls.ClientCertificate is null
+            && Find<SocketException>(e) is { SocketErrorCode: SocketError.ConnectionReset or SocketError.NotConnected or SocketError.ConnectionAborted or SocketError.Shutdown })
+        {
+            // A broker that requires a client certificate completes the handshake (TLS 1.3 checks the certificate last)
+            // and then resets the socket, which MQTTnet reports as a bare socket error.
+            return new MqttConnectException(MqttConnectFailure.Tls, null,
+                $"{address} closed the TLS connection before CONNACK. A broker that requires a client certificate (mutual TLS) does this " +
+                "when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address.", e);
         }
 
         var root = e;
@@ -112,10 +126,19 @@ public sealed partial class MqttConnection
         return null;
     }
 
-    // MQTT 3.1/3.1.1 CONNACK has no properties: the v5 fields take the protocol's implied values, not MQTTnet's zeros.
-    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId, bool v5) => !v5
-        ? new MqttConnectResult { IsSessionPresent = r.IsSessionPresent, ClientId = clientId, SubscriptionIdentifiersAvailable = false }
-        : new()
+    private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId, MqttVersion version)
+    {
+        if (version != MqttVersion.V500)
+        {
+            // A 3.1/3.1.1 CONNACK carries only the session present flag; MQTTnet leaves the v5 fields at their CLR
+            // defaults (maximum QoS 0, retain unavailable...), which would wrongly forbid QoS 1/2 and retain.
+            return new MqttConnectResult { IsSessionPresent = r.IsSessionPresent, ClientId = clientId, SubscriptionIdentifiersAvailable = false };
+        }
+
+        return ToConnectResultV5(r, clientId);
+    }
+
+    private static MqttConnectResult ToConnectResultV5(MqttClientConnectResult r, string clientId) => new()
     {
         IsSessionPresent = r.IsSessionPresent,
         AssignedClientId = string.IsNullOrEmpty(r.AssignedClientIdentifier) ? null : r.AssignedClientIdentifier,

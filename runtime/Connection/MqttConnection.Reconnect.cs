@@ -5,12 +5,25 @@ namespace TypedMqtt;
 
 public sealed partial class MqttConnection
 {
+    // A connection that ends sooner than this after CONNACK does not reset the backoff: otherwise a connection that is
+    // closed again right after every reconnect (for example two clients sharing an id on a broker that closes the old
+    // connection without DISCONNECT 0x8E, as Mosquitto 2.0.11 does) would reconnect every MinDelay forever.
+    private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(30);
+
+    private long _connectedAtTicks;
+    private int _shortConnections;
+
+    private void OnConnected() => Volatile.Write(ref _connectedAtTicks, Environment.TickCount64);
+
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
         if (_closing || !e.ClientWasConnected)
         {
             return Task.CompletedTask;
         }
+
+        var lived = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _connectedAtTicks));
+        _shortConnections = lived < StableConnection ? _shortConnections + 1 : 0;
 
         var code = (int)e.Reason;
         var takenOver = e.Reason == MqttClientDisconnectReason.SessionTakenOver;
@@ -21,17 +34,18 @@ public sealed partial class MqttConnection
 
         if (Options.Reconnect.Enabled)
         {
-            _reconnectLoop = Task.Run(() => ReconnectLoopAsync(takenOver));
+            var previousAttempts = Math.Max(_shortConnections - 1, 0);
+            _reconnectLoop = Task.Run(() => ReconnectLoopAsync(takenOver, previousAttempts));
         }
 
         return Task.CompletedTask;
     }
 
-    private async Task ReconnectLoopAsync(bool afterTakeOver)
+    private async Task ReconnectLoopAsync(bool afterTakeOver, int previousAttempts)
     {
         var token = _lifetime.Token;
         var policy = Options.Reconnect;
-        var attempt = 0;
+        var attempt = previousAttempts;
         while (!token.IsCancellationRequested)
         {
             attempt++;
@@ -54,7 +68,7 @@ public sealed partial class MqttConnection
             }
             catch (MqttConnectException e)
             {
-                SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {e.Message}", e.ReasonCode, e);
+                SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt - previousAttempts} failed: {e.Message}", e.ReasonCode, e);
                 afterTakeOver = false;
                 continue;
             }

@@ -50,7 +50,15 @@ public sealed partial class MqttConnection
         var brokerFilter = ValidateSubscription(filter, options);
 
         var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, ReportMessageError);
-        var entry = _subscriptions.Add(brokerFilter, filter, options, sink, out var mustSubscribe);
+        var held = AddSubscription(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
+        if (held is not null)
+        {
+            foreach (var message in held)
+            {
+                await sink.DeliverAsync(message.Topic, message.Payload, message.Context).ConfigureAwait(false);
+            }
+        }
+
         if (mustSubscribe)
         {
             try
@@ -158,7 +166,7 @@ public sealed partial class MqttConnection
         var message = e.ApplicationMessage;
         var sinks = _sinkScratch;
         sinks.Clear();
-        _subscriptions.Collect(message.Topic, message.SubscriptionIdentifiers, _entryScratch, sinks);
+        CollectOrHold(message, sinks);
         if (sinks.Count == 0)
         {
             return Task.CompletedTask;

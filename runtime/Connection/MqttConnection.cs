@@ -162,6 +162,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
             }
         }
 
+        ClearUnclaimed();
         _client.Dispose();
         _lifetime.Dispose();
         _connectGate.Dispose();
