@@ -1,0 +1,65 @@
+using TypedMqtt.Tests.Infrastructure;
+
+namespace TypedMqtt.Tests.Examples;
+
+/// <summary>The README's main job and the fleet example, on the embedded broker (no arguments).</summary>
+public sealed class ExampleTests
+{
+    [Fact]
+    public async Task Quickstart_on_the_embedded_broker_shows_every_step_and_exits_0()
+    {
+        var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("<- kitchen: 21.5 °C (QoS 1, content type application/json)", output, StringComparison.Ordinal);
+        Assert.Contains("late subscriber got garage: 4 °C (retained: True)", output, StringComparison.Ordinal);
+        Assert.Contains("user properties [sender=quickstart, priority=high], correlation request-42", output, StringComparison.Ordinal);
+        Assert.Contains("reason \"connection lost\"", output, StringComparison.Ordinal);
+        Assert.Contains("all 4 steps observed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Quickstart_rejects_unknown_arguments()
+    {
+        var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart", "--brokr");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("usage:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeviceFleet_on_the_embedded_broker_delivers_a_queued_command_and_a_will()
+    {
+        var (exitCode, output) = await ExampleRunner.RunAsync("DeviceFleet");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("got calibrate(zero) (session present: True)", output, StringComparison.Ordinal);
+        Assert.Contains("is offline (connection lost)", output, StringComparison.Ordinal);
+        Assert.Contains("fleet run complete", output, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The same examples with --broker against Mosquitto.</summary>
+[Collection(MosquittoCollection.Name)]
+public sealed class MosquittoExampleTests(MosquittoFixture mosquitto)
+{
+    [MosquittoFact]
+    public async Task Quickstart_with_broker_argument_runs_against_Mosquitto()
+    {
+        var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart", "--broker", mosquitto.Broker.TcpAddress);
+
+        Assert.True(exitCode == 0, output + mosquitto.Broker.Log);
+        Assert.Contains($"broker: {mosquitto.Broker.TcpAddress}", output, StringComparison.Ordinal);
+        Assert.Contains("all 4 steps observed", output, StringComparison.Ordinal);
+    }
+
+    [MosquittoFact]
+    public async Task DeviceFleet_with_broker_argument_runs_against_Mosquitto()
+    {
+        var (exitCode, output) = await ExampleRunner.RunAsync("DeviceFleet", "--broker", mosquitto.Broker.TcpAddress);
+
+        Assert.True(exitCode == 0, output + mosquitto.Broker.Log);
+        Assert.Contains("got calibrate(zero) (session present: True)", output, StringComparison.Ordinal);
+        Assert.Contains("fleet run complete", output, StringComparison.Ordinal);
+    }
+}
