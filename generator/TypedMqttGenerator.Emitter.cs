@@ -24,7 +24,7 @@ public sealed partial class TypedMqttGenerator
             var hasNamespace = contract.Namespace.Length > 0;
             if (hasNamespace)
             {
-                w.Line($"namespace {contract.Namespace}").Line("{");
+                w.Open($"namespace {contract.Namespace}");
             }
 
             w.Open($"partial interface {contract.InterfaceName}");
@@ -56,7 +56,7 @@ public sealed partial class TypedMqttGenerator
             w.Close();
             if (hasNamespace)
             {
-                w.Line("}");
+                w.Close();
             }
 
             return w.ToString();
@@ -254,7 +254,10 @@ public sealed partial class TypedMqttGenerator
                 w.Line("{");
                 w.Line($"    Qos = ({Runtime}MqttQos){will.Qos},");
                 w.Line($"    Retain = {(will.Retain ? "true" : "false")},");
-                w.Line($"    DelayInterval = __options.ProtocolVersion == {Runtime}MqttVersion.V500 ? {will.DelaySeconds.ToString(CultureInfo.InvariantCulture)}u : 0u,");
+                if (will.DelaySeconds != 0)
+                {
+                    w.Line($"    DelayInterval = __options.ProtocolVersion == {Runtime}MqttVersion.V500 ? {will.DelaySeconds.ToString(CultureInfo.InvariantCulture)}u : 0u,");
+                }
                 w.Line($"    Properties = {Runtime}MqttPayload.WillProperties(__options, WillCodec, WillProperties),");
                 w.Line("});");
                 w.Line("return this;");
