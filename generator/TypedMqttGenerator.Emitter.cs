@@ -29,7 +29,7 @@ public sealed partial class TypedMqttGenerator
 
             w.Open($"partial interface {contract.InterfaceName}");
             w.Line($"/// <summary>Creates a <see cref=\"{contract.ClientName}\"/> over an existing connection (it does not take ownership of it).</summary>");
-            w.Line($"public static {contract.ClientName} Attach({Runtime}MqttConnection connection) => new {contract.ClientName}(connection);");
+            w.Line($"public static {(contract.InheritsContract ? "new " : string.Empty)}{contract.ClientName} Attach({Runtime}MqttConnection connection) => new {contract.ClientName}(connection);");
             w.Close();
             w.Line();
 

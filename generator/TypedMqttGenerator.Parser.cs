@@ -91,6 +91,7 @@ public sealed partial class TypedMqttGenerator
             symbol.ToDisplayString(TypeFormat),
             clientName,
             symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+            symbol.AllInterfaces.Any(i => Attribute(i, KnownTypeNames.MqttContractAttribute) is not null),
             _version,
             will,
             operations.ToEquatableArray(),

@@ -1,12 +1,14 @@
 namespace TypedMqtt.Generator.Model;
 
 /// <summary>Everything the emitter needs about one contract: strings, numbers and value-equal arrays only.</summary>
+/// <remarks><see cref="InheritsContract"/>: a base interface is itself a contract, so its generated static Attach must be hidden with 'new'.</remarks>
 internal sealed record ContractModel(
     string Namespace,
     string InterfaceName,
     string InterfaceFullName,
     string ClientName,
     string Accessibility,
+    bool InheritsContract,
     int ProtocolVersion,
     WillModel? Will,
     EquatableArray<OperationModel> Operations,
