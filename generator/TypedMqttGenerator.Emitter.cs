@@ -177,7 +177,7 @@ public sealed partial class TypedMqttGenerator
             string call;
             if (operation.Payload is { } payload)
             {
-                var value = Identifier(operation.PayloadParameter!) + (payload.AllowNull && payload.Codec != CodecKind.Json ? "!" : string.Empty);
+                var value = Identifier(operation.PayloadParameter!) + (payload.AllowNull ? "!" : string.Empty);
                 call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {token})";
             }
             else
