@@ -64,16 +64,19 @@ public sealed partial class TypedMqttGenerator
 
         private static void EmitStaticFields(IndentedWriter w, ContractModel contract)
         {
+            var wroteStatic = false;
             foreach (var operation in contract.Operations)
             {
                 if (operation.Payload is { } payload)
                 {
                     w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{payload.TypeName}> CodecFor{operation.MethodName} = {CodecExpression(payload)};");
+                    wroteStatic = true;
                 }
 
                 if (operation.Kind == ContractOperationKind.Publish && PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is { } properties)
                 {
                     w.Line($"private static readonly {Runtime}MqttMessageProperties PropertiesFor{operation.MethodName} = {properties};");
+                    wroteStatic = true;
                 }
 
                 if (operation.Subscribe is { } subscribe)
@@ -101,10 +104,15 @@ public sealed partial class TypedMqttGenerator
 
                     options.Append($", BufferCapacity = {subscribe.BufferCapacity.ToString(CultureInfo.InvariantCulture)} }}");
                     w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MethodName} = {options};");
+                    wroteStatic = true;
                 }
             }
 
-            w.Line();
+            if (wroteStatic)
+            {
+                w.Line();
+            }
+
             w.Line($"private readonly {Runtime}MqttConnection _connection;");
             w.Line("private readonly bool _ownsConnection;");
         }
