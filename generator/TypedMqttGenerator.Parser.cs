@@ -245,6 +245,12 @@ public sealed partial class TypedMqttGenerator
                 valid = false;
             }
 
+            if (!template.HasKnownParameters)
+            {
+                // TMQ0003/TMQ0006 is already reported; binding an unreadable or ambiguous parameter list would only add noise.
+                return null;
+            }
+
             string? cancellation = null;
             string? properties = null;
             var candidates = new List<IParameterSymbol>();
@@ -386,6 +392,12 @@ public sealed partial class TypedMqttGenerator
             {
                 Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, $"a [Subscribe] method returns Task<IAsyncDisposable> (or Task<MqttSubscription>, or the ValueTask forms), not '{method.ReturnType.ToDisplayString()}'");
                 valid = false;
+            }
+
+            if (!template.HasKnownParameters)
+            {
+                // TMQ0003/TMQ0006 is already reported; binding an unreadable or ambiguous parameter list would only add noise.
+                return null;
             }
 
             string? cancellation = null;
