@@ -42,5 +42,4 @@ public sealed class KnownTypeNamesTests
         var value = (string)typeof(KnownTypeNames).GetField(constant, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!.GetRawConstantValue()!;
         Assert.Equal(type.FullName, value);
     }
-
 }
