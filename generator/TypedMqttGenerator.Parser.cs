@@ -16,7 +16,7 @@ public sealed partial class TypedMqttGenerator
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
             .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
-        private readonly List<DiagnosticInfo> _diagnostics = [];
+        private readonly List<ReportedDiagnostic> _diagnostics = [];
         private readonly Compilation _compilation;
         private readonly CancellationToken _cancellationToken;
         private INamedTypeSymbol _contract = null!;
@@ -32,10 +32,17 @@ public sealed partial class TypedMqttGenerator
             _cancellationToken = cancellationToken;
         }
 
-        public static ContractModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken) =>
+        public static ParseResult? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken) =>
             context.TargetSymbol is INamedTypeSymbol symbol
-                ? new Parser(context.SemanticModel.Compilation, cancellationToken).ParseContract(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
+                ? new Parser(context.SemanticModel.Compilation, cancellationToken).Run(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
                 : null;
+
+        private ParseResult Run(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
+        {
+            var model = ParseContract(symbol, declaration, attribute);
+            var hasErrors = _diagnostics.Any(d => d.Diagnostic.Severity == DiagnosticSeverity.Error);
+            return new ParseResult(hasErrors ? null : model, _diagnostics.ToEquatableArray());
+        }
 
         private ContractModel ParseContract(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
         {
@@ -94,8 +101,7 @@ public sealed partial class TypedMqttGenerator
             symbol.AllInterfaces.Any(i => Attribute(i, KnownTypeNames.MqttContractAttribute) is not null),
             _version,
             will,
-            operations.ToEquatableArray(),
-            _diagnostics.ToEquatableArray());
+            operations.ToEquatableArray());
 
         private static string DefaultClientName(string interfaceName) =>
             (interfaceName.Length > 1 && interfaceName[0] == 'I' && char.IsUpper(interfaceName[1]) ? interfaceName.Substring(1) : interfaceName) + "Client";
@@ -784,6 +790,6 @@ public sealed partial class TypedMqttGenerator
                 : attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation();
 
         private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
-            _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(location), arguments.ToEquatableArray()));
+            _diagnostics.Add(new ReportedDiagnostic(Diagnostic.Create(descriptor, location, arguments.Cast<object>().ToArray())));
     }
 }

@@ -11,8 +11,7 @@ internal sealed record ContractModel(
     bool InheritsContract,
     int ProtocolVersion,
     WillModel? Will,
-    EquatableArray<OperationModel> Operations,
-    EquatableArray<DiagnosticInfo> Diagnostics)
+    EquatableArray<OperationModel> Operations)
 {
     public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + ClientName + ".g.cs";
 }
