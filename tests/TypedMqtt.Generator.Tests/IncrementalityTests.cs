@@ -106,32 +106,50 @@ public sealed class IncrementalityTests
         Assert.Single(after.GeneratedTrees);
     }
 
+    private const string Overlapping = """
+
+        [MqttContract(JsonContext = typeof(ShapesJson))]
+        public partial interface IWatcher
+        {
+            [Subscribe("home/{room}/temperature")]
+            Task<IAsyncDisposable> OnAAsync(Func<string, Reading, Task> handler);
+
+            [Subscribe("home/kitchen/{what}")]
+            Task<IAsyncDisposable> OnBAsync(Func<string, Reading, Task> handler);
+        }
+        """;
+
     [Fact]
-    public void PipelineValuesHoldNoRoslynObjects()
+    public void ModelsHoldNoRoslynObjects()
     {
-        // Contract with diagnostics too, so DiagnosticInfo/LocationInfo are in the walked graph.
-        var withWarning = Contract + """
-
-            [MqttContract(JsonContext = typeof(ShapesJson))]
-            public partial interface IWatcher
-            {
-                [Subscribe("home/{room}/temperature")]
-                Task<IAsyncDisposable> OnAAsync(Func<string, Reading, Task> handler);
-
-                [Subscribe("home/kitchen/{what}")]
-                Task<IAsyncDisposable> OnBAsync(Func<string, Reading, Task> handler);
-            }
-            """;
-        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(GeneratorHarness.Compilation(withWarning));
+        // Diagnostics travel beside the models with real locations (see ParseResult); the models themselves must not.
+        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(GeneratorHarness.Compilation(Contract + Overlapping));
         var result = driver.GetRunResult().Results.Single();
         Assert.Contains(result.Diagnostics, d => d.Id == "TMQ0014");
 
-        var values = TrackedSteps.SelectMany(step => result.TrackedSteps[step]).SelectMany(s => s.Outputs).Select(o => o.Value).ToList();
-        Assert.Equal(4, values.Count);
-        foreach (var value in values)
+        var parsed = result.TrackedSteps[TrackingNames.Contracts].SelectMany(s => s.Outputs).Select(o => ((ParseResult)o.Value).Model).ToList();
+        var models = result.TrackedSteps[TrackingNames.ContractsWithoutNulls].SelectMany(s => s.Outputs).Select(o => o.Value).ToList();
+        Assert.Equal(2, parsed.Count);
+        Assert.Equal(2, models.Count);
+        foreach (var model in parsed.Concat(models))
         {
-            Assert.Empty(RoslynObjectsIn(value));
+            Assert.IsType<Model.ContractModel>(model);
+            Assert.Empty(RoslynObjectsIn(model));
         }
+    }
+
+    [Fact]
+    public void UnrelatedEditKeepsReportedDiagnosticsCached()
+    {
+        var first = GeneratorHarness.Compilation(Contract + Overlapping, Other);
+        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(first);
+        var after = driver.RunGenerators(Replace(first, "/src/File2.cs", "=> 1;", "=> 2;")).GetRunResult();
+
+        var warning = Assert.Single(after.Diagnostics, d => d.Id == "TMQ0014");
+        Assert.True(warning.Location.IsInSource);
+        var reasons = after.Results.Single().TrackedSteps[TrackingNames.Diagnostics].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        Assert.NotEmpty(reasons);
+        Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, r.ToString()));
     }
 
     [Fact]
