@@ -5,4 +5,5 @@ internal static class TrackingNames
 {
     public const string Contracts = nameof(Contracts);
     public const string ContractsWithoutNulls = nameof(ContractsWithoutNulls);
+    public const string Diagnostics = nameof(Diagnostics);
 }

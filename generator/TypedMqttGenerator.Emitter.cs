@@ -24,7 +24,7 @@ public sealed partial class TypedMqttGenerator
             var hasNamespace = contract.Namespace.Length > 0;
             if (hasNamespace)
             {
-                w.Line($"namespace {contract.Namespace}").Line("{");
+                w.Open($"namespace {contract.Namespace}");
             }
 
             w.Open($"partial interface {contract.InterfaceName}");
@@ -56,7 +56,7 @@ public sealed partial class TypedMqttGenerator
             w.Close();
             if (hasNamespace)
             {
-                w.Line("}");
+                w.Close();
             }
 
             return w.ToString();
@@ -64,16 +64,19 @@ public sealed partial class TypedMqttGenerator
 
         private static void EmitStaticFields(IndentedWriter w, ContractModel contract)
         {
+            var wroteStatic = false;
             foreach (var operation in contract.Operations)
             {
                 if (operation.Payload is { } payload)
                 {
                     w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{payload.TypeName}> CodecFor{operation.MethodName} = {CodecExpression(payload)};");
+                    wroteStatic = true;
                 }
 
                 if (operation.Kind == ContractOperationKind.Publish && PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is { } properties)
                 {
                     w.Line($"private static readonly {Runtime}MqttMessageProperties PropertiesFor{operation.MethodName} = {properties};");
+                    wroteStatic = true;
                 }
 
                 if (operation.Subscribe is { } subscribe)
@@ -101,10 +104,15 @@ public sealed partial class TypedMqttGenerator
 
                     options.Append($", BufferCapacity = {subscribe.BufferCapacity.ToString(CultureInfo.InvariantCulture)} }}");
                     w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MethodName} = {options};");
+                    wroteStatic = true;
                 }
             }
 
-            w.Line();
+            if (wroteStatic)
+            {
+                w.Line();
+            }
+
             w.Line($"private readonly {Runtime}MqttConnection _connection;");
             w.Line("private readonly bool _ownsConnection;");
         }
@@ -177,7 +185,7 @@ public sealed partial class TypedMqttGenerator
             string call;
             if (operation.Payload is { } payload)
             {
-                var value = Identifier(operation.PayloadParameter!) + (payload.AllowNull && payload.Codec != CodecKind.Json ? "!" : string.Empty);
+                var value = Identifier(operation.PayloadParameter!) + (payload.AllowNull ? "!" : string.Empty);
                 call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {token})";
             }
             else
@@ -254,7 +262,10 @@ public sealed partial class TypedMqttGenerator
                 w.Line("{");
                 w.Line($"    Qos = ({Runtime}MqttQos){will.Qos},");
                 w.Line($"    Retain = {(will.Retain ? "true" : "false")},");
-                w.Line($"    DelayInterval = __options.ProtocolVersion == {Runtime}MqttVersion.V500 ? {will.DelaySeconds.ToString(CultureInfo.InvariantCulture)}u : 0u,");
+                if (will.DelaySeconds != 0)
+                {
+                    w.Line($"    DelayInterval = __options.ProtocolVersion == {Runtime}MqttVersion.V500 ? {will.DelaySeconds.ToString(CultureInfo.InvariantCulture)}u : 0u,");
+                }
                 w.Line($"    Properties = {Runtime}MqttPayload.WillProperties(__options, WillCodec, WillProperties),");
                 w.Line("});");
                 w.Line("return this;");

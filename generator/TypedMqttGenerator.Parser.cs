@@ -16,7 +16,7 @@ public sealed partial class TypedMqttGenerator
         private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
             .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
-        private readonly List<DiagnosticInfo> _diagnostics = [];
+        private readonly List<ReportedDiagnostic> _diagnostics = [];
         private readonly Compilation _compilation;
         private readonly CancellationToken _cancellationToken;
         private INamedTypeSymbol _contract = null!;
@@ -32,10 +32,17 @@ public sealed partial class TypedMqttGenerator
             _cancellationToken = cancellationToken;
         }
 
-        public static ContractModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken) =>
+        public static ParseResult? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken) =>
             context.TargetSymbol is INamedTypeSymbol symbol
-                ? new Parser(context.SemanticModel.Compilation, cancellationToken).ParseContract(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
+                ? new Parser(context.SemanticModel.Compilation, cancellationToken).Run(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
                 : null;
+
+        private ParseResult Run(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
+        {
+            var model = ParseContract(symbol, declaration, attribute);
+            var hasErrors = _diagnostics.Any(d => d.Diagnostic.Severity == DiagnosticSeverity.Error);
+            return new ParseResult(hasErrors ? null : model, _diagnostics.ToEquatableArray());
+        }
 
         private ContractModel ParseContract(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
         {
@@ -91,11 +98,10 @@ public sealed partial class TypedMqttGenerator
             symbol.ToDisplayString(TypeFormat),
             clientName,
             symbol.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+            symbol.AllInterfaces.Any(i => Attribute(i, KnownTypeNames.MqttContractAttribute) is not null),
             _version,
-            symbol.AllInterfaces.Any(i => i.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.MqttContractAttribute)),
             will,
-            operations.ToEquatableArray(),
-            _diagnostics.ToEquatableArray());
+            operations.ToEquatableArray());
 
         private static string DefaultClientName(string interfaceName) =>
             (interfaceName.Length > 1 && interfaceName[0] == 'I' && char.IsUpper(interfaceName[1]) ? interfaceName.Substring(1) : interfaceName) + "Client";
@@ -245,6 +251,12 @@ public sealed partial class TypedMqttGenerator
                 valid = false;
             }
 
+            if (!template.HasKnownParameters)
+            {
+                // TMQ0003/TMQ0006 is already reported; binding an unreadable or ambiguous parameter list would only add noise.
+                return null;
+            }
+
             string? cancellation = null;
             string? properties = null;
             var candidates = new List<IParameterSymbol>();
@@ -386,6 +398,12 @@ public sealed partial class TypedMqttGenerator
             {
                 Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, $"a [Subscribe] method returns Task<IAsyncDisposable> (or Task<MqttSubscription>, or the ValueTask forms), not '{method.ReturnType.ToDisplayString()}'");
                 valid = false;
+            }
+
+            if (!template.HasKnownParameters)
+            {
+                // TMQ0003/TMQ0006 is already reported; binding an unreadable or ambiguous parameter list would only add noise.
+                return null;
             }
 
             string? cancellation = null;
@@ -772,6 +790,6 @@ public sealed partial class TypedMqttGenerator
                 : attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation();
 
         private void Report(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
-            _diagnostics.Add(new DiagnosticInfo(descriptor.Id, LocationInfo.From(location), arguments.ToEquatableArray()));
+            _diagnostics.Add(new ReportedDiagnostic(Diagnostic.Create(descriptor, location, arguments.Cast<object>().ToArray())));
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using TypedMqtt.Generator.Model;
 
 namespace TypedMqtt.Generator;
 
@@ -14,32 +13,32 @@ public sealed partial class TypedMqttGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        var contracts = context.SyntaxProvider
+        var parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 KnownTypeNames.MqttContractAttribute,
                 static (node, _) => node is TypeDeclarationSyntax,
                 static (syntax, cancellationToken) => Parser.Parse(syntax, cancellationToken))
-            .WithTrackingName(TrackingNames.Contracts)
-            .Where(static model => model is not null)
-            .Select(static (model, _) => model!)
+            .WithTrackingName(TrackingNames.Contracts);
+
+        // Source depends on the value-equal model only, so edits elsewhere leave it cached.
+        var contracts = parsed
+            .Where(static result => result?.Model is not null)
+            .Select(static (result, _) => result!.Model!)
             .WithTrackingName(TrackingNames.ContractsWithoutNulls);
 
-        context.RegisterSourceOutput(contracts, static (output, contract) => Execute(output, contract));
-    }
+        // Diagnostics keep real source locations (see ParseResult) and are reported on their own.
+        var diagnostics = parsed
+            .Where(static result => result is not null && result.Diagnostics.Count > 0)
+            .Select(static (result, _) => result!.Diagnostics)
+            .WithTrackingName(TrackingNames.Diagnostics);
 
-    private static void Execute(SourceProductionContext output, ContractModel contract)
-    {
-        var hasErrors = false;
-        foreach (var diagnostic in contract.Diagnostics)
+        context.RegisterSourceOutput(contracts, static (output, contract) => output.AddSource(contract.HintName, Emitter.Emit(contract)));
+        context.RegisterSourceOutput(diagnostics, static (output, diagnostics) =>
         {
-            var reported = diagnostic.ToDiagnostic();
-            hasErrors |= reported.Severity == DiagnosticSeverity.Error;
-            output.ReportDiagnostic(reported);
-        }
-
-        if (!hasErrors)
-        {
-            output.AddSource(contract.HintName, Emitter.Emit(contract));
-        }
+            foreach (var diagnostic in diagnostics)
+            {
+                output.ReportDiagnostic(diagnostic.Diagnostic);
+            }
+        });
     }
 }

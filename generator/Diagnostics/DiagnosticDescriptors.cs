@@ -81,8 +81,6 @@ internal static class DiagnosticDescriptors
 
     public static IEnumerable<DiagnosticDescriptor> AllDescriptors => All;
 
-    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
-
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id.ToLowerInvariant());
 

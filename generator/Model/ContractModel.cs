@@ -1,17 +1,17 @@
 namespace TypedMqtt.Generator.Model;
 
 /// <summary>Everything the emitter needs about one contract: strings, numbers and value-equal arrays only.</summary>
+/// <remarks><see cref="InheritsContract"/>: a base interface is itself a contract, so its generated static Attach must be hidden with 'new'.</remarks>
 internal sealed record ContractModel(
     string Namespace,
     string InterfaceName,
     string InterfaceFullName,
     string ClientName,
     string Accessibility,
-    int ProtocolVersion,
     bool InheritsContract,
+    int ProtocolVersion,
     WillModel? Will,
-    EquatableArray<OperationModel> Operations,
-    EquatableArray<DiagnosticInfo> Diagnostics)
+    EquatableArray<OperationModel> Operations)
 {
     public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + ClientName + ".g.cs";
 }

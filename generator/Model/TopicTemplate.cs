@@ -20,6 +20,9 @@ internal sealed class TopicTemplate
     /// <summary>A parameter used twice (TMQ0006), if any.</summary>
     public string? Duplicate { get; private set; }
 
+    /// <summary>True when every level parsed and no parameter repeats, so parameters can be bound to a method.</summary>
+    public bool HasKnownParameters => Error is null && Duplicate is null;
+
     /// <summary>The subscription filter: parameters become '+', a catch-all '#'.</summary>
     public string Filter => string.Join("/", Levels.Select(l => l.Parameter is null ? l.Text : l.IsCatchAll ? "#" : "+"));
 
