@@ -185,8 +185,14 @@ public sealed partial class TypedMqttGenerator
             string call;
             if (operation.Payload is { } payload)
             {
-                var value = Identifier(operation.PayloadParameter!) + (payload.AllowNull ? "!" : string.Empty);
+                var name = Identifier(operation.PayloadParameter!);
+                var value = name + (payload.AllowNull ? "!" : string.Empty);
                 call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {token})";
+                if (NullMeansEmpty(payload))
+                {
+                    // A null string or byte[] payload is an empty message (which also clears a retained topic).
+                    call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {token}) : {call}";
+                }
             }
             else
             {
@@ -202,10 +208,14 @@ public sealed partial class TypedMqttGenerator
             var subscribe = operation.Subscribe!;
             var payload = operation.Payload!;
             var topicValues = operation.TopicParameters;
+            var payloadType = NullMeansEmpty(payload) ? payload.TypeName + "?" : payload.TypeName;
             var decoded = topicValues.Count == 0
-                ? payload.TypeName
-                : "(" + string.Join(", ", topicValues.Select(p => p.TypeName).Concat([payload.TypeName])) + ")";
-            var decodeParts = topicValues.Select(ParseExpression).Concat([$"CodecFor{operation.MethodName}.Decode(__payload)"]).ToList();
+                ? payloadType
+                : "(" + string.Join(", ", topicValues.Select(p => p.TypeName).Concat([payloadType])) + ")";
+            var decodePayload = NullMeansEmpty(payload)
+                ? $"(__payload.IsEmpty ? null : CodecFor{operation.MethodName}.Decode(__payload))"
+                : $"CodecFor{operation.MethodName}.Decode(__payload)";
+            var decodeParts = topicValues.Select(ParseExpression).Concat([decodePayload]).ToList();
             var decode = decodeParts.Count == 1 ? decodeParts[0] : "(" + string.Join(", ", decodeParts) + ")";
 
             var handlerArguments = topicValues.Count == 0
@@ -274,6 +284,9 @@ public sealed partial class TypedMqttGenerator
 
             w.Close();
         }
+
+        private static bool NullMeansEmpty(PayloadModel payload) =>
+            payload.AllowNull && payload.Codec is CodecKind.Utf8String or CodecKind.ByteArray or CodecKind.Custom;
 
         private static string CodecExpression(PayloadModel payload) => payload.Codec switch
         {

@@ -176,7 +176,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishNullableTextAsync(string? text)
         {
             var __topic = "payloads/maybe-text";
-            return _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return text is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, default) : _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

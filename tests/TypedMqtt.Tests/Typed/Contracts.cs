@@ -43,6 +43,12 @@ public partial interface ITelemetry
     [Subscribe("test/notes/{topic}")]
     Task<IAsyncDisposable> OnNoteAsync(Func<string, string, Task> handler, CancellationToken cancellationToken = default);
 
+    [Publish("test/optional/{id}")]
+    Task PublishOptionalAsync(int id, string? text, CancellationToken cancellationToken = default);
+
+    [Subscribe("test/optional/{id}")]
+    Task<IAsyncDisposable> OnOptionalAsync(Func<int, string?, Task> handler, CancellationToken cancellationToken = default);
+
     [Publish("test/ping")]
     Task PingAsync(CancellationToken cancellationToken = default);
 

@@ -242,6 +242,24 @@ public sealed class TypedClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_null_nullable_string_payload_is_an_empty_message_and_decodes_back_to_null()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var received = Channel.CreateUnbounded<(int, string?)>();
+        var sizes = Channel.CreateUnbounded<int>();
+        await using var raw = await client.Connection.SubscribeAsync("test/optional/+", (payload, _, _) => sizes.Writer.WriteAsync(payload.Length).AsTask());
+        await using var subscription = await client.OnOptionalAsync((id, text) => received.Writer.WriteAsync((id, text)).AsTask());
+
+        await client.PublishOptionalAsync(1, null);
+        await client.PublishOptionalAsync(2, "two");
+
+        Assert.Equal((1, (string?)null), await received.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal((2, "two"), await received.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal(0, await sizes.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal(3, await sizes.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+    }
+
+    [Fact]
     public async Task A_custom_codec_encodes_and_decodes()
     {
         await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
