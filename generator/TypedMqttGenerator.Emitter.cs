@@ -251,6 +251,17 @@ public sealed partial class TypedMqttGenerator
         {
             w.Line("/// <summary>Connection options for this contract: everything <see cref=\"global::TypedMqtt.MqttConnectionOptionsBuilder\"/> offers, plus the contract's typed will.</summary>");
             w.Open($"public sealed class Options : {Runtime}MqttConnectionOptionsBuilder");
+            if (contract.ProtocolVersion != 5)
+            {
+                var version = contract.ProtocolVersion == 3 ? "V310" : "V311";
+                w.Line($"/// <summary>Starts from the protocol version the contract is pinned to (an address's <c>version=</c> still overrides it).</summary>");
+                w.Line($"public Options() => WithProtocolVersion({Runtime}MqttVersion.{version});");
+                if (contract.Will is not null)
+                {
+                    w.Line();
+                }
+            }
+
             if (contract.Will is { } will)
             {
                 var properties = PropertiesExpression(will.MessageExpirySeconds, will.ContentType, null, EquatableArray<UserPropertyModel>.Empty)

@@ -86,6 +86,9 @@ namespace Shapes
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
         public sealed class Options : global::TypedMqtt.MqttConnectionOptionsBuilder
         {
+            /// <summary>Starts from the protocol version the contract is pinned to (an address's <c>version=</c> still overrides it).</summary>
+            public Options() => WithProtocolVersion(global::TypedMqtt.MqttVersion.V311);
+
             private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> WillCodec = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
             private static readonly global::TypedMqtt.MqttMessageProperties WillProperties = global::TypedMqtt.MqttMessageProperties.Empty;
 

@@ -285,7 +285,8 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_contract_pinned_to_3_1_1_works_on_a_3_1_1_connection_without_sending_properties()
     {
-        await using var client = await LegacyClient.ConnectAsync(_broker.Address + "?version=3.1.1");
+        await using var client = await LegacyClient.ConnectAsync(_broker.Address);
+        Assert.Equal(MqttVersion.V311, client.Connection.Options.ProtocolVersion);
         var received = new TaskCompletionSource<(int, string, MqttMessageContext)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await client.OnValueAsync((id, value, context) =>
         {
