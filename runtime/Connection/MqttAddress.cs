@@ -23,7 +23,7 @@ internal sealed record MqttAddress(
         var schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
         if (schemeEnd <= 0)
         {
-            throw new FormatException($"The broker address '{Redact(text)}' has no scheme. Expected {Form}, for example mqtt://{text}.");
+            throw new FormatException($"The broker address '{Redact(text)}' has no scheme. Expected {Form}, for example mqtt://{Redact(text)}.");
         }
 
         var scheme = text[..schemeEnd];

@@ -70,14 +70,14 @@ public sealed partial class MqttConnection
                 $"No CONNACK from {address} within the connect timeout of {Options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
         }
 
-        if (Options.UsesTls && Options.Tls.ClientCertificate is null
-            && Find<SocketException>(e) is { SocketErrorCode: SocketError.ConnectionReset or SocketError.NotConnected or SocketError.ConnectionAborted or SocketError.Shutdown })
+        if (Options.UsesTls && Options.Tls.ClientCertificate is null && !FailedBeforeTcpConnected(e))
         {
             // A broker that requires a client certificate completes the handshake (TLS 1.3 checks the certificate last)
-            // and then resets the socket, which MQTTnet reports as a bare socket error.
+            // and then closes or resets the socket. Depending on timing MQTTnet reports a bare socket error
+            // ('Transport endpoint is not connected', 'Connection reset') or 'Connection closed' while reading CONNACK.
             return new MqttConnectException(MqttConnectFailure.Tls, null,
                 $"{address} closed the TLS connection before CONNACK. A broker that requires a client certificate (mutual TLS) does this " +
-                "when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address.", e);
+                $"when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address. ({e.GetBaseException().Message})", e);
         }
 
         var root = e;
@@ -100,6 +100,14 @@ public sealed partial class MqttConnection
             ServerReason = result.ReasonString,
         };
     }
+
+    private static bool FailedBeforeTcpConnected(Exception e) =>
+        Find<SocketException>(e) is
+        {
+            SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable
+                or SocketError.NetworkUnreachable or SocketError.TimedOut or SocketError.TryAgain or SocketError.NoData
+                or SocketError.AddressNotAvailable or SocketError.AccessDenied,
+        };
 
     private static T? Find<T>(Exception e)
         where T : Exception

@@ -62,8 +62,12 @@ public sealed partial class MqttConnection
                 Interlocked.Increment(ref _reconnectAttempts);
                 await ConnectOnceAsync(token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+#pragma warning disable CA1031 // Once the connection is closing, how the in-flight attempt failed no longer matters.
+            catch (Exception) when (token.IsCancellationRequested)
+#pragma warning restore CA1031
             {
+                // Closed while an attempt was in flight: MQTTnet then fails it with its own exceptions (for example
+                // MqttConnectingFailedException), which must not escape from DisconnectAsync or DisposeAsync.
                 return;
             }
             catch (MqttConnectException e)

@@ -361,6 +361,9 @@ public class MqttConnectionOptionsBuilder
         {
             ApplyQueryOption(name, value);
         }
+
+        // Certificates load once every option is known, so pfxPassword may come after pfxFile and keyFile before certFile.
+        LoadClientCertificateFromQuery();
     }
 
     private void ApplyQueryOption(string name, string value)
@@ -418,19 +421,15 @@ public class MqttConnectionOptionsBuilder
                 break;
             case "CERTFILE":
                 _pendingCertFile = value;
-                TryLoadPemClientCertificate();
                 break;
             case "KEYFILE":
                 _pendingKeyFile = value;
-                TryLoadPemClientCertificate();
                 break;
             case "PFXFILE":
                 _pendingPfxFile = value;
-                TryLoadPfxClientCertificate();
                 break;
             case "PFXPASSWORD":
                 _pendingPfxPassword = value;
-                TryLoadPfxClientCertificate();
                 break;
             case "TARGETHOST":
             case "SNI":
@@ -452,20 +451,29 @@ public class MqttConnectionOptionsBuilder
     private string? _pendingPfxFile;
     private string? _pendingPfxPassword;
 
-    private void TryLoadPemClientCertificate()
+    private void LoadClientCertificateFromQuery()
     {
+        var pemFile = _pendingCertFile ?? _pendingKeyFile;
+        if (pemFile is not null && (_pendingCertFile is null || _pendingKeyFile is null))
+        {
+            throw new FormatException($"Address option {(_pendingCertFile is null ? "keyFile" : "certFile")} was given without {(_pendingCertFile is null ? "certFile" : "keyFile")}; a PEM client certificate needs both, or use pfxFile.");
+        }
+
+        if (pemFile is not null && _pendingPfxFile is not null)
+        {
+            throw new FormatException("Address options certFile/keyFile and pfxFile were both given; choose one client certificate.");
+        }
+
         if (_pendingCertFile is not null && _pendingKeyFile is not null)
         {
             _tls = _tls with { ClientCertificate = CertificateFiles.LoadPemFiles(_pendingCertFile, _pendingKeyFile) };
         }
-    }
-
-    private void TryLoadPfxClientCertificate()
-    {
-        if (_pendingPfxFile is not null)
+        else if (_pendingPfxFile is not null)
         {
             _tls = _tls with { ClientCertificate = CertificateFiles.LoadPfx(_pendingPfxFile, _pendingPfxPassword) };
         }
+
+        _pendingCertFile = _pendingKeyFile = _pendingPfxFile = _pendingPfxPassword = null;
     }
 
     private static long ParseNumber(string name, string value, long min, long max)

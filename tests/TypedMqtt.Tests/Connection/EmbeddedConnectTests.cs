@@ -227,6 +227,43 @@ public sealed class EmbeddedConnectTests
         var error = await Assert.ThrowsAsync<MqttConnectException>(() => MqttConnection.ConnectAsync($"mqtt://127.0.0.1:{port}"));
         Assert.Equal(MqttConnectFailure.Transport, error.Failure);
         Assert.Contains($"mqtt://127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
+
+        // Also over TLS: a refused TCP connect is not mistaken for a mutual TLS refusal.
+        var tls = await Assert.ThrowsAsync<MqttConnectException>(() => MqttConnection.ConnectAsync($"mqtts://127.0.0.1:{port}"));
+        Assert.Equal(MqttConnectFailure.Transport, tls.Failure);
+        Assert.DoesNotContain("client certificate", tls.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tls_server_that_hangs_up_after_the_handshake_is_reported_as_a_probable_client_certificate_refusal()
+    {
+        // What a broker requiring client certificates looks like to a client without one, made deterministic: the
+        // handshake completes, then the server closes before CONNACK.
+        var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-hangup-" + Guid.NewGuid().ToString("N")[..8]);
+        var certificates = TestCertificates.Create(directory);
+        using var server = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificates.ServerCertificateFile, certificates.ServerKeyFile);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serverSide = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await using var tls = new System.Net.Security.SslStream(socket.GetStream());
+            await tls.AuthenticateAsServerAsync(server);
+        });
+
+        try
+        {
+            var error = await Assert.ThrowsAsync<MqttConnectException>(() =>
+                MqttConnection.ConnectAsync($"mqtts://localhost:{port}?connectTimeout=5", b => b.WithCaCertificatePem(certificates.CaPem)));
+            await serverSide.WaitAsync(MessageProbe.DefaultWait);
+            Assert.True(error.Failure == MqttConnectFailure.Tls, error.ToString());
+            Assert.Contains("requires a client certificate", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -67,9 +67,8 @@ public sealed class MosquittoTlsTests(MosquittoFixture fixture)
     {
         var error = await Assert.ThrowsAsync<MqttConnectException>(() =>
             MqttConnection.ConnectAsync($"mqtts://localhost:{Broker.MutualTlsPort}", b => b.WithCaCertificatePem(Certificates.CaPem).WithConnectTimeout(TimeSpan.FromSeconds(5))));
-        Assert.NotEqual(MqttConnectFailure.Timeout, error.Failure);
+        Assert.True(error.Failure == MqttConnectFailure.Tls, error.ToString());
         Assert.Contains($"mqtts://localhost:{Broker.MutualTlsPort}", error.Message, StringComparison.Ordinal);
-        Assert.Equal(MqttConnectFailure.Tls, error.Failure);
         Assert.Contains("requires a client certificate", error.Message, StringComparison.Ordinal);
     }
 
