@@ -110,6 +110,15 @@ public sealed record MqttConnectionOptions
     /// <summary>Automatic reconnect policy. Default: on, 1 s to 120 s backoff with 25 % jitter.</summary>
     public MqttReconnectOptions Reconnect { get; init; } = MqttReconnectOptions.Default;
 
+    /// <summary>How publishes are held while the connection is down. Default: 10,000 messages; QoS 0 drops the oldest, QoS 1/2 queue.</summary>
+    public MqttOfflineQueueOptions OfflineQueue { get; init; } = MqttOfflineQueueOptions.Default;
+
+    /// <summary>
+    /// Durable storage for accepted QoS 1/2 publishes until they are acknowledged (see <see cref="MqttFileOutbox"/>), so a
+    /// process crash loses none; a connection opened with it first sends what a previous process left. Default: none.
+    /// </summary>
+    public IMqttOutbox? Outbox { get; init; }
+
     /// <summary>Where the connection logs state changes, reconnects and security warnings. Default: nowhere.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 

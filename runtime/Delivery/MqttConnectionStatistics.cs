@@ -1,0 +1,32 @@
+namespace TypedMqtt;
+
+/// <summary>Counters of one connection since it was opened; a snapshot.</summary>
+public sealed record MqttConnectionStatistics
+{
+    /// <summary>Publishes completed: written (QoS 0) or acknowledged (QoS 1/2).</summary>
+    public long Completed { get; init; }
+
+    /// <summary>QoS 1/2 publishes sent again after the connection dropped before their acknowledgement (QoS 1 receivers may see duplicates).</summary>
+    public long Resent { get; init; }
+
+    /// <summary>Publishes that went into the offline queue.</summary>
+    public long Queued { get; init; }
+
+    /// <summary>Queued publishes dropped by <see cref="MqttOfflinePolicy.DropOldest"/> or superseded by <see cref="MqttOfflinePolicy.KeepLatestPerTopic"/>.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Publishes refused by <see cref="MqttOfflinePolicy.FailFast"/> or a full queue.</summary>
+    public long Rejected { get; init; }
+
+    /// <summary>The most QoS 1/2 publishes that were awaiting acknowledgement at once.</summary>
+    public int MaxInFlight { get; init; }
+
+    /// <summary>Successful reconnects.</summary>
+    public int Reconnects { get; init; }
+
+    /// <summary>Connections found dead by the keep-alive watchdog (no answer to a ping in time).</summary>
+    public int DeadConnectionsDetected { get; init; }
+
+    /// <summary>Messages now in the offline queue.</summary>
+    public int QueueLength { get; init; }
+}
