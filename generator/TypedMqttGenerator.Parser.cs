@@ -378,7 +378,8 @@ public sealed partial class TypedMqttGenerator
                 contentType,
                 responseTopic,
                 userProperties.ToEquatableArray(),
-                null);
+                null,
+                NamedInt(attribute, "OfflinePolicy"));
         }
 
         private OperationModel? ParseSubscribe(IMethodSymbol method, AttributeData attribute)

@@ -122,7 +122,8 @@ public sealed partial class MqttConnection
         MqttClientSubscribeResult result;
         try
         {
-            result = await _client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
+            var client = _link?.Client ?? throw new MqttClientNotConnectedException();
+            result = await client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
         }
         catch (MqttClientNotConnectedException e)
         {
@@ -145,12 +146,12 @@ public sealed partial class MqttConnection
 
     internal async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
     {
-        if (_subscriptions.Remove(entry, sink) && _client.IsConnected && !_closing)
+        if (_subscriptions.Remove(entry, sink) && _link is { } link && link.Client.IsConnected && !_closing)
         {
             try
             {
                 var unsubscribe = new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(entry.Filter).Build();
-                await _client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
+                await link.Client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException)
             {
