@@ -60,12 +60,28 @@ internal sealed class OutboundQueue(int capacity)
         }
     }
 
-    /// <summary>Puts back a publish whose connection dropped before its acknowledgement: first in line, never refused.</summary>
+    /// <summary>
+    /// Puts back a publish whose connection dropped before its acknowledgement, never refused: ahead of everything
+    /// accepted after it, so a window of in-flight messages that failed together is resent in its original order.
+    /// </summary>
     public void Requeue(PendingPublish publish)
     {
         lock (_gate)
         {
-            _items.AddFirst(publish);
+            var node = _items.First;
+            while (node is not null && node.Value.Sequence < publish.Sequence)
+            {
+                node = node.Next;
+            }
+
+            if (node is null)
+            {
+                _items.AddLast(publish);
+            }
+            else
+            {
+                _items.AddBefore(node, publish);
+            }
         }
     }
 

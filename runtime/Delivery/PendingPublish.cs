@@ -3,8 +3,12 @@ namespace TypedMqtt.Delivery;
 /// <summary>A publish between the caller and the broker's acknowledgement: what to send and whom to tell.</summary>
 internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy policy, bool ownsPayload)
 {
+    private static long _lastSequence;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _ownsPayload = ownsPayload;
+
+    /// <summary>Order of acceptance; a publish put back in the queue goes back to its place by it.</summary>
+    public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
 
     public string Topic { get; } = topic;
 
