@@ -6,6 +6,14 @@ namespace TypedMqtt;
 public sealed partial class MqttConnection
 {
     private volatile Link? _link;
+    private TaskCompletionSource<Link> _linkReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Waits until a connection is established (for work declared while offline).</summary>
+    private Task<Link> WaitForLinkAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closing, this);
+        return Volatile.Read(ref _linkReady).Task.WaitAsync(cancellationToken);
+    }
 
     /// <summary>The live connection, if any: the MQTTnet client of one successful connect, and what belongs to it.</summary>
     private sealed class Link(IMqttClient client, int receiveMaximum)
@@ -40,6 +48,7 @@ public sealed partial class MqttConnection
     {
         var link = new Link(client, Math.Max((int)ConnectResult.ReceiveMaximum, 1));
         _link = link;
+        Volatile.Read(ref _linkReady).TrySetResult(link);
         _ = Task.Run(() => WatchdogAsync(link));
         StartDrain();
     }
@@ -68,7 +77,11 @@ public sealed partial class MqttConnection
             return;
         }
 
-        Interlocked.CompareExchange(ref _link, null, link);
+        if (Interlocked.CompareExchange(ref _link, null, link) == link)
+        {
+            Interlocked.Exchange(ref _linkReady, new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+
         link.Stop.Cancel();
 
         // Disposing inside MQTTnet's own callback could wait on itself; the socket is closed from the thread pool.

@@ -186,6 +186,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         _closing = true;
         await _lifetime.CancelAsync().ConfigureAwait(false);
+        Volatile.Read(ref _linkReady).TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was closed."));
         try
         {
             if (_link is { } link && link.Client.IsConnected)

@@ -72,6 +72,32 @@ public sealed class OfflineQueueTests
     }
 
     [Fact]
+    public async Task A_subscription_declared_while_offline_is_sent_on_reconnect_and_receives()
+    {
+        var broker = await EmbeddedMqttBroker.StartAsync();
+        var port = broker.Port;
+        await using var connection = await MqttConnection.ConnectAsync(Options(port, "offline-sub"));
+        await broker.DisposeAsync();
+        await WaitForStateAsync(connection, MqttConnectionState.Disconnected);
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var subscribing = connection.SubscribeAsync("offline/sub", (payload, _, _) =>
+        {
+            received.TrySetResult(Encoding.UTF8.GetString(payload.Span));
+            return Task.CompletedTask;
+        });
+        await Task.Delay(200);
+        Assert.False(subscribing.IsCompleted, "the subscribe call completed before any broker answered");
+
+        await using var restarted = await EmbeddedMqttBroker.StartAsync(port);
+        await using var subscription = await subscribing.WaitAsync(Wait);
+        await using var publisher = await MqttConnection.ConnectAsync(restarted.Address);
+        await publisher.PublishAsync("offline/sub", Encoding.UTF8.GetBytes("after"), MqttQos.AtLeastOnce);
+
+        Assert.Equal("after", await received.Task.WaitAsync(Wait));
+    }
+
+    [Fact]
     public async Task FailFast_refuses_at_once_and_KeepLatestPerTopic_sends_only_the_newest_value()
     {
         var broker = await EmbeddedMqttBroker.StartAsync();
