@@ -66,6 +66,9 @@ public partial interface ITelemetry
 [MqttContract]
 public partial interface IAlarms
 {
+    [Publish("test/alarms/{zone}/urgent", Qos = MqttQos.AtLeastOnce, OfflinePolicy = MqttOfflinePolicy.FailFast)]
+    Task RaiseUrgentAsync(string zone, string message, CancellationToken cancellationToken = default);
+
     [Publish("test/alarms/{zone}", Qos = MqttQos.AtLeastOnce)]
     Task RaiseAsync(string zone, string message, CancellationToken cancellationToken = default);
 

@@ -226,6 +226,29 @@ public sealed class TypedClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_operation_declared_FailFast_refuses_while_offline_and_others_queue()
+    {
+        var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var client = await AlarmsClient.ConnectAsync(broker.Address, o => o.Configure(c => c with
+        {
+            Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromSeconds(30) },
+        }));
+        await broker.DisposeAsync();
+        var deadline = DateTime.UtcNow + Wait;
+        while (client.Connection.State != MqttConnectionState.Disconnected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var error = await Assert.ThrowsAsync<MqttOperationException>(() => client.RaiseUrgentAsync("west", "fire"));
+        var queued = client.RaiseAsync("west", "smoke");
+
+        Assert.Contains("FailFast", error.Message, StringComparison.Ordinal);
+        Assert.False(queued.IsCompleted);
+        Assert.Equal(1, client.Connection.Statistics.QueueLength);
+    }
+
+    [Fact]
     public async Task Disposing_a_subscription_unsubscribes()
     {
         await using var client = await AlarmsClient.ConnectAsync(_broker.Address);
