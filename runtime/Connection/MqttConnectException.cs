@@ -14,6 +14,9 @@ public enum MqttConnectFailure
 
     /// <summary>The socket could not be opened or closed during the handshake.</summary>
     Transport,
+
+    /// <summary>The broker sent a malformed packet or broke the protocol (<see cref="MqttConnectException.ReasonCode"/> 0x81, 0x82 or 0x95).</summary>
+    ProtocolViolation,
 }
 
 /// <summary>A connection attempt failed. The message says why in a sentence; <see cref="ReasonCode"/> carries the CONNACK code.</summary>

@@ -89,6 +89,19 @@ public sealed partial class MqttConnection
                 $"when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address. ({e.GetBaseException().Message})", e);
         }
 
+        if (Options.UsesTls && Options.Tls.ClientCertificate is { } certificate && !FailedBeforeTcpConnected(e) && Find<Wire.MqttProtocolViolation>(e) is null)
+        {
+            // The broker checked our certificate after the handshake and hung up (or sent an alert such as 'unknown ca').
+            return new MqttConnectException(MqttConnectFailure.Tls, null,
+                $"{address} closed the TLS connection before CONNACK: it does not accept the client certificate '{certificate.Subject}' issued by '{certificate.Issuer}'. " +
+                $"Use a client certificate signed by a CA the broker trusts. ({e.GetBaseException().Message})", e);
+        }
+
+        if (Find<Wire.MqttProtocolViolation>(e) is { } violation)
+        {
+            return new MqttConnectException(MqttConnectFailure.ProtocolViolation, violation.ReasonCode, $"Connecting to {address} failed: {violation.Message}", e);
+        }
+
         var root = e;
         while (root.InnerException is not null)
         {

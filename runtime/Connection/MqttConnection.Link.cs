@@ -38,7 +38,8 @@ public sealed partial class MqttConnection
     // client, without waiting for MQTTnet, and events of an old client can be told apart from the current one's.
     private IMqttClient CreateClient()
     {
-        var client = new MqttClientFactory().CreateMqttClient();
+        // MQTTnet's transports, with every packet from the broker checked against the protocol rules first.
+        var client = new MqttClientFactory().CreateMqttClient(new Wire.ValidatingAdapterFactory(Options));
         client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         client.DisconnectedAsync += e => OnClientDisconnectedAsync(client, e);
         return client;
@@ -62,9 +63,13 @@ public sealed partial class MqttConnection
         }
 
         var code = (int)e.Reason;
-        var reason = e.Exception is not null && code == 0
+        var violation = e.Exception is null ? null : Find<Wire.MqttProtocolViolation>(e.Exception);
+        var reason = violation is not null
+            ? $"the connection to {Options.DisplayAddress} was closed: {violation.Message}"
+            : e.Exception is not null && code == 0
             ? $"the connection to {Options.DisplayAddress} was lost: {e.Exception.GetBaseException().Message}"
             : MqttReasonText.ForDisconnect(code) + (string.IsNullOrEmpty(e.ReasonString) ? string.Empty : $" (\"{e.ReasonString}\")");
+        code = violation?.ReasonCode ?? code;
         LoseLink(link, reason, code == 0 ? null : code, e.Exception, takenOver: e.Reason == MqttClientDisconnectReason.SessionTakenOver);
         return Task.CompletedTask;
     }

@@ -154,6 +154,17 @@ public sealed partial class MqttConnection
         {
             throw new MqttOperationException($"Subscribing to '{entry.Filter}' failed: {e.GetBaseException().Message}", null, e);
         }
+        catch (Exception e) when (e is MqttProtocolViolationException or ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            // MQTTnet throws these for a SUBACK that does not match the SUBSCRIBE (wrong count, no reason codes).
+            var malformed = new MqttOperationException($"Subscribing to '{entry.Filter}' failed: the broker answered with a malformed SUBACK ({e.Message}). The connection is closed as a protocol error.", 0x82, e);
+            if (_link is { } broken)
+            {
+                LoseLink(broken, "the broker sent a malformed SUBACK: " + e.Message, 0x82, e, takenOver: false);
+            }
+
+            throw malformed;
+        }
 
         foreach (var item in result.Items)
         {

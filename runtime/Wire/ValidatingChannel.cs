@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Channel;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+using MQTTnet.Implementations;
+
+namespace TypedMqtt.Wire;
+
+/// <summary>MQTTnet's own TCP or WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/>.</summary>
+internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidator validator) : IMqttChannel
+{
+    public X509Certificate2 ClientCertificate => inner.ClientCertificate;
+
+    public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
+
+    public EndPoint LocalEndPoint => inner.LocalEndPoint;
+
+    public bool IsSecureConnection => inner.IsSecureConnection;
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
+
+    public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
+
+    public async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        var read = await inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+        validator.Feed(buffer.AsSpan(offset, read));
+        return read;
+    }
+
+    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
+        inner.WriteAsync(buffer, isEndOfPacket, cancellationToken);
+
+    public void Dispose() => inner.Dispose();
+}
+
+/// <summary>Builds MQTTnet's channel adapter around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
+internal sealed class ValidatingAdapterFactory(MqttConnectionOptions options) : IMqttClientAdapterFactory
+{
+    /// <summary>Largest packet accepted when the application set no maximum packet size: generous, but a hostile length is refused before anything is allocated.</summary>
+    public const long DefaultInboundPacketLimit = 16 * 1024 * 1024;
+
+    public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions clientOptions, MqttPacketInspector packetInspector, IMqttNetLogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(clientOptions);
+        IMqttChannel channel = clientOptions.ChannelOptions switch
+        {
+            MqttClientWebSocketOptions webSocket => new MqttWebSocketChannel(webSocket),
+            _ => new MqttTcpChannel(clientOptions),
+        };
+        var limit = options.MaximumPacketSize ?? Math.Max(DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000);
+        var validator = new InboundPacketValidator(options.ProtocolVersion == MqttVersion.V500, limit, options.TopicAliasMaximum ?? 0);
+        var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(clientOptions.WriterBufferSize, clientOptions.WriterBufferSizeMax));
+        return new MqttChannelAdapter(new ValidatingChannel(channel, validator), formatter, logger)
+        {
+            AllowPacketFragmentation = clientOptions.AllowPacketFragmentation,
+            PacketInspector = packetInspector,
+        };
+    }
+}
