@@ -49,6 +49,9 @@ public partial interface ITelemetry
     [Subscribe("test/optional/{id}")]
     Task<IAsyncDisposable> OnOptionalAsync(Func<int, string?, Task> handler, CancellationToken cancellationToken = default);
 
+    [Subscribe("test/limited/{id}", MaxPayloadBytes = 16)]
+    Task<IAsyncDisposable> OnLimitedAsync(Func<int, string, Task> handler, CancellationToken cancellationToken = default);
+
     [Publish("test/ping")]
     Task PingAsync(CancellationToken cancellationToken = default);
 
