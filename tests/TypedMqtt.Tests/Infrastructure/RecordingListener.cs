@@ -182,6 +182,8 @@ public sealed class RecordingListener : IAsyncDisposable
 
             if ((header[0] & 0x0F) == 0x08)
             {
+                // Answer the close handshake, so the client does not wait for it.
+                await stream.WriteAsync(new byte[] { 0x88, 0x00 }, _stop.Token);
                 return;
             }
 

@@ -258,8 +258,9 @@ public sealed class ScriptedSession
                     Received.Add(packet);
                 }
 
-                _received.Writer.TryWrite(packet);
+                // Answer first: a script that waits for our SUBSCRIBE then sends its hostile bytes after the SUBACK.
                 await AnswerAsync(packet);
+                _received.Writer.TryWrite(packet);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidDataException)
