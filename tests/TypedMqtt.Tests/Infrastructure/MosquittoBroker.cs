@@ -20,6 +20,12 @@ public sealed record MosquittoSetup
 
     /// <summary>Lines added to the anonymous plain TCP listener.</summary>
     public string PlainListenerConfig { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Further listeners, one configuration block each (without the <c>listener</c> line): each gets a free loopback
+    /// port, in order, exposed as <see cref="MosquittoBroker.ExtraPorts"/>.
+    /// </summary>
+    public IReadOnlyList<string> ExtraListeners { get; init; } = [];
 }
 
 /// <summary>
@@ -57,6 +63,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public int MutualTlsPort { get; private init; }
 
     public int SecureWebSocketPort { get; private init; }
+
+    /// <summary>The ports of <see cref="MosquittoSetup.ExtraListeners"/>, in the same order.</summary>
+    public IReadOnlyList<int> ExtraPorts { get; private init; } = [];
 
     public string TcpAddress => $"mqtt://127.0.0.1:{TcpPort}";
 
@@ -115,7 +124,8 @@ public sealed class MosquittoBroker : IAsyncDisposable
         var persistence = Path.Combine(directory, "data");
         System.IO.Directory.CreateDirectory(persistence);
 
-        var ports = FreePorts(setup.PlainOnly ? 1 : 6);
+        var standardPorts = setup.PlainOnly ? 1 : 6;
+        var ports = FreePorts(standardPorts + setup.ExtraListeners.Count);
         var config = new StringBuilder();
         config.AppendLine("per_listener_settings true");
         config.AppendLine("persistence true");
@@ -168,6 +178,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
             config.AppendLine("allow_anonymous true");
         }
 
+        for (var i = 0; i < setup.ExtraListeners.Count; i++)
+        {
+            config.AppendLine(CultureInfo.InvariantCulture, $"listener {ports[standardPorts + i]} 127.0.0.1");
+            config.AppendLine(setup.ExtraListeners[i]);
+        }
+
         var configFile = Path.Combine(directory, "mosquitto.conf");
         await File.WriteAllTextAsync(configFile, config.ToString());
 
@@ -194,6 +210,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             TlsPort = setup.PlainOnly ? 0 : ports[3],
             MutualTlsPort = setup.PlainOnly ? 0 : ports[4],
             SecureWebSocketPort = setup.PlainOnly ? 0 : ports[5],
+            ExtraPorts = ports[standardPorts..],
         };
 
         try
