@@ -180,6 +180,7 @@ public sealed partial class TypedMqttGenerator
                 ({ } field, { } parameter) => $"{field}.MergeWith({Identifier(parameter)})",
             };
             var token = operation.CancellationParameter is null ? "default" : Identifier(operation.CancellationParameter);
+            var offline = operation.OfflinePolicy is { } policy ? $"({Runtime}MqttOfflinePolicy){policy.ToString(CultureInfo.InvariantCulture)}" : "null";
             var qos = $"({Runtime}MqttQos){operation.Qos}";
             var retain = operation.Retain ? "true" : "false";
             string call;
@@ -187,16 +188,16 @@ public sealed partial class TypedMqttGenerator
             {
                 var name = Identifier(operation.PayloadParameter!);
                 var value = name + (payload.AllowNull ? "!" : string.Empty);
-                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {token})";
+                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {offline}, {token})";
                 if (NullMeansEmpty(payload))
                 {
                     // A null string or byte[] payload is an empty message (which also clears a retained topic).
-                    call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {token}) : {call}";
+                    call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token}) : {call}";
                 }
             }
             else
             {
-                call = $"_connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {token})";
+                call = $"_connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token})";
             }
 
             w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask({call});" : $"return {call};");

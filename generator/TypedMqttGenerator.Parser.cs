@@ -349,6 +349,12 @@ public sealed partial class TypedMqttGenerator
                 }
             }
 
+            if (NamedInt(attribute, "OfflinePolicy") is { } offline && offline is < 0 or > 3)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "OfflinePolicy"), "OfflinePolicy", offline.ToString(CultureInfo.InvariantCulture), "use Queue, DropOldest, KeepLatestPerTopic or FailFast");
+                valid = false;
+            }
+
             var userProperties = _contractUserProperties.Concat(UserProperties(method)).ToList();
             if (userProperties.Count > _contractUserProperties.Count)
             {
@@ -378,7 +384,8 @@ public sealed partial class TypedMqttGenerator
                 contentType,
                 responseTopic,
                 userProperties.ToEquatableArray(),
-                null);
+                null,
+                NamedInt(attribute, "OfflinePolicy"));
         }
 
         private OperationModel? ParseSubscribe(IMethodSymbol method, AttributeData attribute)

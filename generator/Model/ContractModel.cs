@@ -93,7 +93,8 @@ internal sealed record OperationModel(
     string? ContentType,
     string? ResponseTopic,
     EquatableArray<UserPropertyModel> UserProperties,
-    SubscribeModel? Subscribe);
+    SubscribeModel? Subscribe,
+    int? OfflinePolicy = null);
 
 /// <summary>A static user property.</summary>
 internal sealed record UserPropertyModel(string Name, string Value);

@@ -29,17 +29,25 @@ public sealed partial class MqttConnection
             timeout.CancelAfter(Options.ConnectTimeout);
             MqttClientConnectResult result;
             OnConnectStarting();
+            var client = CreateClient();
             try
             {
-                result = await _client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
+                result = await client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not MqttConnectException && !cancellationToken.IsCancellationRequested)
             {
+                client.Dispose();
                 throw TranslateConnectFailure(e, tlsFailure, timeout.IsCancellationRequested);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
             }
 
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
+                client.Dispose();
                 throw Refused(result);
             }
 
@@ -47,6 +55,7 @@ public sealed partial class MqttConnection
             OnConnectAcknowledged(result.IsSessionPresent);
             OnConnected();
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
+            OnLinkEstablished(client);
         }
         finally
         {

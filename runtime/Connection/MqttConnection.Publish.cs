@@ -4,6 +4,7 @@ using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using TypedMqtt.Delivery;
 using TypedMqtt.Topics;
 
 namespace TypedMqtt;
@@ -12,14 +13,17 @@ public sealed partial class MqttConnection
 {
     /// <summary>
     /// Publishes a message. The topic and properties are validated first: an invalid one throws and nothing is sent.
-    /// Completes when the message was written (QoS 0), acknowledged (QoS 1) or completed (QoS 2).
+    /// Completes when the message was written (QoS 0), acknowledged (QoS 1) or completed (QoS 2). While the connection is
+    /// down, or if it drops before the acknowledgement, the publish waits in the offline queue and is sent after reconnect
+    /// (see <see cref="MqttConnectionOptions.OfflineQueue"/>); the task completes when it is finally acknowledged.
     /// </summary>
     /// <param name="topic">The topic name; no wildcards.</param>
     /// <param name="payload">The payload bytes; they may be reused once the task completes.</param>
     /// <param name="qos">Quality of service.</param>
     /// <param name="retain">Whether the broker retains the message for late subscribers.</param>
     /// <param name="properties">MQTT 5 message properties, or <see langword="null"/>.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
+    /// <param name="cancellationToken">Cancels the wait (a queued message may still be sent).</param>
     /// <returns>A task that completes when the publish is done.</returns>
     /// <exception cref="ArgumentException">The topic or a property is invalid.</exception>
     /// <exception cref="MqttOperationException">The connection is down, the server's limits forbid it, or the broker refused it.</exception>
@@ -29,6 +33,7 @@ public sealed partial class MqttConnection
         MqttQos qos = MqttQos.AtMostOnce,
         bool retain = false,
         MqttMessageProperties? properties = null,
+        MqttOfflinePolicy? offlinePolicy = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(topic);
@@ -58,7 +63,7 @@ public sealed partial class MqttConnection
         }
 
         CheckServerLimits(topic, payload.Length, qos, retain);
-        return SendPublishAsync(CreateMessage(topic, payload, qos, retain, properties), cancellationToken);
+        return DeliverAsync(new PendingPublish(topic, payload, qos, retain, properties, PolicyFor(qos, offlinePolicy), ownsPayload: false), cancellationToken);
     }
 
     private void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain)
@@ -129,28 +134,5 @@ public sealed partial class MqttConnection
         }
 
         return message;
-    }
-
-    private async Task SendPublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
-    {
-        MqttClientPublishResult result;
-        try
-        {
-            result = await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MqttClientNotConnectedException e)
-        {
-            throw new MqttOperationException($"Cannot publish to '{message.Topic}': the connection to {Options.DisplayAddress} is {State}.", null, e);
-        }
-        catch (MqttCommunicationException e)
-        {
-            throw new MqttOperationException($"Publishing to '{message.Topic}' failed: {e.GetBaseException().Message}", null, e);
-        }
-
-        if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
-        {
-            var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-            throw new MqttOperationException($"The broker refused the publish to '{message.Topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
-        }
     }
 }

@@ -15,32 +15,6 @@ public sealed partial class MqttConnection
 
     private void OnConnected() => Volatile.Write(ref _connectedAtTicks, Environment.TickCount64);
 
-    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
-    {
-        if (_closing || !e.ClientWasConnected)
-        {
-            return Task.CompletedTask;
-        }
-
-        var lived = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _connectedAtTicks));
-        _shortConnections = lived < StableConnection ? _shortConnections + 1 : 0;
-
-        var code = (int)e.Reason;
-        var takenOver = e.Reason == MqttClientDisconnectReason.SessionTakenOver;
-        var reason = e.Exception is not null && code == 0
-            ? $"the connection to {Options.DisplayAddress} was lost: {e.Exception.GetBaseException().Message}"
-            : MqttReasonText.ForDisconnect(code) + (string.IsNullOrEmpty(e.ReasonString) ? string.Empty : $" (\"{e.ReasonString}\")");
-        SetState(takenOver ? MqttConnectionState.SessionTakenOver : MqttConnectionState.Disconnected, reason, code == 0 ? null : code, e.Exception);
-
-        if (Options.Reconnect.Enabled)
-        {
-            var previousAttempts = Math.Max(_shortConnections - 1, 0);
-            _reconnectLoop = Task.Run(() => ReconnectLoopAsync(takenOver, previousAttempts));
-        }
-
-        return Task.CompletedTask;
-    }
-
     private async Task ReconnectLoopAsync(bool afterTakeOver, int previousAttempts)
     {
         var token = _lifetime.Token;
@@ -77,6 +51,7 @@ public sealed partial class MqttConnection
                 continue;
             }
 
+            Interlocked.Increment(ref _reconnects);
             if (!ConnectResult.IsSessionPresent)
             {
                 await RestoreSubscriptionsAsync(token).ConfigureAwait(false);

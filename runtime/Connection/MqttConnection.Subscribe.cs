@@ -63,7 +63,7 @@ public sealed partial class MqttConnection
         {
             try
             {
-                await SendSubscribeAsync(entry, cancellationToken).ConfigureAwait(false);
+                await SubscribeWhenConnectedAsync(entry, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -74,6 +74,27 @@ public sealed partial class MqttConnection
         }
 
         return new MqttSubscription(this, entry, sink);
+    }
+
+    /// <summary>
+    /// Sends SUBSCRIBE now, or, while the connection is down, on the next connection: a subscription declared offline is
+    /// not lost, and the call completes (or fails with the broker's reason) once the broker has answered.
+    /// </summary>
+    private async Task SubscribeWhenConnectedAsync(SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var link = _link ?? await WaitForLinkAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SendSubscribeAsync(entry, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MqttOperationException) when (_link != link && !_closing)
+            {
+                // The connection dropped while we asked; ask again on the next one.
+            }
+        }
     }
 
     private string ValidateSubscription(string filter, MqttSubscriptionOptions options)
@@ -122,7 +143,8 @@ public sealed partial class MqttConnection
         MqttClientSubscribeResult result;
         try
         {
-            result = await _client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
+            var client = (_link?.Client) ?? throw new MqttClientNotConnectedException();
+            result = await client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
         }
         catch (MqttClientNotConnectedException e)
         {
@@ -145,12 +167,12 @@ public sealed partial class MqttConnection
 
     internal async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
     {
-        if (_subscriptions.Remove(entry, sink) && _client.IsConnected && !_closing)
+        if (_subscriptions.Remove(entry, sink) && _link is { } link && link.Client.IsConnected && !_closing)
         {
             try
             {
                 var unsubscribe = new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(entry.Filter).Build();
-                await _client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
+                await link.Client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException)
             {

@@ -15,6 +15,7 @@ public sealed partial class MqttConnection
     /// <param name="qos">Quality of service.</param>
     /// <param name="retain">Whether the broker retains the message.</param>
     /// <param name="properties">MQTT 5 properties, or <see langword="null"/>.</param>
+    /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the publish is done.</returns>
     public async Task PublishAsync<T>(
@@ -24,12 +25,13 @@ public sealed partial class MqttConnection
         MqttQos qos = MqttQos.AtMostOnce,
         bool retain = false,
         MqttMessageProperties? properties = null,
+        MqttOfflinePolicy? offlinePolicy = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
         using var buffer = new PooledBufferWriter();
         codec.Encode(payload, buffer);
-        await PublishAsync(topic, buffer.WrittenMemory, qos, retain, WithCodecProperties(properties, codec.ContentType, codec.PayloadFormat), cancellationToken).ConfigureAwait(false);
+        await PublishAsync(topic, buffer.WrittenMemory, qos, retain, WithCodecProperties(properties, codec.ContentType, codec.PayloadFormat), offlinePolicy, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Adds a codec's content type and payload format on MQTT 5 connections, unless already set.</summary>

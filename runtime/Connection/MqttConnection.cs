@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Exceptions;
+using TypedMqtt.Delivery;
 using TypedMqtt.Dispatch;
 using TypedMqtt.Topics;
 
@@ -14,7 +15,6 @@ namespace TypedMqtt;
 /// </summary>
 public sealed partial class MqttConnection : IAsyncDisposable
 {
-    private readonly IMqttClient _client;
     private readonly SubscriptionRegistry _subscriptions = new();
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
@@ -31,9 +31,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
     {
         Options = options;
         _logger = options.Logger;
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
-        _client.DisconnectedAsync += OnDisconnectedAsync;
+        _queue = new OutboundQueue(Math.Max(options.OfflineQueue.Capacity, 1));
     }
 
     /// <summary>Raised on every state change: connected, disconnected (with the reason), session taken over, closed.</summary>
@@ -55,7 +53,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
     public MqttConnectionState State => _state;
 
     /// <summary>True while connected.</summary>
-    public bool IsConnected => _state == MqttConnectionState.Connected && _client.IsConnected;
+    public bool IsConnected => _state == MqttConnectionState.Connected && _link is { } link && link.Client.IsConnected;
 
     /// <summary>How many reconnect attempts were made since the connection was opened.</summary>
     public int ReconnectAttempts => Volatile.Read(ref _reconnectAttempts);
@@ -71,6 +69,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);
         var connection = new MqttConnection(options);
+        connection.RecoverOutbox();
         try
         {
             await connection.ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
@@ -79,7 +78,6 @@ public sealed partial class MqttConnection : IAsyncDisposable
         catch
         {
             connection._closing = true;
-            connection._client.Dispose();
             throw;
         }
     }
@@ -125,7 +123,12 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         _closing = true;
         await _lifetime.CancelAsync().ConfigureAwait(false);
-        _client.Dispose();
+        if (_link is { } link)
+        {
+            await link.Stop.CancelAsync().ConfigureAwait(false);
+            link.Client.Dispose();
+        }
+
         SetState(MqttConnectionState.Closed, "the application aborted the connection without DISCONNECT");
     }
 
@@ -163,7 +166,13 @@ public sealed partial class MqttConnection : IAsyncDisposable
         }
 
         ClearUnclaimed();
-        _client.Dispose();
+        FailQueued("The connection was disposed before the message was sent.");
+        if (_link is { } link)
+        {
+            await link.Stop.CancelAsync().ConfigureAwait(false);
+            link.Client.Dispose();
+        }
+
         _lifetime.Dispose();
         _connectGate.Dispose();
     }
@@ -177,19 +186,21 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         _closing = true;
         await _lifetime.CancelAsync().ConfigureAwait(false);
+        Volatile.Read(ref _linkReady).TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was closed."));
         try
         {
-            if (_client.IsConnected)
+            if (_link is { } link && link.Client.IsConnected)
             {
+                await link.Stop.CancelAsync().ConfigureAwait(false);
                 var disconnect = new MqttClientDisconnectOptions { Reason = reason };
                 if (reason == MqttClientDisconnectOptionsReason.DisconnectWithWillMessage && Options.ProtocolVersion != MqttVersion.V500)
                 {
                     // 3.1.1 has no reason codes; dropping the socket without DISCONNECT is what triggers the will there.
-                    _client.Dispose();
+                    link.Client.Dispose();
                 }
                 else
                 {
-                    await _client.DisconnectAsync(disconnect, cancellationToken).ConfigureAwait(false);
+                    await link.Client.DisconnectAsync(disconnect, cancellationToken).ConfigureAwait(false);
                 }
             }
         }

@@ -31,6 +31,12 @@ public sealed class PublishAttribute : Attribute
     public string? ResponseTopic { get; set; }
 
     /// <summary>
+    /// What this operation does while the connection is down; when not set, the connection's
+    /// <see cref="MqttOfflineQueueOptions"/> policy for the QoS applies (QoS 0 drops the oldest, QoS 1/2 queue).
+    /// </summary>
+    public MqttOfflinePolicy OfflinePolicy { get; set; }
+
+    /// <summary>
     /// A custom payload codec: a type with a public parameterless constructor implementing
     /// <see cref="IMqttPayloadCodec{T}"/> for the payload type.
     /// </summary>

@@ -308,6 +308,18 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task TMQ0009_InvalidOfflinePolicy() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Publish("home", {|TMQ0009:OfflinePolicy = (MqttOfflinePolicy)9|})]
+            Task PublishAsync(string text);
+        }
+        """);
+
+    [Fact]
     public Task TMQ0009_InvalidSubscribeOptions() => MarkupVerifier.VerifyAsync("""
         namespace Shapes;
 

@@ -68,7 +68,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishLogAsync(string service, string path, string line, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}");
-            return _connection.PublishAsync<string>(__topic, line, CodecForPublishLogAsync, (global::TypedMqtt.MqttQos)0, false, null, cancellationToken);
+            return _connection.PublishAsync<string>(__topic, line, CodecForPublishLogAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
         /// <inheritdoc/>

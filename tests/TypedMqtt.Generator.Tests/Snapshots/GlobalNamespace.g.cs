@@ -64,7 +64,7 @@ public sealed partial class GlobalClient : global::IGlobal, global::System.IAsyn
     public global::System.Threading.Tasks.Task PublishAsync(string @event, global::Shapes.Reading reading)
     {
         var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}");
-        return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+        return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
     }
 
     /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -65,7 +65,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task HeartbeatAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
@@ -145,7 +145,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishReadingAsync(string deviceId, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
         /// <inheritdoc/>
@@ -164,7 +164,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task HeartbeatAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -71,21 +71,21 @@ namespace Shapes
         public global::System.Threading.Tasks.ValueTask SendAsync(string deviceId, string command, global::TypedMqtt.MqttMessageProperties? properties = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}");
-            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendAsync.MergeWith(properties), cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendAsync.MergeWith(properties), null, cancellationToken));
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask SendUrgentAsync(string deviceId, string command, global::TypedMqtt.MqttMessageProperties? properties = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent");
-            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendUrgentAsync, (global::TypedMqtt.MqttQos)2, false, PropertiesForSendUrgentAsync.MergeWith(properties), cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendUrgentAsync, (global::TypedMqtt.MqttQos)2, false, PropertiesForSendUrgentAsync.MergeWith(properties), null, cancellationToken));
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task SendToAllAsync(string command, global::TypedMqtt.MqttMessageProperties properties)
         {
             var __topic = "commands/all";
-            return _connection.PublishAsync<string>(__topic, command, CodecForSendToAllAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendToAllAsync.MergeWith(properties), default);
+            return _connection.PublishAsync<string>(__topic, command, CodecForSendToAllAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendToAllAsync.MergeWith(properties), null, default);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

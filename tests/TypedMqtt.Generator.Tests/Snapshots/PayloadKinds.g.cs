@@ -81,7 +81,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishTextAsync(string text)
         {
             var __topic = "payloads/text";
-            return _connection.PublishAsync<string>(__topic, text, CodecForPublishTextAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return _connection.PublishAsync<string>(__topic, text, CodecForPublishTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
@@ -100,7 +100,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishBytesAsync(byte[] bytes)
         {
             var __topic = "payloads/bytes";
-            return _connection.PublishAsync<byte[]>(__topic, bytes, CodecForPublishBytesAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return _connection.PublishAsync<byte[]>(__topic, bytes, CodecForPublishBytesAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
@@ -119,7 +119,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishMemoryAsync(global::System.ReadOnlyMemory<byte> memory)
         {
             var __topic = "payloads/memory";
-            return _connection.PublishAsync<global::System.ReadOnlyMemory<byte>>(__topic, memory, CodecForPublishMemoryAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return _connection.PublishAsync<global::System.ReadOnlyMemory<byte>>(__topic, memory, CodecForPublishMemoryAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
@@ -138,7 +138,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishPointAsync(global::Shapes.Point point)
         {
             var __topic = "payloads/point";
-            return _connection.PublishAsync<global::Shapes.Point>(__topic, point, CodecForPublishPointAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return _connection.PublishAsync<global::Shapes.Point>(__topic, point, CodecForPublishPointAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
@@ -157,7 +157,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishNullableJsonAsync(string name, global::Shapes.Reading? reading)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
@@ -176,7 +176,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishNullableTextAsync(string? text)
         {
             var __topic = "payloads/maybe-text";
-            return text is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, default) : _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, default);
+            return text is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default) : _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

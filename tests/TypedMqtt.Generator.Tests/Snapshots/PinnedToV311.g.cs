@@ -68,7 +68,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishReadingAsync(string deviceId, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"legacy/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, true, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
         }
 
         /// <inheritdoc/>

@@ -64,14 +64,14 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PingAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PingAllAsync()
         {
             var __topic = "broadcast/ping";
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, false, null, default);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, false, null, null, default);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -69,7 +69,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishReadingAsync(string site, int floor, global::System.Guid deviceId, global::Shapes.DeviceKind kind, bool enabled, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, null, cancellationToken);
         }
 
         /// <inheritdoc/>
@@ -88,7 +88,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishCounterAsync(long big, byte small, ulong unsigned, global::Shapes.Reading reading)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, default);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, null, default);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

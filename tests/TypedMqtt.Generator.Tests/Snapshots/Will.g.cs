@@ -66,7 +66,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishStatusAsync(string deviceId, global::Shapes.Status status, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
-            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -1,0 +1,148 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+
+namespace TypedMqtt;
+
+public sealed partial class MqttConnection
+{
+    private volatile Link? _link;
+    private TaskCompletionSource<Link> _linkReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Waits until a connection is established (for work declared while offline).</summary>
+    private Task<Link> WaitForLinkAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closing, this);
+        return Volatile.Read(ref _linkReady).Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The live connection, if any: the MQTTnet client of one successful connect, and what belongs to it.</summary>
+    private sealed class Link(IMqttClient client, int receiveMaximum)
+    {
+        private int _lost;
+
+        public IMqttClient Client { get; } = client;
+
+        /// <summary>Cancelled when this link is lost or closed: its watchdog, drain and slot waits stop.</summary>
+        public CancellationTokenSource Stop { get; } = new();
+
+        /// <summary>QoS 1/2 publishes awaiting acknowledgement may not exceed the server's receive maximum.</summary>
+        public SemaphoreSlim InFlight { get; } = new(receiveMaximum, receiveMaximum);
+
+        public int InFlightCount;
+
+        /// <summary>Marks the link lost; true only for the first caller.</summary>
+        public bool MarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
+    }
+
+    // A fresh MQTTnet client per connect attempt: a half-open socket found by the watchdog is dropped by disposing its
+    // client, without waiting for MQTTnet, and events of an old client can be told apart from the current one's.
+    private IMqttClient CreateClient()
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
+        client.DisconnectedAsync += e => OnClientDisconnectedAsync(client, e);
+        return client;
+    }
+
+    private void OnLinkEstablished(IMqttClient client)
+    {
+        var link = new Link(client, Math.Max((int)ConnectResult.ReceiveMaximum, 1));
+        _link = link;
+        Volatile.Read(ref _linkReady).TrySetResult(link);
+        _ = Task.Run(() => WatchdogAsync(link));
+        StartDrain();
+    }
+
+    private Task OnClientDisconnectedAsync(IMqttClient client, MqttClientDisconnectedEventArgs e)
+    {
+        var link = _link;
+        if (_closing || !e.ClientWasConnected || link is null || !ReferenceEquals(link.Client, client))
+        {
+            return Task.CompletedTask;
+        }
+
+        var code = (int)e.Reason;
+        var reason = e.Exception is not null && code == 0
+            ? $"the connection to {Options.DisplayAddress} was lost: {e.Exception.GetBaseException().Message}"
+            : MqttReasonText.ForDisconnect(code) + (string.IsNullOrEmpty(e.ReasonString) ? string.Empty : $" (\"{e.ReasonString}\")");
+        LoseLink(link, reason, code == 0 ? null : code, e.Exception, takenOver: e.Reason == MqttClientDisconnectReason.SessionTakenOver);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Ends a link once: stops its helpers, closes its socket, reports the state and starts reconnecting.</summary>
+    private void LoseLink(Link link, string reason, int? code, Exception? exception, bool takenOver)
+    {
+        if (!link.MarkLost())
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _link, null, link) == link)
+        {
+            Interlocked.Exchange(ref _linkReady, new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+
+        link.Stop.Cancel();
+
+        // Disposing inside MQTTnet's own callback could wait on itself; the socket is closed from the thread pool.
+        _ = Task.Run(link.Client.Dispose);
+        if (_closing)
+        {
+            return;
+        }
+
+        var lived = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _connectedAtTicks));
+        _shortConnections = lived < StableConnection ? _shortConnections + 1 : 0;
+        SetState(takenOver ? MqttConnectionState.SessionTakenOver : MqttConnectionState.Disconnected, reason, code, exception);
+
+        if (Options.Reconnect.Enabled)
+        {
+            var previousAttempts = Math.Max(_shortConnections - 1, 0);
+            _reconnectLoop = Task.Run(() => ReconnectLoopAsync(takenOver, previousAttempts));
+        }
+    }
+
+    /// <summary>
+    /// Pings every half keep alive and declares the link dead when no PINGRESP comes within one keep alive, so a
+    /// half-open connection is found within 1.5 x keep alive even while publishes keep the socket busy (MQTTnet only
+    /// pings when idle, and writes into a dead socket succeed until its buffer fills).
+    /// </summary>
+    private async Task WatchdogAsync(Link link)
+    {
+        var keepAlive = ConnectResult.ServerKeepAlive ?? Options.KeepAlive;
+        if (keepAlive <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var interval = TimeSpan.FromTicks(Math.Max(keepAlive.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks));
+        var token = link.Stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, token).ConfigureAwait(false);
+                using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
+                answer.CancelAfter(keepAlive);
+                await link.Client.PingAsync(answer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // Any failure to get a PINGRESP in time means the link is unusable.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref _deadConnectionsDetected);
+                LogDeadConnection(_logger, Options.DisplayAddress, keepAlive.TotalSeconds, null);
+                LoseLink(link, $"no answer to a ping from {Options.DisplayAddress} within the keep alive of {keepAlive.TotalSeconds:0.###} s: the connection is dead", null, e, takenOver: false);
+                return;
+            }
+        }
+    }
+
+    private static readonly Action<ILogger, string, double, Exception?> LogDeadConnection =
+        LoggerMessage.Define<string, double>(LogLevel.Warning, new EventId(5, "DeadConnection"),
+            "MQTT {Address}: no PINGRESP within {KeepAlive} s; closing the dead connection and reconnecting.");
+}
