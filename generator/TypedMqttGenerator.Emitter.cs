@@ -102,6 +102,11 @@ public sealed partial class TypedMqttGenerator
                         options.Append($", SharedGroup = {Literal(subscribe.SharedGroup)}");
                     }
 
+                    if (subscribe.MaxPayloadBytes > 0)
+                    {
+                        options.Append($", MaxPayloadBytes = {subscribe.MaxPayloadBytes.ToString(CultureInfo.InvariantCulture)}L");
+                    }
+
                     options.Append($", BufferCapacity = {subscribe.BufferCapacity.ToString(CultureInfo.InvariantCulture)} }}");
                     w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MethodName} = {options};");
                     wroteStatic = true;

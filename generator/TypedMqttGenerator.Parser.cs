@@ -488,6 +488,12 @@ public sealed partial class TypedMqttGenerator
             var retainHandling = NamedInt(attribute, "RetainHandling") ?? 0;
             var sharedGroup = NamedString(attribute, "SharedGroup");
             var bufferCapacity = NamedInt(attribute, "BufferCapacity") ?? 1024;
+            var maxPayloadBytes = attribute.NamedArguments.FirstOrDefault(a => a.Key == "MaxPayloadBytes").Value.Value is { } limit ? Convert.ToInt64(limit, CultureInfo.InvariantCulture) : 0L;
+            if (maxPayloadBytes < 0)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "MaxPayloadBytes"), "MaxPayloadBytes", maxPayloadBytes.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's limit) or a positive number of bytes");
+                valid = false;
+            }
             if (retainHandling is < 0 or > 2)
             {
                 Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "RetainHandling"), "RetainHandling", retainHandling.ToString(CultureInfo.InvariantCulture), "use SendAtSubscribe, SendAtSubscribeIfNew or DoNotSend");
@@ -550,7 +556,7 @@ public sealed partial class TypedMqttGenerator
                 null,
                 EquatableArray<UserPropertyModel>.Empty,
                 new SubscribeModel(template.Filter, handler.Name, takesContext, takesCancellation, handlerReturnsValueTask, returnsSubscription,
-                    noLocal, retainAsPublished, retainHandling, sharedGroup, bufferCapacity));
+                    noLocal, retainAsPublished, retainHandling, sharedGroup, bufferCapacity, maxPayloadBytes));
         }
 
         private bool CheckTemplate(TopicTemplate template, Location? location, bool isPublish)

@@ -111,4 +111,5 @@ internal sealed record SubscribeModel(
     bool RetainAsPublished,
     int RetainHandling,
     string? SharedGroup,
-    int BufferCapacity);
+    int BufferCapacity,
+    long MaxPayloadBytes = 0);

@@ -49,7 +49,7 @@ public sealed partial class MqttConnection
         options ??= MqttSubscriptionOptions.Default;
         var brokerFilter = ValidateSubscription(filter, options);
 
-        var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, ReportMessageError);
+        var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, options.MaxPayloadBytes ?? Options.MaxInboundPayloadBytes, ReportMessageError);
         var held = AddSubscription(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
         if (held is not null)
         {
@@ -186,6 +186,14 @@ public sealed partial class MqttConnection
     private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
+        if (TopicRules.CheckTopicName(message.Topic) is { } invalid)
+        {
+            // A broker must never send this (a wildcard, U+0000 or an empty topic): no handler sees it, the user is told.
+            ReportMessageError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Decode, string.Empty, message.Topic, message.Payload.ToArray(),
+                new MqttOperationException("The broker sent a message with an invalid topic: " + invalid)));
+            return Task.CompletedTask;
+        }
+
         var sinks = _sinkScratch;
         sinks.Clear();
         CollectOrHold(message, sinks);
@@ -229,7 +237,7 @@ public sealed partial class MqttConnection
         ResponseTopic = m.ResponseTopic,
         CorrelationData = m.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
         UserProperties = MqttnetConversions.ToUserProperties(m.UserProperties),
-        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids.ToArray() : [],
+        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids : [],
         TopicAlias = m.TopicAlias,
     };
 }

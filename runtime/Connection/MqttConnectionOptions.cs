@@ -110,6 +110,13 @@ public sealed record MqttConnectionOptions
     /// <summary>Automatic reconnect policy. Default: on, 1 s to 120 s backoff with 25 % jitter.</summary>
     public MqttReconnectOptions Reconnect { get; init; } = MqttReconnectOptions.Default;
 
+    /// <summary>
+    /// Largest received payload handed to a decoder (default 1 MiB); larger ones are reported on
+    /// <see cref="MqttConnection.MessageFailed"/> and skipped, the connection stays up. JSON nesting depth is limited by the
+    /// JSON context's options (<c>MaxDepth</c>, 64 by default).
+    /// </summary>
+    public long MaxInboundPayloadBytes { get; init; } = 1024 * 1024;
+
     /// <summary>How publishes are held while the connection is down. Default: 10,000 messages; QoS 0 drops the oldest, QoS 1/2 queue.</summary>
     public MqttOfflineQueueOptions OfflineQueue { get; init; } = MqttOfflineQueueOptions.Default;
 

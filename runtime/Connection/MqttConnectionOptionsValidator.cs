@@ -18,6 +18,13 @@ internal static class MqttConnectionOptionsValidator
     public static string? FindError(MqttConnectionOptions o)
     {
         var v5 = o.ProtocolVersion == MqttVersion.V500;
+        if (o.MaxInboundPayloadBytes < 1 || o.OfflineQueue.Capacity < 1)
+        {
+            return o.MaxInboundPayloadBytes < 1
+                ? $"MaxInboundPayloadBytes is {o.MaxInboundPayloadBytes}; it must be at least 1 (default 1 MiB)."
+                : $"OfflineQueue.Capacity is {o.OfflineQueue.Capacity}; it must be at least 1 (default 10,000).";
+        }
+
         return CheckAddress(o)
             ?? CheckClientId(o)
             ?? CheckCredentials(o)

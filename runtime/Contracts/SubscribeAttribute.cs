@@ -34,6 +34,9 @@ public sealed class SubscribeAttribute : Attribute
     /// <summary>Messages buffered while the handler is busy; when full, reading pauses (nothing is dropped). Default 1,024.</summary>
     public int BufferCapacity { get; set; } = 1024;
 
+    /// <summary>Largest payload decoded for this subscription, in bytes; 0 takes the connection's MaxInboundPayloadBytes (1 MiB by default).</summary>
+    public long MaxPayloadBytes { get; set; }
+
     /// <summary>A custom payload codec type (see <see cref="PublishAttribute.Codec"/>).</summary>
     public Type? Codec { get; set; }
 }

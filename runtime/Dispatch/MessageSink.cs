@@ -21,6 +21,7 @@ internal abstract class MessageSink
 internal sealed class MessageSink<T> : MessageSink
 {
     private readonly MqttPayloadDecoder<T> _decode;
+    private readonly long _maxPayloadBytes;
     private readonly Func<T, MqttMessageContext, CancellationToken, Task> _handler;
     private readonly Action<MqttMessageErrorEventArgs> _reportError;
     private readonly Channel<(T Message, MqttMessageContext Context)> _queue;
@@ -32,9 +33,11 @@ internal sealed class MessageSink<T> : MessageSink
         MqttPayloadDecoder<T> decode,
         Func<T, MqttMessageContext, CancellationToken, Task> handler,
         int capacity,
+        long maxPayloadBytes,
         Action<MqttMessageErrorEventArgs> reportError)
         : base(filter)
     {
+        _maxPayloadBytes = maxPayloadBytes;
         _decode = decode;
         _handler = handler;
         _reportError = reportError;
@@ -50,6 +53,14 @@ internal sealed class MessageSink<T> : MessageSink
 
     public override ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context)
     {
+        if (payload.Length > _maxPayloadBytes)
+        {
+            // Never hand an oversized payload to a decoder: a hostile sender could make it allocate without bound.
+            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Decode, Filter, topic, ReadOnlyMemory<byte>.Empty,
+                new MqttOperationException($"The payload on '{topic}' is {payload.Length} bytes, more than the limit of {_maxPayloadBytes} (MaxPayloadBytes); it was not decoded.")));
+            return ValueTask.CompletedTask;
+        }
+
         T message;
         try
         {

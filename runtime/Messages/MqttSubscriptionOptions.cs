@@ -41,6 +41,12 @@ public sealed record MqttSubscriptionOptions
     /// </summary>
     public int BufferCapacity { get; init; } = 1024;
 
+    /// <summary>
+    /// Largest payload this subscription decodes; a larger one goes to <see cref="MqttConnection.MessageFailed"/> without
+    /// reaching the decoder or the handler. <see langword="null"/> takes <see cref="MqttConnectionOptions.MaxInboundPayloadBytes"/>.
+    /// </summary>
+    public long? MaxPayloadBytes { get; init; }
+
     /// <summary>True when any MQTT 5-only option is set.</summary>
     public bool UsesVersion5Features => NoLocal || RetainAsPublished || RetainHandling != MqttRetainHandling.SendAtSubscribe || SharedGroup is not null;
 }

@@ -49,6 +49,9 @@ public partial interface ITelemetry
     [Subscribe("test/optional/{id}")]
     Task<IAsyncDisposable> OnOptionalAsync(Func<int, string?, Task> handler, CancellationToken cancellationToken = default);
 
+    [Subscribe("test/limited/{id}", MaxPayloadBytes = 16)]
+    Task<IAsyncDisposable> OnLimitedAsync(Func<int, string, Task> handler, CancellationToken cancellationToken = default);
+
     [Publish("test/ping")]
     Task PingAsync(CancellationToken cancellationToken = default);
 
@@ -66,6 +69,9 @@ public partial interface ITelemetry
 [MqttContract]
 public partial interface IAlarms
 {
+    [Publish("test/alarms/{zone}/urgent", Qos = MqttQos.AtLeastOnce, OfflinePolicy = MqttOfflinePolicy.FailFast)]
+    Task RaiseUrgentAsync(string zone, string message, CancellationToken cancellationToken = default);
+
     [Publish("test/alarms/{zone}", Qos = MqttQos.AtLeastOnce)]
     Task RaiseAsync(string zone, string message, CancellationToken cancellationToken = default);
 

@@ -141,6 +141,45 @@ public sealed class TypedClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_oversized_payload_is_reported_and_never_decoded_and_small_ones_still_arrive()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
+        var handled = Channel.CreateUnbounded<string>();
+        await using var subscription = await client.OnLimitedAsync((_, text) => handled.Writer.WriteAsync(text).AsTask());
+
+        await client.Connection.PublishAsync("test/limited/1", new byte[100], MqttQos.AtLeastOnce);
+        await client.Connection.PublishAsync("test/limited/2", Encoding.UTF8.GetBytes("small"), MqttQos.AtLeastOnce);
+
+        var failure = await failures.Task.WaitAsync(Wait);
+        Assert.Equal("test/limited/1", failure.Topic);
+        Assert.Contains("more than the limit of 16", failure.Exception.Message, StringComparison.Ordinal);
+        Assert.Equal("small", await handled.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.False(handled.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task Deeply_nested_JSON_is_refused_by_the_depth_limit_and_the_connection_stays_up()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
+        var handled = Channel.CreateUnbounded<int>();
+        await using var subscription = await client.OnReadingAsync((_, id, _, _, _, _, _, _) => handled.Writer.WriteAsync(id).AsTask());
+        var hostile = "{\"Value\":1,\"Unit\":" + new string('[', 5000) + new string(']', 5000) + "}";
+
+        await client.Connection.PublishAsync($"test/sensors/s/1/Idle/true/{Guid.Empty}", Encoding.UTF8.GetBytes(hostile), MqttQos.AtLeastOnce);
+        await client.PublishReadingAsync("s", 2, Mode.Idle, true, Guid.Empty, new Reading(1, "x"));
+
+        var failure = await failures.Task.WaitAsync(Wait);
+        Assert.Equal(MqttMessageErrorStage.Decode, failure.Stage);
+        Assert.IsAssignableFrom<System.Text.Json.JsonException>(failure.Exception);
+        Assert.Equal(2, await handled.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.True(client.Connection.IsConnected);
+    }
+
+    [Fact]
     public async Task A_throwing_handler_is_reported_and_later_messages_still_arrive()
     {
         await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
@@ -223,6 +262,29 @@ public sealed class TypedClientTests : IAsyncLifetime
         Assert.Equal("north:smoke", await zones.Reader.ReadAsync().AsTask().WaitAsync(Wait));
         await telemetry.DisposeAsync();
         Assert.True(connection.IsConnected, "disposing an attached client must leave the shared connection open");
+    }
+
+    [Fact]
+    public async Task An_operation_declared_FailFast_refuses_while_offline_and_others_queue()
+    {
+        var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var client = await AlarmsClient.ConnectAsync(broker.Address, o => o.Configure(c => c with
+        {
+            Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromSeconds(30) },
+        }));
+        await broker.DisposeAsync();
+        var deadline = DateTime.UtcNow + Wait;
+        while (client.Connection.State != MqttConnectionState.Disconnected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var error = await Assert.ThrowsAsync<MqttOperationException>(() => client.RaiseUrgentAsync("west", "fire"));
+        var queued = client.RaiseAsync("west", "smoke");
+
+        Assert.Contains("FailFast", error.Message, StringComparison.Ordinal);
+        Assert.False(queued.IsCompleted);
+        Assert.Equal(1, client.Connection.Statistics.QueueLength);
     }
 
     [Fact]
