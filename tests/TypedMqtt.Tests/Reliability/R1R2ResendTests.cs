@@ -37,6 +37,12 @@ public sealed class R1R2ResendTests(ITestOutputHelper output)
             ("lost", delivery.Lost), ("duplicates", delivery.Duplicates), ("publisher reconnect attempts", publisher.ReconnectAttempts),
             ("subscriber reconnect attempts", subscriber.ReconnectAttempts), ("publish phase", Ms(flow.Elapsed)), ("total", Ms(total.Elapsed)));
         Print(output, "R1", ("first failure", FirstFailure(flow.Failures)));
+        Print(output, "R1", ("publisher statistics", Stats(publisher)));
+        Print(output, "R1", ("subscriber statistics", Stats(subscriber)));
+        if (delivery.Lost > 0 || flow.Stalled || flow.Failures.Count > 0)
+        {
+            output.WriteLine("R1: broker log, connections ending:\n" + BrokerDisconnects(broker));
+        }
 
         Assert.Equal(restarts, broker.Restarts);
         Assert.False(flow.Stalled, $"publishing stalled: {flow.Completed} of {flow.Started} started publishes completed within the time limit");
@@ -71,7 +77,7 @@ public sealed class R1R2ResendTests(ITestOutputHelper output)
             });
         }
 
-        var flow = await PublishUnderFaultsAsync(publisher, "r2/seq", messages, MqttQos.ExactlyOnce, Window, faults, TimeSpan.FromSeconds(100), publisher, subscriber);
+        var flow = await PublishUnderFaultsAsync(publisher, "r2/seq", messages, MqttQos.ExactlyOnce, Window, faults, TimeSpan.FromSeconds(60), publisher, subscriber);
         var delivery = await AwaitDeliveryAsync(flow, counts, TimeSpan.FromSeconds(30));
 
         Print(output, "R2",
@@ -81,6 +87,12 @@ public sealed class R1R2ResendTests(ITestOutputHelper output)
             ("publisher reconnect attempts", publisher.ReconnectAttempts), ("subscriber reconnect attempts", subscriber.ReconnectAttempts),
             ("publish phase", Ms(flow.Elapsed)), ("total", Ms(total.Elapsed)));
         Print(output, "R2", ("first failure", FirstFailure(flow.Failures)));
+        Print(output, "R2", ("publisher statistics", Stats(publisher)));
+        Print(output, "R2", ("subscriber statistics", Stats(subscriber)));
+        if (delivery.Lost > 0 || flow.Stalled || flow.Failures.Count > 0)
+        {
+            output.WriteLine("R2: broker log, connections ending:\n" + BrokerDisconnects(broker));
+        }
 
         Assert.Equal(10, broker.Restarts);
         Assert.True(proxy.Resets >= 10, $"only {proxy.Resets} connections were cut");

@@ -103,6 +103,7 @@ public sealed class R4DeadConnectionTests(ITestOutputHelper output)
             ("fault -> Disconnected", Ms(detection)), ("limit", Ms(Limit)), ("QoS 0 published before the fault", publishedBeforeFault),
             ("QoS 0 published in total", published), ("publish failures", publishFailures), ("reason", reason), ("total", Ms(total.Elapsed)));
 
+        Print(output, "R4", ("statistics", Stats(connection)));
         Assert.True(detection <= Limit, $"{fault} ({(publishing ? "publishing" : "idle")}) was detected after {Ms(detection)}; limit {Ms(Limit)}");
         if (publishing)
         {

@@ -225,10 +225,27 @@ internal static class ReliabilityKit
         }
     }
 
-    public static void Print(ITestOutputHelper output, string scenario, params (string Name, object Value)[] figures)
+    public static void Print(ITestOutputHelper output, string scenario, params (string Name, object? Value)[] figures)
     {
         var line = string.Join("; ", figures.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name}={f.Value}")));
         output.WriteLine($"{scenario}: {line}");
+    }
+
+    public static string Stats(MqttConnection connection)
+    {
+        var s = connection.Statistics;
+        return $"completed {s.Completed}, resent {s.Resent}, queued {s.Queued}, dropped {s.Dropped}, rejected {s.Rejected}, " +
+            $"max in flight {s.MaxInFlight}, reconnects {s.Reconnects}, dead connections detected {s.DeadConnectionsDetected}, queue length {s.QueueLength}";
+    }
+
+    /// <summary>The last lines of the broker log about connections ending, for the test output.</summary>
+    public static string BrokerDisconnects(MosquittoBroker broker, int lines = 15)
+    {
+        var relevant = broker.Log.Split('\n')
+            .Where(l => l.Contains("disconnect", StringComparison.OrdinalIgnoreCase) || l.Contains("closed", StringComparison.OrdinalIgnoreCase)
+                || l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("protocol", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        return string.Join("\n", relevant.TakeLast(lines));
     }
 
     public static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms";
