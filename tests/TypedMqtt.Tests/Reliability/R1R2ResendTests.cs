@@ -65,15 +65,35 @@ public sealed class R1R2ResendTests(ITestOutputHelper output)
         await using var subscription = await CountIntoAsync(subscriber, "r2/seq", MqttQos.ExactlyOnce, counts);
         await using var publisher = await ConnectAsync(proxy.Address, NewClientId("r2-pub"), persistentSession: true);
 
-        // Alternate: restart, cut, restart, cut... A cut resets both clients' sockets mid-flow (RST, no DISCONNECT).
+        // Alternate: restart, cut, restart, cut... A cut resets the sockets mid-flow (RST, no DISCONNECT): half of them
+        // after some more bytes toward the broker (usually inside a packet), half after some more packets toward the clients.
         var faults = new List<Func<Task>>();
         for (var i = 0; i < 10; i++)
         {
+            var cut = i;
             faults.Add(broker.RestartAsync);
-            faults.Add(() =>
+            faults.Add(async () =>
             {
-                proxy.Reset();
-                return Task.CompletedTask;
+                var before = proxy.Resets;
+                if (cut % 2 == 0)
+                {
+                    proxy.CutAfterBytes(ProxyDirection.ClientToServer, 1000 + (37 * cut));
+                }
+                else
+                {
+                    proxy.CutAfterPackets(ProxyDirection.ServerToClient, 5 + cut);
+                }
+
+                var wait = Stopwatch.StartNew();
+                while (proxy.Resets == before && wait.Elapsed < TimeSpan.FromSeconds(5))
+                {
+                    await Task.Delay(5);
+                }
+
+                if (proxy.Resets == before)
+                {
+                    proxy.Reset(); // the flow had stopped: cut anyway
+                }
             });
         }
 
