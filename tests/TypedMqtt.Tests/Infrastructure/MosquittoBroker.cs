@@ -37,16 +37,27 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public const string UserName = "alice";
     public const string Password = "s3cret: with spaces & symbols";
 
-    private readonly Process _process;
     private readonly StringBuilder _output;
+    private readonly string _binary;
+    private readonly string _configFile;
+    private Process _process;
+    private int[] _ports = [];
 
-    private MosquittoBroker(Process process, StringBuilder output, string directory, TestCertificates? certificates)
+    private MosquittoBroker(string binary, string configFile, StringBuilder output, string directory, TestCertificates? certificates)
     {
-        _process = process;
+        _binary = binary;
+        _configFile = configFile;
         _output = output;
         Directory = directory;
         Certificates = certificates;
+        _process = StartProcess();
     }
+
+    /// <summary>The process id of the running (or last) mosquitto.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>How often this broker was started again after a stop.</summary>
+    public int Restarts { get; private set; }
 
     public string Directory { get; }
 
@@ -187,23 +198,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
         var configFile = Path.Combine(directory, "mosquitto.conf");
         await File.WriteAllTextAsync(configFile, config.ToString());
 
-        var output = new StringBuilder();
-        var start = new ProcessStartInfo(binary)
+        var broker = new MosquittoBroker(binary, configFile, new StringBuilder(), directory, certificates)
         {
-            ArgumentList = { "-c", configFile },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + binary);
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var broker = new MosquittoBroker(process, output, directory, certificates)
-        {
+            _ports = ports,
             TcpPort = ports[0],
             PasswordPort = setup.PlainOnly ? 0 : ports[1],
             WebSocketPort = setup.PlainOnly ? 0 : ports[2],
@@ -215,10 +212,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
         try
         {
-            foreach (var port in ports)
-            {
-                await broker.WaitForPortAsync(port, TimeSpan.FromSeconds(15));
-            }
+            await broker.WaitForPortsAsync();
         }
         catch
         {
@@ -227,6 +221,100 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
 
         return broker;
+    }
+
+    /// <summary>Stops mosquitto with SIGTERM (it saves its persistence file on the way out) and waits for it to exit.</summary>
+    /// <returns>A task that completes when the process has exited.</returns>
+    public Task TerminateAsync() => StopAsync("TERM");
+
+    /// <summary>Kills mosquitto with SIGKILL: whatever was not autosaved yet is lost.</summary>
+    /// <returns>A task that completes when the process has exited.</returns>
+    public Task KillAsync() => StopAsync("KILL");
+
+    /// <summary>Freezes mosquitto with SIGSTOP: its sockets stay open and the kernel still accepts bytes, nothing answers.</summary>
+    /// <returns>A task that completes when the signal was sent.</returns>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Thaws a paused mosquitto with SIGCONT.</summary>
+    /// <returns>A task that completes when the signal was sent.</returns>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>Starts mosquitto again with the same configuration, ports and persistence directory.</summary>
+    /// <returns>A task that completes when every listener accepts connections.</returns>
+    public async Task StartAgainAsync()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException("mosquitto is still running; stop it first.");
+        }
+
+        _process.Dispose();
+        _process = StartProcess();
+        Restarts++;
+        await WaitForPortsAsync();
+    }
+
+    /// <summary>SIGTERM and start again on the same ports.</summary>
+    /// <returns>A task that completes when the new process listens.</returns>
+    public async Task RestartAsync()
+    {
+        await TerminateAsync();
+        await StartAgainAsync();
+    }
+
+    private async Task StopAsync(string signal)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        await SignalAsync(signal);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"mosquitto did not exit within 15 s of SIG{signal}. Log:\n{Log}");
+        }
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var start = new ProcessStartInfo("kill") { ArgumentList = { "-s", signal, _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false };
+        using var kill = Process.Start(start) ?? throw new InvalidOperationException("Could not run kill");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {_process.Id} failed with {kill.ExitCode}");
+        }
+    }
+
+    private Process StartProcess()
+    {
+        var start = new ProcessStartInfo(_binary)
+        {
+            ArgumentList = { "-c", _configFile },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + _binary);
+        process.OutputDataReceived += (_, e) => Append(_output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(_output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private async Task WaitForPortsAsync()
+    {
+        foreach (var port in _ports)
+        {
+            await WaitForPortAsync(port, TimeSpan.FromSeconds(15));
+        }
     }
 
     public async ValueTask DisposeAsync()
