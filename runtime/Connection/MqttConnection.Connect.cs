@@ -19,7 +19,8 @@ public sealed partial class MqttConnection
         {
             SetState(MqttConnectionState.Connecting, $"connecting to {Options.DisplayAddress}");
             var tlsFailure = new TlsFailure();
-            var clientOptions = BuildClientOptions(Options, tlsFailure);
+            var cleanStart = _cleanStartNext && !Options.CleanStart;
+            var clientOptions = BuildClientOptions(cleanStart ? Options with { CleanStart = true } : Options, tlsFailure);
             if (Options.UsesTls && Options.Tls.DangerousAcceptAnyServerCertificate)
             {
                 LogUnsafeTls(_logger, Options.DisplayAddress);
@@ -55,6 +56,11 @@ public sealed partial class MqttConnection
             OnConnectAcknowledged(result.IsSessionPresent);
             OnConnected();
             SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
+            if (cleanStart)
+            {
+                _cleanStartNext = false;
+            }
+
             OnLinkEstablished(client);
         }
         finally

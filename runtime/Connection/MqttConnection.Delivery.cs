@@ -77,6 +77,7 @@ public sealed partial class MqttConnection
             // The link dropped before the acknowledgement: wait for the resend like any queued message.
             waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
             waiting.Attempts = 1;
+            waiting.LastLink = link.Number;
             waiting.OwnPayload();
             _queue.Requeue(waiting);
             if (_link is not null)
@@ -183,10 +184,18 @@ public sealed partial class MqttConnection
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not MqttOperationException && IsLinkFailure(e))
         {
+            // A failed send means the link is unusable: end it now, so nothing else is sent into it (and the drain loop,
+            // which stops with the link, does not spin on a dying connection).
+            LoseLink(link, $"publishing to '{topic}' failed: {e.GetBaseException().Message}", null, e, takenOver: false);
             if (!reliable)
             {
                 // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
                 throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
+            }
+
+            if (qos == MqttQos.ExactlyOnce)
+            {
+                _cleanStartNext = true;
             }
 
             return false;
@@ -205,10 +214,12 @@ public sealed partial class MqttConnection
     private async Task<bool> TrySendAsync(Link link, PendingPublish publish, bool slotHeld, CancellationToken cancellationToken)
     {
         publish.Attempts++;
-        if (publish.Attempts > 1)
+        if (publish.LastLink != 0 && publish.LastLink != link.Number)
         {
             Interlocked.Increment(ref _resent);
         }
+
+        publish.LastLink = link.Number;
 
         try
         {

@@ -6,6 +6,14 @@ namespace TypedMqtt;
 public sealed partial class MqttConnection
 {
     private volatile Link? _link;
+    private int _linkNumber;
+
+    // Set when a QoS 2 publish was cut off mid-flow. MQTTnet cannot resend PUBREL with the original packet id on a new
+    // connection, so a resumed session would keep the half-finished flow forever (and Mosquitto counts it against its
+    // receive maximum until the client is locked out). The next connect therefore starts a clean session: the broker
+    // forgets the flow, the message is resent whole, subscriptions are restored from the registry. The price is that
+    // messages the broker queued for this client's subscriptions during the outage are gone; see docs/architecture.md.
+    private volatile bool _cleanStartNext;
     private TaskCompletionSource<Link> _linkReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Waits until a connection is established (for work declared while offline).</summary>
@@ -16,9 +24,12 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>The live connection, if any: the MQTTnet client of one successful connect, and what belongs to it.</summary>
-    private sealed class Link(IMqttClient client, int receiveMaximum)
+    private sealed class Link(IMqttClient client, int receiveMaximum, int number)
     {
         private int _lost;
+
+        /// <summary>1 for the first connection, 2 for the first reconnect...</summary>
+        public int Number { get; } = number;
 
         public IMqttClient Client { get; } = client;
 
@@ -47,7 +58,7 @@ public sealed partial class MqttConnection
 
     private void OnLinkEstablished(IMqttClient client)
     {
-        var link = new Link(client, Math.Max((int)ConnectResult.ReceiveMaximum, 1));
+        var link = new Link(client, Math.Max((int)ConnectResult.ReceiveMaximum, 1), Interlocked.Increment(ref _linkNumber));
         _link = link;
         Volatile.Read(ref _linkReady).TrySetResult(link);
         _ = Task.Run(() => WatchdogAsync(link));

@@ -29,6 +29,9 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     /// <summary>How many times it was handed to MQTTnet.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>The connection it was last handed to (0 = none); a send on a later one is a resend.</summary>
+    public int LastLink { get; set; }
+
     public Task Completion => _completion.Task;
 
     /// <summary>Copies the payload so it outlives the caller's buffer (needed before it waits in a queue).</summary>
