@@ -170,7 +170,19 @@ public sealed partial class MqttConnection
 
         try
         {
-            var result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+            MqttClientPublishResult result;
+            if (reliable)
+            {
+                // An acknowledgement that never comes (a broker that lost the flow) must not hold the message forever:
+                // past the deadline the link is treated as broken and the message is resent on the next one.
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
+                deadline.CancelAfter(AcknowledgementDeadline);
+                result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), deadline.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+            }
             if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
             {
                 AcknowledgeOutbox(outboxId);
@@ -238,6 +250,9 @@ public sealed partial class MqttConnection
         _queue.Requeue(publish);
         return false;
     }
+
+    private TimeSpan AcknowledgementDeadline =>
+        TimeSpan.FromTicks(Math.Max(Options.ConnectTimeout.Ticks, (Options.KeepAlive > TimeSpan.Zero ? Options.KeepAlive : TimeSpan.FromSeconds(30)).Ticks * 3 / 2));
 
     private static bool IsLinkFailure(Exception e) =>
         e is MqttCommunicationException or MqttClientNotConnectedException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or IOException;
