@@ -54,29 +54,58 @@ public sealed partial class MqttConnection
 
     /// <summary>
     /// Sends now when connected and nothing is waiting ahead; otherwise queues by the offline policy. QoS 1/2 complete on
-    /// acknowledgement: if the link drops first, the message is put back at the head of the queue and resent after reconnect.
+    /// acknowledgement: if the link drops first, the message is put back in the queue and resent after reconnect. The
+    /// direct path allocates no queue entry; one is made only when the message has to wait.
     /// </summary>
-    private async Task DeliverAsync(PendingPublish publish, CancellationToken cancellationToken)
+    private async Task DeliverAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
     {
-        if (publish.Qos != MqttQos.AtMostOnce && Options.Outbox is { } outbox)
+        long outboxId = 0;
+        if (qos != MqttQos.AtMostOnce && Options.Outbox is { } outbox)
         {
-            publish.OutboxId = outbox.Add(publish.Topic, publish.Payload.Span, publish.Qos, publish.Retain);
+            outboxId = outbox.Add(topic, payload.Span, qos, retain);
         }
 
+        PendingPublish waiting;
         var link = _link;
         if (link is not null && _queue.Count == 0)
         {
-            if (await TrySendAsync(link, publish, slotHeld: false, cancellationToken).ConfigureAwait(false))
+            if (await SendAsync(link, topic, payload, qos, retain, properties, defaults, outboxId, slotHeld: false, cancellationToken).ConfigureAwait(false))
             {
                 return;
+            }
+
+            // The link dropped before the acknowledgement: wait for the resend like any queued message.
+            waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
+            waiting.Attempts = 1;
+            waiting.OwnPayload();
+            _queue.Requeue(waiting);
+            if (_link is not null)
+            {
+                StartDrain();
             }
         }
         else
         {
-            Enqueue(publish);
+            waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
+            Enqueue(waiting);
         }
 
-        await publish.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await waiting.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static PendingPublish Pending(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, long outboxId)
+    {
+        // A queued message carries the codec's defaults as properties of its own.
+        if (defaults.ContentType is not null || defaults.Format != MqttPayloadFormat.Unspecified)
+        {
+            properties = (properties ?? MqttMessageProperties.Empty) with
+            {
+                ContentType = properties?.ContentType ?? defaults.ContentType,
+                PayloadFormat = properties?.PayloadFormat ?? (defaults.Format == MqttPayloadFormat.Unspecified ? null : defaults.Format),
+            };
+        }
+
+        return new PendingPublish(topic, payload, qos, retain, properties, policy, ownsPayload: false) { OutboxId = outboxId };
     }
 
     private void Enqueue(PendingPublish publish)
@@ -97,7 +126,7 @@ public sealed partial class MqttConnection
         if (displaced is not null)
         {
             Interlocked.Increment(ref _dropped);
-            AcknowledgeOutbox(displaced);
+            AcknowledgeOutbox(displaced.OutboxId);
             displaced.Fail(new MqttOperationException(displaced.Policy == MqttOfflinePolicy.KeepLatestPerTopic
                 ? $"The publish to '{displaced.Topic}' was superseded by a newer one for the same topic while offline (KeepLatestPerTopic)."
                 : $"The publish to '{displaced.Topic}' was dropped: the offline queue was full and the policy is DropOldest."));
@@ -110,50 +139,46 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>
-    /// Hands one publish to MQTTnet on <paramref name="link"/>. Returns true when it is done (acknowledged, or refused
-    /// and failed); false when the link dropped first and the publish went back to the queue.
+    /// Hands one publish to MQTTnet on <paramref name="link"/>. Returns true when it is done (acknowledged); false when the
+    /// link dropped before the acknowledgement of a QoS 1/2 message (the caller queues it again). Throws
+    /// <see cref="MqttOperationException"/> when the broker refused it, or when a QoS 0 message was caught in a drop.
     /// </summary>
-    private async Task<bool> TrySendAsync(Link link, PendingPublish publish, bool slotHeld, CancellationToken cancellationToken)
+    private async Task<bool> SendAsync(Link link, string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, long outboxId, bool slotHeld, CancellationToken cancellationToken)
     {
-        var reliable = publish.Qos != MqttQos.AtMostOnce;
+        var reliable = qos != MqttQos.AtMostOnce;
         if (reliable && !slotHeld)
         {
             try
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
-                await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
+                if (!link.InFlight.Wait(0, CancellationToken.None))
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
+                    await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                publish.OwnPayload();
-                _queue.Requeue(publish);
                 return false;
             }
         }
 
-        var inFlight = reliable ? Interlocked.Increment(ref link.InFlightCount) : 0;
-        UpdateMax(ref _maxInFlight, inFlight);
-        publish.Attempts++;
-        if (publish.Attempts > 1)
+        if (reliable)
         {
-            Interlocked.Increment(ref _resent);
+            UpdateMax(ref _maxInFlight, Interlocked.Increment(ref link.InFlightCount));
         }
 
         try
         {
-            var result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties), cancellationToken).ConfigureAwait(false);
+            var result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
             {
+                AcknowledgeOutbox(outboxId);
                 var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-                var refused = new MqttOperationException($"The broker refused the publish to '{publish.Topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
-                AcknowledgeOutbox(publish);
-                publish.Fail(refused);
-                throw refused;
+                throw new MqttOperationException($"The broker refused the publish to '{topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
             }
 
             Interlocked.Increment(ref _completed);
-            AcknowledgeOutbox(publish);
-            publish.Complete();
+            AcknowledgeOutbox(outboxId);
             return true;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not MqttOperationException && IsLinkFailure(e))
@@ -161,13 +186,9 @@ public sealed partial class MqttConnection
             if (!reliable)
             {
                 // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
-                var lost = new MqttOperationException($"Publishing to '{publish.Topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
-                publish.Fail(lost);
-                throw lost;
+                throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
             }
 
-            publish.OwnPayload();
-            _queue.Requeue(publish);
             return false;
         }
         finally
@@ -178,6 +199,33 @@ public sealed partial class MqttConnection
                 link.InFlight.Release();
             }
         }
+    }
+
+    /// <summary>Sends a queued publish and settles its task: completed, failed, or back in the queue.</summary>
+    private async Task<bool> TrySendAsync(Link link, PendingPublish publish, bool slotHeld, CancellationToken cancellationToken)
+    {
+        publish.Attempts++;
+        if (publish.Attempts > 1)
+        {
+            Interlocked.Increment(ref _resent);
+        }
+
+        try
+        {
+            if (await SendAsync(link, publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default, publish.OutboxId, slotHeld, cancellationToken).ConfigureAwait(false))
+            {
+                publish.Complete();
+                return true;
+            }
+        }
+        catch (MqttOperationException e)
+        {
+            publish.Fail(e);
+            throw;
+        }
+
+        _queue.Requeue(publish);
+        return false;
     }
 
     private static bool IsLinkFailure(Exception e) =>
@@ -238,11 +286,11 @@ public sealed partial class MqttConnection
         }
     }
 
-    private void AcknowledgeOutbox(PendingPublish publish)
+    private void AcknowledgeOutbox(long outboxId)
     {
-        if (publish.OutboxId != 0)
+        if (outboxId != 0)
         {
-            Options.Outbox?.Acknowledge(publish.OutboxId);
+            Options.Outbox?.Acknowledge(outboxId);
         }
     }
 

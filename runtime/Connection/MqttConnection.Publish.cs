@@ -36,6 +36,13 @@ public sealed partial class MqttConnection
         MqttOfflinePolicy? offlinePolicy = null,
         CancellationToken cancellationToken = default)
     {
+        ValidatePublish(topic, qos, properties);
+        return PublishCoreAsync(topic, payload, qos, retain, properties, null, MqttPayloadFormat.Unspecified, offlinePolicy, cancellationToken);
+    }
+
+    /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
+    private void ValidatePublish(string topic, MqttQos qos, MqttMessageProperties? properties)
+    {
         ArgumentNullException.ThrowIfNull(topic);
         var topicError = TopicRules.CheckTopicName(topic);
         if (topicError is not null)
@@ -61,10 +68,27 @@ public sealed partial class MqttConnection
                 throw new ArgumentException(propertyError, nameof(properties));
             }
         }
-
-        CheckServerLimits(topic, payload.Length, qos, retain);
-        return DeliverAsync(new PendingPublish(topic, payload, qos, retain, properties, PolicyFor(qos, offlinePolicy), ownsPayload: false), cancellationToken);
     }
+
+    /// <summary>Validates properties and server limits, then delivers. Codec defaults apply on MQTT 5 unless the properties set them.</summary>
+    private Task PublishCoreAsync(
+        string topic,
+        ReadOnlyMemory<byte> payload,
+        MqttQos qos,
+        bool retain,
+        MqttMessageProperties? properties,
+        string? codecContentType,
+        MqttPayloadFormat codecFormat,
+        MqttOfflinePolicy? offlinePolicy,
+        CancellationToken cancellationToken)
+    {
+        CheckServerLimits(topic, payload.Length, qos, retain);
+        var defaults = Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codecContentType, codecFormat) : default;
+        return DeliverAsync(topic, payload, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken);
+    }
+
+    /// <summary>Content type and payload format a codec implies, sent on MQTT 5 unless the message's properties set them.</summary>
+    private readonly record struct CodecDefaults(string? ContentType, MqttPayloadFormat Format);
 
     private void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain)
     {
@@ -90,7 +114,7 @@ public sealed partial class MqttConnection
         }
     }
 
-    private static MqttApplicationMessage CreateMessage(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties)
+    private static MqttApplicationMessage CreateMessage(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
     {
         var message = new MqttApplicationMessage
         {
@@ -98,17 +122,18 @@ public sealed partial class MqttConnection
             Payload = new ReadOnlySequence<byte>(payload),
             QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos,
             Retain = retain,
+            ContentType = properties?.ContentType ?? defaults.ContentType,
         };
+
+        var format = properties?.PayloadFormat ?? defaults.Format;
+        if (format != MqttPayloadFormat.Unspecified)
+        {
+            message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
+        }
 
         if (properties is null || properties.IsEmpty)
         {
             return message;
-        }
-
-        message.ContentType = properties.ContentType;
-        if (properties.PayloadFormat is { } format)
-        {
-            message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
         }
 
         if (properties.MessageExpiryInterval is { } expiry)
@@ -124,15 +149,21 @@ public sealed partial class MqttConnection
 
         if (properties.UserProperties.Count > 0)
         {
-            var list = new List<MQTTnet.Packets.MqttUserProperty>(properties.UserProperties.Count);
-            foreach (var property in properties.UserProperties)
+            // Declared properties are one object reused by every publish: convert them once.
+            message.UserProperties = ConvertedUserProperties.GetValue(properties, static p =>
             {
-                list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
-            }
+                var list = new List<MQTTnet.Packets.MqttUserProperty>(p.UserProperties.Count);
+                foreach (var property in p.UserProperties)
+                {
+                    list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
+                }
 
-            message.UserProperties = list;
+                return list;
+            });
         }
 
         return message;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MqttMessageProperties, List<MQTTnet.Packets.MqttUserProperty>> ConvertedUserProperties = new();
 }

@@ -237,7 +237,7 @@ public sealed partial class MqttConnection
         ResponseTopic = m.ResponseTopic,
         CorrelationData = m.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
         UserProperties = MqttnetConversions.ToUserProperties(m.UserProperties),
-        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids.ToArray() : [],
+        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids : [],
         TopicAlias = m.TopicAlias,
     };
 }

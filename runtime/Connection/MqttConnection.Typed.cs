@@ -1,5 +1,3 @@
-using System.ComponentModel;
-
 namespace TypedMqtt;
 
 public sealed partial class MqttConnection
@@ -29,35 +27,9 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
+        ValidatePublish(topic, qos, properties);
         using var buffer = new PooledBufferWriter();
         codec.Encode(payload, buffer);
-        await PublishAsync(topic, buffer.WrittenMemory, qos, retain, WithCodecProperties(properties, codec.ContentType, codec.PayloadFormat), offlinePolicy, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Adds a codec's content type and payload format on MQTT 5 connections, unless already set.</summary>
-    /// <param name="properties">Declared and per-call properties.</param>
-    /// <param name="contentType">The codec's content type.</param>
-    /// <param name="format">The codec's payload format.</param>
-    /// <returns>The properties to send.</returns>
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public MqttMessageProperties? WithCodecProperties(MqttMessageProperties? properties, string? contentType, MqttPayloadFormat format)
-    {
-        if (Options.ProtocolVersion != MqttVersion.V500)
-        {
-            return properties;
-        }
-
-        var wantsType = contentType is not null && properties?.ContentType is null;
-        var wantsFormat = format == MqttPayloadFormat.Utf8 && properties?.PayloadFormat is null;
-        if (!wantsType && !wantsFormat)
-        {
-            return properties;
-        }
-
-        return (properties ?? MqttMessageProperties.Empty) with
-        {
-            ContentType = wantsType ? contentType : properties?.ContentType,
-            PayloadFormat = wantsFormat ? format : properties?.PayloadFormat,
-        };
+        await PublishCoreAsync(topic, buffer.WrittenMemory, qos, retain, properties, codec.ContentType, codec.PayloadFormat, offlinePolicy, cancellationToken).ConfigureAwait(false);
     }
 }
