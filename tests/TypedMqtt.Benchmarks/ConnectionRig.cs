@@ -97,10 +97,6 @@ internal sealed class ConnectionRig
 
     public Dispatch.SubscriptionRegistry Registry { get; }
 
-    /// <summary>The connection's private message builder (topic, payload, QoS, properties to MQTTnet's message).</summary>
-    public static Func<string, ReadOnlyMemory<byte>, MqttQos, bool, MqttMessageProperties?, MqttApplicationMessage> CreateMessage { get; } =
-        typeof(MqttConnection).GetMethod("CreateMessage", Static)!.CreateDelegate<Func<string, ReadOnlyMemory<byte>, MqttQos, bool, MqttMessageProperties?, MqttApplicationMessage>>();
-
     /// <summary>The connection's private receive-side context builder.</summary>
     public static Func<MqttApplicationMessage, MqttMessageContext> CreateContext { get; } =
         typeof(MqttConnection).GetMethod("CreateContext", Static)!.CreateDelegate<Func<MqttApplicationMessage, MqttMessageContext>>();
