@@ -73,7 +73,7 @@ internal static class E2ESuite
             var windowed = medians[(broker.Name, "QoS 1 window 64", Variant.Typed)].Rate;
             var rawSequential = medians[(broker.Name, "QoS 1 sequential", Variant.Raw)].Rate;
             var rawWindowed = medians[(broker.Name, "QoS 1 window 64", Variant.Raw)].Rate;
-            report.Target($"Typed QoS 1 window 64 >= 1.5 x QoS 1 sequential: {broker.Name}", $"{F(windowed / sequential, "0.0")} x (raw: {F(rawWindowed / rawSequential, "0.0")} x)", windowed >= 1.5 * sequential);
+            report.Target($"Typed QoS 1 window 64 >= 1.5 x QoS 1 sequential: {broker.Name}", $"{F(windowed / sequential, "0.00")} x (raw: {F(rawWindowed / rawSequential, "0.00")} x)", windowed >= 1.5 * sequential);
         }
 
         report.Note("E2E: 'typed layer above floor' = typed B/msg - floor B/msg, and its share of what the hand-written layer (raw - floor) allocates. " +
