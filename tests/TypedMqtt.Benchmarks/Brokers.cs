@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace TypedMqtt.Benchmarks;
+
+/// <summary>A broker the E2E harness talks to. Both kinds run in their own process, so every byte allocated in this process is client side.</summary>
+internal sealed class BrokerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string? _directory;
+
+    private BrokerProcess(string name, Process process, int port, string? directory)
+    {
+        Name = name;
+        _process = process;
+        Port = port;
+        _directory = directory;
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    public string Address => $"mqtt://127.0.0.1:{Port}";
+
+    public static string? FindMosquitto() =>
+        new[] { "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto" }.FirstOrDefault(File.Exists);
+
+    /// <summary>
+    /// Mosquitto on a free loopback port with a minimal config: no logging (logging every PUBLISH would measure the disk),
+    /// no persistence, and in-flight/queue limits above the benchmark's window of 64 so the broker is not the limiter.
+    /// </summary>
+    public static async Task<BrokerProcess> StartMosquittoAsync()
+    {
+        var binary = FindMosquitto() ?? throw new InvalidOperationException("mosquitto is not installed (apt-get install -y mosquitto).");
+        var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-bench-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var port = FreePort();
+        var lines = new List<string>
+        {
+            $"listener {port.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            "log_dest none",
+            "max_inflight_messages 1000",
+            "max_queued_messages 1000000",
+        };
+        if (Environment.UserName == "root")
+        {
+            lines.Add("user root");
+        }
+
+        var config = Path.Combine(directory, "mosquitto.conf");
+        await File.WriteAllLinesAsync(config, lines).ConfigureAwait(false);
+        var start = new ProcessStartInfo(binary) { ArgumentList = { "-c", config }, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + binary);
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var broker = new BrokerProcess("mosquitto", process, port, directory);
+        await broker.WaitForPortAsync().ConfigureAwait(false);
+        return broker;
+    }
+
+    /// <summary>TypedMqtt's <see cref="EmbeddedMqttBroker"/> (MQTTnet.Server), hosted by this same executable in a child process.</summary>
+    public static async Task<BrokerProcess> StartEmbeddedAsync()
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) is "dotnet")
+        {
+            start.ArgumentList.Add(typeof(BrokerProcess).Assembly.Location);
+        }
+
+        start.ArgumentList.Add(HostEmbeddedArgument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the embedded broker host");
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (line is null || !line.StartsWith("PORT ", StringComparison.Ordinal))
+        {
+            process.Kill();
+            throw new InvalidOperationException("the embedded broker host did not report its port: " + line);
+        }
+
+        var broker = new BrokerProcess("embedded", process, int.Parse(line[5..], CultureInfo.InvariantCulture), null);
+        await broker.WaitForPortAsync().ConfigureAwait(false);
+        return broker;
+    }
+
+    public const string HostEmbeddedArgument = "--host-embedded-broker";
+
+    /// <summary>The child side of <see cref="StartEmbeddedAsync"/>: runs the broker until stdin closes.</summary>
+    public static async Task HostEmbeddedAsync()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync().ConfigureAwait(false);
+        Console.WriteLine("PORT " + broker.Port.ToString(CultureInfo.InvariantCulture));
+        Console.Out.Flush();
+        await Console.In.ReadToEndAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+
+        if (_directory is not null)
+        {
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left in the temp directory; harmless.
+            }
+        }
+    }
+
+    private async Task WaitForPortAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode} before listening on {Port}.");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(15))
+            {
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

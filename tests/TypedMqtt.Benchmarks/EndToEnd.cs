@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace TypedMqtt.Benchmarks;
+
+/// <summary>One E2E workload: a QoS and how many publishes may be outstanding at once.</summary>
+internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages);
+
+/// <summary>What one run measured.</summary>
+internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes)
+{
+    public double MessagesPerSecond => Received / Seconds;
+
+    public double BytesPerMessage => (double)AllocatedBytes / Sent;
+}
+
+internal enum Variant
+{
+    /// <summary>MQTTnet with a pre-serialized payload, a pre-built message and a handler that only counts: what MQTTnet itself costs.</summary>
+    Floor,
+
+    /// <summary>What a user writes by hand: MQTTnet + System.Text.Json (source-generated context), topic built and parsed with string APIs.</summary>
+    Raw,
+
+    /// <summary>The generated TypedMqtt client.</summary>
+    Typed,
+}
+
+/// <summary>
+/// The end-to-end harness: one publisher and one subscriber client in this process, the broker in another; the publisher
+/// sends N messages (sequentially, or keeping up to Window publishes outstanding), the subscriber's handler counts them,
+/// and the run ends when the last one arrives. Allocation is GC.GetTotalAllocatedBytes(precise) over the run, so it is
+/// everything both clients allocated (the broker is another process), divided by N.
+/// </summary>
+internal static class EndToEnd
+{
+    private const string Device = "dev-0001";
+    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(2);
+    private static int _runId;
+
+    public static async Task<RunResult> RunAsync(Variant variant, BrokerProcess broker, Scenario scenario)
+    {
+        var id = Interlocked.Increment(ref _runId);
+        var counter = new Counter(scenario.Messages);
+        return variant switch
+        {
+            Variant.Typed => await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false),
+            _ => await RunRawAsync(variant == Variant.Floor, broker, scenario, counter, id).ConfigureAwait(false),
+        };
+    }
+
+    private static async Task<RunResult> RunTypedAsync(BrokerProcess broker, Scenario scenario, Counter counter, int id)
+    {
+        var reading = Reading.Sample;
+        if (scenario.Qos == MqttQos.AtMostOnce)
+        {
+            await using var subscriber = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
+            await using var publisher = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
+            return await MeasureAsync(scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var subscriber = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
+            await using var publisher = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
+            return await MeasureAsync(scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<RunResult> RunRawAsync(bool floor, BrokerProcess broker, Scenario scenario, Counter counter, int id)
+    {
+        var factory = new MqttClientFactory();
+        using var subscriber = factory.CreateMqttClient();
+        using var publisher = factory.CreateMqttClient();
+        var qos = (MqttQualityOfServiceLevel)(int)scenario.Qos;
+        subscriber.ApplicationMessageReceivedAsync += floor ? counter.OnFloor : counter.OnRaw;
+        await subscriber.ConnectAsync(Options(broker, $"raw-sub-{id}")).ConfigureAwait(false);
+        await publisher.ConnectAsync(Options(broker, $"raw-pub-{id}")).ConfigureAwait(false);
+        await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("bench/+/reading", qos).Build()).ConfigureAwait(false);
+
+        Func<Task> publish;
+        if (floor)
+        {
+            var prebuilt = new MqttApplicationMessageBuilder()
+                .WithTopic($"bench/{Device}/reading")
+                .WithPayload(JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading))
+                .WithQualityOfServiceLevel(qos)
+                .Build();
+            publish = () => publisher.PublishAsync(prebuilt);
+        }
+        else
+        {
+            publish = () => HandWrittenPublishAsync(publisher, Device, Reading.Sample, qos);
+        }
+
+        var result = await MeasureAsync(scenario, counter, publish).ConfigureAwait(false);
+        await publisher.DisconnectAsync().ConfigureAwait(false);
+        await subscriber.DisconnectAsync().ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The hand-written publish: what the typed client replaces.</summary>
+    public static async Task HandWrittenPublishAsync(IMqttClient client, string device, Reading reading, MqttQualityOfServiceLevel qos)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic($"bench/{device}/reading")
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(reading, BenchJson.Default.Reading))
+            .WithQualityOfServiceLevel(qos)
+            .Build();
+        var result = await client.PublishAsync(message).ConfigureAwait(false);
+        if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+        {
+            throw new InvalidOperationException("publish refused: " + result.ReasonCode);
+        }
+    }
+
+    /// <summary>The hand-written receive: parse the topic, deserialize, call the application.</summary>
+    public static (string Device, Reading Reading) HandWrittenDecode(MqttApplicationMessage message)
+    {
+        var device = message.Topic.Split('/')[1];
+        var reader = new Utf8JsonReader(message.Payload);
+        var reading = JsonSerializer.Deserialize(ref reader, BenchJson.Default.Reading) ?? throw new JsonException("null payload");
+        return (device, reading);
+    }
+
+    private static MqttClientOptions Options(BrokerProcess broker, string clientId) =>
+        new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", broker.Port)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId(clientId)
+            .WithCleanStart(true)
+            .Build();
+
+    private static async Task<RunResult> MeasureAsync(Scenario scenario, Counter counter, Func<Task> publish)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        counter.Start(started);
+
+        var window = new Task[Math.Max(1, scenario.Window)];
+        for (var i = 0; i < scenario.Messages; i++)
+        {
+            var slot = i % window.Length;
+            if (window[slot] is { } previous)
+            {
+                await previous.ConfigureAwait(false);
+            }
+
+            window[slot] = publish();
+            if (window.Length == 1)
+            {
+                await window[0].ConfigureAwait(false);
+            }
+        }
+
+        foreach (var pending in window)
+        {
+            if (pending is not null)
+            {
+                await pending.ConfigureAwait(false);
+            }
+        }
+
+        var ended = await counter.WaitAsync(Stall).ConfigureAwait(false);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated);
+    }
+
+    /// <summary>The subscriber's handlers: they count, and note when the last expected message arrived.</summary>
+    private sealed class Counter(int expected)
+    {
+        private readonly TaskCompletionSource<long> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _received;
+        private long _last;
+        private double _sink;
+
+        public int Received => Volatile.Read(ref _received);
+
+        public void Start(long timestamp) => Volatile.Write(ref _last, timestamp);
+
+        public Task OnTyped(string device, Reading reading)
+        {
+            Consume(device, reading);
+            return Task.CompletedTask;
+        }
+
+        public Task OnRaw(MqttApplicationMessageReceivedEventArgs e)
+        {
+            var (device, reading) = HandWrittenDecode(e.ApplicationMessage);
+            Consume(device, reading);
+            return Task.CompletedTask;
+        }
+
+        public Task OnFloor(MqttApplicationMessageReceivedEventArgs e)
+        {
+            Count();
+            return Task.CompletedTask;
+        }
+
+        private void Consume(string device, Reading reading)
+        {
+            // Touch what was decoded so nothing is optimised away; both variants do the same.
+            _sink += reading.Celsius + device.Length;
+            Count();
+        }
+
+        private void Count()
+        {
+            var now = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _last, now);
+            if (Interlocked.Increment(ref _received) == expected)
+            {
+                _done.TrySetResult(now);
+            }
+        }
+
+        /// <summary>Waits for the last message; if the stream stalls (a lost QoS 0 message), ends at the last one that came.</summary>
+        public async Task<long> WaitAsync(TimeSpan stall)
+        {
+            var seen = -1;
+            var stalledSince = Stopwatch.GetTimestamp();
+            while (!_done.Task.IsCompleted)
+            {
+                await Task.WhenAny(_done.Task, Task.Delay(100)).ConfigureAwait(false);
+                var now = Received;
+                if (now != seen)
+                {
+                    seen = now;
+                    stalledSince = Stopwatch.GetTimestamp();
+                }
+                else if (Stopwatch.GetElapsedTime(stalledSince) > stall)
+                {
+                    return Volatile.Read(ref _last);
+                }
+            }
+
+            return await _done.Task.ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TypedMqtt.Benchmarks;
+
+if (args.Contains(BrokerProcess.HostEmbeddedArgument))
+{
+    await BrokerProcess.HostEmbeddedAsync();
+    return 0;
+}
+
+var quick = args.Contains("--quick");
+var known = new[] { "e2e", "micro", "generator" };
+var chosen = args.Where(a => !a.StartsWith('-')).Select(a => a.ToLowerInvariant()).ToHashSet();
+var unknown = chosen.Except(known).ToList();
+if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [micro] [generator] [--quick] [--runs N] [--broker mosquitto|embedded]]");
+    return unknown.Count > 0 ? 2 : 0;
+}
+
+bool Runs(string part) => chosen.Count == 0 || chosen.Contains(part);
+var runs = ArgValue("--runs") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : quick ? 3 : 5;
+var brokers = ArgValue("--broker") is { } b ? [b] : new[] { "mosquitto", "embedded" };
+
+var payload = JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading);
+if (payload.Length != 99)
+{
+    Console.Error.WriteLine($"The payload is {payload.Length} bytes, not 99.");
+    return 2;
+}
+
+var total = Stopwatch.StartNew();
+var report = new Report();
+report.Note($"Machine: {Machine.Describe()}. Mode: {(quick ? "--quick (smoke run, numbers not meaningful)" : "full")}. Total time: {{TOTAL}}.");
+
+if (Runs("micro"))
+{
+    Micro.Run(report, quick);
+}
+
+if (Runs("generator"))
+{
+    GeneratorBenchmark.Run(report, quick);
+}
+
+if (Runs("e2e"))
+{
+    await E2ESuite.RunAsync(report, quick, runs, brokers);
+}
+
+var rendered = report.Render().Replace("{TOTAL}", $"{total.Elapsed.TotalSeconds:0} s", StringComparison.Ordinal);
+Console.WriteLine();
+Console.WriteLine("## TypedMqtt benchmark results");
+Console.WriteLine(rendered);
+var output = Path.Combine(Environment.CurrentDirectory, "artifacts", "benchmarks");
+Directory.CreateDirectory(output);
+var file = Path.Combine(output, $"results-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+File.WriteAllText(file, "## TypedMqtt benchmark results\n" + rendered);
+Console.WriteLine($"(also written to {file})");
+return report.AllPass ? 0 : 1;
+
+string? ArgValue(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
