@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MQTTnet;
 using MQTTnet.Exceptions;
 using TypedMqtt.Delivery;
@@ -57,7 +58,8 @@ public sealed partial class MqttConnection
     /// acknowledgement: if the link drops first, the message is put back in the queue and resent after reconnect. The
     /// direct path allocates no queue entry; one is made only when the message has to wait.
     /// </summary>
-    private async Task DeliverAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DeliverAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
     {
         long outboxId = 0;
         if (qos != MqttQos.AtMostOnce && Options.Outbox is { } outbox)
@@ -144,7 +146,8 @@ public sealed partial class MqttConnection
     /// link dropped before the acknowledgement of a QoS 1/2 message (the caller queues it again). Throws
     /// <see cref="MqttOperationException"/> when the broker refused it, or when a QoS 0 message was caught in a drop.
     /// </summary>
-    private async Task<bool> SendAsync(Link link, string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, long outboxId, bool slotHeld, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SendAsync(Link link, string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, long outboxId, bool slotHeld, CancellationToken cancellationToken)
     {
         var reliable = qos != MqttQos.AtMostOnce;
         if (reliable && !slotHeld)

@@ -37,7 +37,7 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ValidatePublish(topic, qos, properties);
-        return PublishCoreAsync(topic, payload, qos, retain, properties, null, MqttPayloadFormat.Unspecified, offlinePolicy, cancellationToken);
+        return PublishCoreAsync(topic, payload, qos, retain, properties, null, MqttPayloadFormat.Unspecified, offlinePolicy, cancellationToken).AsTask();
     }
 
     /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
@@ -71,7 +71,7 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>Validates properties and server limits, then delivers. Codec defaults apply on MQTT 5 unless the properties set them.</summary>
-    private Task PublishCoreAsync(
+    private ValueTask PublishCoreAsync(
         string topic,
         ReadOnlyMemory<byte> payload,
         MqttQos qos,

@@ -168,15 +168,22 @@ internal static class MqttConnectionOptionsValidator
         return CheckMessageProperties(will.Properties, "Will");
     }
 
+    // Runs on every publish with properties: strings are built only when something is wrong.
     internal static string? CheckMessageProperties(MqttMessageProperties p, string what) =>
-        (p.ContentType is null ? null : TopicRules.CheckUtf8String(p.ContentType, what + " content type"))
-        ?? (p.ResponseTopic is null ? null : Prefix(what + " response topic is invalid: ", TopicRules.CheckTopicName(p.ResponseTopic)))
-        ?? CheckUserProperties(p.UserProperties, what + " user property");
+        (p.ContentType is null || TopicRules.IsWellFormed(p.ContentType) ? null : TopicRules.CheckUtf8String(p.ContentType, what + " content type"))
+        ?? (p.ResponseTopic is null || TopicRules.CheckTopicName(p.ResponseTopic) is not { } responseError ? null : what + " response topic is invalid: " + responseError)
+        ?? (p.UserProperties.Count == 0 ? null : CheckUserProperties(p.UserProperties, what + " user property"));
 
     internal static string? CheckUserProperties(IReadOnlyList<MqttUserProperty> properties, string what)
     {
-        foreach (var property in properties)
+        for (var i = 0; i < properties.Count; i++)
         {
+            var property = properties[i];
+            if (TopicRules.IsWellFormed(property.Name ?? string.Empty) && TopicRules.IsWellFormed(property.Value ?? string.Empty))
+            {
+                continue;
+            }
+
             var error = TopicRules.CheckUtf8String(property.Name ?? string.Empty, $"{what} name '{TopicRules.Printable(property.Name ?? string.Empty)}'")
                 ?? TopicRules.CheckUtf8String(property.Value ?? string.Empty, $"{what} '{TopicRules.Printable(property.Name ?? string.Empty)}' value");
             if (error is not null)
@@ -200,8 +207,6 @@ internal static class MqttConnectionOptionsValidator
             ? $"TLS settings were given but {o.DisplayAddress} does not use TLS, so they would be ignored. Use mqtts:// or wss://."
             : null;
     }
-
-    private static string? Prefix(string prefix, string? error) => error is null ? null : prefix + error;
 
     internal static string Describe(MqttVersion version) => version switch
     {

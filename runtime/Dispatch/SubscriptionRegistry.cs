@@ -82,8 +82,9 @@ internal sealed class SubscriptionRegistry
         {
             if (identifiers is { Count: > 0 })
             {
-                foreach (var identifier in identifiers)
+                for (var i = 0; i < identifiers.Count; i++)
                 {
+                    var identifier = identifiers[i];
                     // An identifier from a resumed session may have been reused for another filter by this
                     // connection: trust it only when its filter matches the topic.
                     if (_byIdentifier.TryGetValue(identifier, out var entry) && Topics.TopicFilterMatcher.IsMatch(topic, entry.MatchFilter))

@@ -49,8 +49,44 @@ public sealed class JsonPayloadCodec<T> : IMqttPayloadCodec<T>
     /// <inheritdoc/>
     public void Encode(T value, IBufferWriter<byte> writer)
     {
-        using var json = new Utf8JsonWriter(writer, _writerOptions);
-        JsonSerializer.Serialize(json, value, _typeInfo);
+        // One writer per thread, reset for each message: encoding is synchronous, so it is never shared.
+        var json = _cachedWriter;
+        if (json is null || !SameOptions(json.Options, _writerOptions))
+        {
+            json = new Utf8JsonWriter(writer, _writerOptions);
+            _cachedWriter = json;
+        }
+        else
+        {
+            json.Reset(writer);
+        }
+
+        try
+        {
+            JsonSerializer.Serialize(json, value, _typeInfo);
+        }
+        finally
+        {
+            json.Reset(NoOutput.Instance);
+        }
+    }
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _cachedWriter;
+
+    private static bool SameOptions(JsonWriterOptions a, JsonWriterOptions b) =>
+        ReferenceEquals(a.Encoder, b.Encoder) && a.Indented == b.Indented && a.MaxDepth == b.MaxDepth && a.SkipValidation == b.SkipValidation;
+
+    /// <summary>Where a cached writer points between messages, so it holds no caller's buffer.</summary>
+    private sealed class NoOutput : IBufferWriter<byte>
+    {
+        public static readonly NoOutput Instance = new();
+
+        public void Advance(int count) => throw new InvalidOperationException();
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => throw new InvalidOperationException();
+
+        public Span<byte> GetSpan(int sizeHint = 0) => throw new InvalidOperationException();
     }
 
     /// <inheritdoc/>

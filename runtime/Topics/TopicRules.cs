@@ -49,6 +49,48 @@ internal static class TopicRules
             : null;
     }
 
+    /// <summary>
+    /// True when <paramref name="value"/> is well-formed UTF-16 without U+0000 and fits 65,535 UTF-8 bytes. Allocates
+    /// nothing: the checks run on every publish and every received message, and build a message only when they fail.
+    /// </summary>
+    public static bool IsWellFormed(string value)
+    {
+        var bytes = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c < 0x80)
+            {
+                if (c == '\0')
+                {
+                    return false;
+                }
+
+                bytes++;
+            }
+            else if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]))
+                {
+                    return false;
+                }
+
+                bytes += 4;
+                i++;
+            }
+            else if (char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+            else
+            {
+                bytes += c < 0x800 ? 2 : 3;
+            }
+        }
+
+        return bytes <= MaxUtf8Bytes;
+    }
+
     /// <summary>Checks a topic name used to publish: non-empty, no wildcards, valid UTF-8 (MQTT 4.7.3).</summary>
     public static string? CheckTopicName(string topic)
     {
@@ -57,10 +99,9 @@ internal static class TopicRules
             return "The topic is empty; a topic name must have at least one character.";
         }
 
-        var utf8 = CheckUtf8String(topic, $"Topic '{Printable(topic)}'");
-        if (utf8 is not null)
+        if (!IsWellFormed(topic))
         {
-            return utf8;
+            return CheckUtf8String(topic, $"Topic '{Printable(topic)}'");
         }
 
         var wildcard = topic.IndexOfAny(Wildcards);
@@ -77,10 +118,9 @@ internal static class TopicRules
             return "The topic filter is empty; a filter must have at least one character.";
         }
 
-        var utf8 = CheckUtf8String(filter, $"Topic filter '{Printable(filter)}'");
-        if (utf8 is not null)
+        if (!IsWellFormed(filter))
         {
-            return utf8;
+            return CheckUtf8String(filter, $"Topic filter '{Printable(filter)}'");
         }
 
         for (var i = 0; i < filter.Length; i++)
@@ -136,7 +176,7 @@ internal static class TopicRules
             return $"Topic parameter '{parameter}' was '{Printable(value)}': a parameter may not contain '/', '+', '#' or U+0000 (found {what} at index {index}).";
         }
 
-        return CheckUtf8String(value, $"Topic parameter '{parameter}'");
+        return IsWellFormed(value) ? null : CheckUtf8String(value, $"Topic parameter '{parameter}'");
     }
 
     /// <summary>True when the topic is a system topic ('$' first), which a filter starting with a wildcard does not match (MQTT 4.7.2).</summary>
