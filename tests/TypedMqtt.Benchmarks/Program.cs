@@ -10,7 +10,8 @@ if (args.Contains(BrokerProcess.HostEmbeddedArgument))
 
 var quick = args.Contains("--quick");
 var known = new[] { "e2e", "micro", "generator" };
-var chosen = args.Where(a => !a.StartsWith('-')).Select(a => a.ToLowerInvariant()).ToHashSet();
+// Words that are not an option or an option's value name sections.
+var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs"))).Select(a => a.ToLowerInvariant()).ToHashSet();
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
