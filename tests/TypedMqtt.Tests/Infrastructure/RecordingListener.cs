@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,28 +9,16 @@ namespace TypedMqtt.Tests.Infrastructure;
 /// CONNACK; in WebSocket mode it completes the HTTP upgrade, unmasks the client's frames (recording the MQTT bytes
 /// inside them, as any on-path observer could) and answers with a CONNACK frame.
 /// </summary>
-public sealed class RecordingListener : IAsyncDisposable
+public sealed class RecordingListener : LoopbackServer
 {
-    private readonly TcpListener _listener;
     private readonly bool _webSocket;
     private readonly MemoryStream _received = new();
-    private readonly List<Socket> _sockets = [];
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
-    private int _accepted;
 
     public RecordingListener(bool webSocket)
     {
         _webSocket = webSocket;
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        StartAccepting();
     }
-
-    public int Port { get; }
-
-    public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Everything received, with WebSocket frames unmasked to the MQTT bytes they carry.</summary>
     public byte[] Received
@@ -45,52 +32,7 @@ public sealed class RecordingListener : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        lock (_sockets)
-        {
-            foreach (var socket in _sockets)
-            {
-                socket.Dispose();
-            }
-        }
-
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _accepted);
-            lock (_sockets)
-            {
-                _sockets.Add(socket);
-            }
-
-            _ = Task.Run(() => ServeAsync(socket));
-        }
-    }
+    protected override void OnAccepted(Socket socket, int index) => _ = Task.Run(() => ServeAsync(socket));
 
     private async Task ServeAsync(Socket socket)
     {
@@ -106,13 +48,13 @@ public sealed class RecordingListener : IAsyncDisposable
                 var buffer = new byte[4096];
                 var answered = false;
                 int read;
-                while ((read = await stream.ReadAsync(buffer, _stop.Token)) > 0)
+                while ((read = await stream.ReadAsync(buffer, Stopping)) > 0)
                 {
                     Record(buffer.AsSpan(0, read));
                     if (!answered)
                     {
                         answered = true;
-                        await stream.WriteAsync(Connack, _stop.Token);
+                        await stream.WriteAsync(Connack, Stopping);
                     }
                 }
             }
@@ -132,7 +74,7 @@ public sealed class RecordingListener : IAsyncDisposable
         var one = new byte[1];
         while (!request.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
         {
-            if (await stream.ReadAsync(one, _stop.Token) == 0)
+            if (await stream.ReadAsync(one, Stopping) == 0)
             {
                 return;
             }
@@ -146,35 +88,35 @@ public sealed class RecordingListener : IAsyncDisposable
         var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
         var response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
                        $"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(response), _stop.Token);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(response), Stopping);
 
         var answered = false;
         while (true)
         {
             var header = new byte[2];
-            await stream.ReadExactlyAsync(header, _stop.Token);
+            await stream.ReadExactlyAsync(header, Stopping);
             long length = header[1] & 0x7F;
             if (length == 126)
             {
                 var extended = new byte[2];
-                await stream.ReadExactlyAsync(extended, _stop.Token);
+                await stream.ReadExactlyAsync(extended, Stopping);
                 length = (extended[0] << 8) | extended[1];
             }
             else if (length == 127)
             {
                 var extended = new byte[8];
-                await stream.ReadExactlyAsync(extended, _stop.Token);
+                await stream.ReadExactlyAsync(extended, Stopping);
                 length = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(extended);
             }
 
             var mask = new byte[4];
             if ((header[1] & 0x80) != 0)
             {
-                await stream.ReadExactlyAsync(mask, _stop.Token);
+                await stream.ReadExactlyAsync(mask, Stopping);
             }
 
             var payload = new byte[length];
-            await stream.ReadExactlyAsync(payload, _stop.Token);
+            await stream.ReadExactlyAsync(payload, Stopping);
             for (var i = 0; i < payload.Length; i++)
             {
                 payload[i] ^= mask[i % 4];
@@ -183,7 +125,7 @@ public sealed class RecordingListener : IAsyncDisposable
             if ((header[0] & 0x0F) == 0x08)
             {
                 // Answer the close handshake, so the client does not wait for it.
-                await stream.WriteAsync(new byte[] { 0x88, 0x00 }, _stop.Token);
+                await stream.WriteAsync(new byte[] { 0x88, 0x00 }, Stopping);
                 return;
             }
 
@@ -191,7 +133,7 @@ public sealed class RecordingListener : IAsyncDisposable
             if (!answered)
             {
                 answered = true;
-                await stream.WriteAsync(new byte[] { 0x82, (byte)Connack.Length }.Concat(Connack).ToArray(), _stop.Token);
+                await stream.WriteAsync(new byte[] { 0x82, (byte)Connack.Length }.Concat(Connack).ToArray(), Stopping);
             }
         }
     }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
@@ -19,30 +18,21 @@ public sealed record RawPacket(byte Header, byte[] Body)
 /// client's routine packets (PINGREQ, SUBSCRIBE, UNSUBSCRIBE, PUBLISH QoS 1/2, PUBREL) unless the script turns that off.
 /// The first connection runs <c>firstSession</c>; reconnects run <c>laterSessions</c> (by default: CONNACK, then routine answers).
 /// </summary>
-public sealed class ScriptedBroker : IAsyncDisposable
+public sealed class ScriptedBroker : LoopbackServer
 {
-    private readonly TcpListener _listener;
     private readonly Func<ScriptedSession, Task> _first;
     private readonly Func<ScriptedSession, Task> _later;
     private readonly List<ScriptedSession> _sessions = [];
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
-    private int _connections;
 
     public ScriptedBroker(Func<ScriptedSession, Task> firstSession, Func<ScriptedSession, Task>? laterSessions = null)
     {
         _first = firstSession;
         _later = laterSessions ?? (s => s.ConnackAsync());
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        StartAccepting();
     }
 
-    public int Port { get; }
-
     /// <summary>TCP connections accepted so far.</summary>
-    public int Connections => Volatile.Read(ref _connections);
+    public int Connections => Accepted;
 
     /// <summary>An exception a script threw (a bug in the test, not in the client).</summary>
     public Exception? ScriptError { get; private set; }
@@ -58,49 +48,23 @@ public sealed class ScriptedBroker : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    protected override void OnStopping()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
         foreach (var session in Sessions)
         {
             session.Reset();
         }
-
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    protected override void OnAccepted(Socket socket, int index)
     {
-        while (!_stop.IsCancellationRequested)
+        var session = new ScriptedSession(socket, index, Stopping);
+        lock (_sessions)
         {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            var index = Interlocked.Increment(ref _connections);
-            var session = new ScriptedSession(socket, index, _stop.Token);
-            lock (_sessions)
-            {
-                _sessions.Add(session);
-            }
-
-            _ = Task.Run(() => RunAsync(session, index == 1 ? _first : _later));
+            _sessions.Add(session);
         }
+
+        _ = Task.Run(() => RunAsync(session, index == 1 ? _first : _later));
     }
 
     private async Task RunAsync(ScriptedSession session, Func<ScriptedSession, Task> script)
