@@ -25,9 +25,22 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
     public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
 
-    public async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
-        var read = await inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+        // Most reads complete at once from buffered data: check them without an extra async state machine.
+        var reading = inner.ReadAsync(buffer, offset, count, cancellationToken);
+        if (reading.IsCompletedSuccessfully)
+        {
+            validator.Feed(buffer.AsSpan(offset, reading.Result));
+            return reading;
+        }
+
+        return ValidateWhenReadAsync(reading, buffer, offset);
+    }
+
+    private async Task<int> ValidateWhenReadAsync(Task<int> reading, byte[] buffer, int offset)
+    {
+        var read = await reading.ConfigureAwait(false);
         validator.Feed(buffer.AsSpan(offset, read));
         return read;
     }
