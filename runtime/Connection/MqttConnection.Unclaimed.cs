@@ -38,7 +38,7 @@ public sealed partial class MqttConnection
     {
         lock (_unclaimedGate)
         {
-            _subscriptions.Collect(message.Topic, message.SubscriptionIdentifiers, _entryScratch, sinks);
+            _subscriptions.Collect(message.Topic, _entryScratch, sinks);
             if (sinks.Count > 0 || Environment.TickCount64 >= _holdUnclaimedUntil)
             {
                 return;

@@ -20,9 +20,6 @@ public sealed class MqttSubscription : IAsyncDisposable
     /// <summary>The filter as sent to the broker (with any <c>$share/group/</c> prefix).</summary>
     public string Filter => _entry.Filter;
 
-    /// <summary>The MQTT 5 subscription identifier used to route this filter's messages.</summary>
-    public uint Identifier => _entry.Identifier;
-
     /// <summary>Unsubscribes and stops the handler (a handler in progress sees its token cancelled).</summary>
     /// <returns>A task that completes when the handler has stopped.</returns>
     public ValueTask DisposeAsync() =>

@@ -101,8 +101,8 @@ internal sealed class ConnectionRig
     public static Func<MqttApplicationMessage, MqttMessageContext> CreateContext { get; } =
         typeof(MqttConnection).GetMethod("CreateContext", Static)!.CreateDelegate<Func<MqttApplicationMessage, MqttMessageContext>>();
 
-    /// <summary>A received message as MQTTnet hands it over from a TypedMqtt publisher (content type, payload format, one subscription identifier).</summary>
-    public static MqttApplicationMessageReceivedEventArgs Received(string topic, byte[] payload, uint? subscriptionIdentifier)
+    /// <summary>A received message as MQTTnet hands it over from a TypedMqtt publisher (content type, payload format).</summary>
+    public static MqttApplicationMessageReceivedEventArgs Received(string topic, byte[] payload)
     {
         var message = new MqttApplicationMessage
         {
@@ -110,7 +110,6 @@ internal sealed class ConnectionRig
             Payload = new ReadOnlySequence<byte>(payload),
             ContentType = "application/json",
             PayloadFormatIndicator = MQTTnet.Protocol.MqttPayloadFormatIndicator.CharacterData,
-            SubscriptionIdentifiers = subscriptionIdentifier is { } id ? [id] : null,
         };
         return new MqttApplicationMessageReceivedEventArgs("bench-rig", message, new MqttPublishPacket(), null);
     }

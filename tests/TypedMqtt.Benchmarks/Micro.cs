@@ -61,7 +61,7 @@ internal static class Micro
         AddPairs(pieces, results, descriptions, [("Raw_Decode", "Typed_Decode"), (null, "Typed_TopicCheck"), (null, "Typed_CreateContext")]);
 
         var receive = report.Table("Receive path by active subscriptions (BenchmarkDotNet median; one filter matches)", "benchmark", "ns/op @1", "ns/op @100", "ns/op @10,000", "@10,000 / @1", "B/op @1", "B/op @10,000");
-        foreach (var method in new[] { "Typed_Dispatch", "Typed_DispatchById", "Linear_Dispatch", "Typed_Receive", "Typed_ReceiveTrie", "Raw_Receive", "Linear_Receive" })
+        foreach (var method in new[] { "Typed_Dispatch", "Linear_Dispatch", "Typed_Receive", "Raw_Receive", "Linear_Receive" })
         {
             if (!results.TryGetValue($"{method}@1", out var one) || !results.TryGetValue($"{method}@10000", out var many))
             {

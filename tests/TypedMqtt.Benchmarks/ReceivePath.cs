@@ -21,9 +21,7 @@ public class ReceivePath
     private readonly List<MessageSink> _sinks = [];
     private ConnectionRig _rig = null!;
     private string[] _filters = [];
-    private MqttApplicationMessageReceivedEventArgs _withIdentifier = null!;
-    private MqttApplicationMessageReceivedEventArgs _withoutIdentifier = null!;
-    private uint[] _identifier = [];
+    private MqttApplicationMessageReceivedEventArgs _received = null!;
     private IAsyncDisposable? _subscription;
     private int _handled;
     private double _sink;
@@ -43,10 +41,7 @@ public class ReceivePath
             _ = _rig.Connection.SubscribeAsync<int>(filter, static (_, _) => 0, static (_, _, _) => Task.CompletedTask).GetAwaiter().GetResult();
         }
 
-        var target = _rig.Registry.Snapshot().Single(e => e.Filter == "bench/+/reading");
-        _identifier = [target.Identifier];
-        _withIdentifier = ConnectionRig.Received(Topic, _payload, target.Identifier);
-        _withoutIdentifier = ConnectionRig.Received(Topic, _payload, null);
+        _received = ConnectionRig.Received(Topic, _payload);
         if (_rig.Registry.FilterCount != Subscriptions)
         {
             throw new InvalidOperationException($"{_rig.Registry.FilterCount} filters registered, expected {Subscriptions}");
@@ -78,15 +73,7 @@ public class ReceivePath
     public int Typed_Dispatch()
     {
         _sinks.Clear();
-        _rig.Registry.Collect(Topic, null, _scratch, _sinks);
-        return _sinks.Count;
-    }
-
-    [Benchmark(Description = "typed dispatch (subscription id)")]
-    public int Typed_DispatchById()
-    {
-        _sinks.Clear();
-        _rig.Registry.Collect(Topic, _identifier, _scratch, _sinks);
+        _rig.Registry.Collect(Topic, _scratch, _sinks);
         return _sinks.Count;
     }
 
@@ -105,16 +92,13 @@ public class ReceivePath
         return matches;
     }
 
-    [Benchmark(Description = "typed full receive (OnMessageReceivedAsync, sub id)")]
-    public Task Typed_Receive() => _rig.OnMessageReceived(_withIdentifier);
-
-    [Benchmark(Description = "typed full receive (OnMessageReceivedAsync, trie)")]
-    public Task Typed_ReceiveTrie() => _rig.OnMessageReceived(_withoutIdentifier);
+    [Benchmark(Description = "typed full receive (OnMessageReceivedAsync)")]
+    public Task Typed_Receive() => _rig.OnMessageReceived(_received);
 
     [Benchmark(Description = "hand-written receive (one handler, Split + Deserialize)")]
     public Task Raw_Receive()
     {
-        var (device, reading) = EndToEnd.HandWrittenDecode(_withIdentifier.ApplicationMessage);
+        var (device, reading) = EndToEnd.HandWrittenDecode(_received.ApplicationMessage);
         return OnTyped(device, reading);
     }
 
@@ -125,7 +109,7 @@ public class ReceivePath
         {
             if (MqttTopicFilterComparer.Compare(Topic, filter) == MqttTopicFilterCompareResult.IsMatch)
             {
-                var (device, reading) = EndToEnd.HandWrittenDecode(_withIdentifier.ApplicationMessage);
+                var (device, reading) = EndToEnd.HandWrittenDecode(_received.ApplicationMessage);
                 _ = OnTyped(device, reading);
             }
         }
@@ -147,7 +131,7 @@ public class ReceivePieces
 {
     private const string Topic = "bench/dev-0001/reading";
     private static readonly JsonPayloadCodec<Reading> Codec = new(BenchJson.Default.Reading, allowNull: false);
-    private readonly MqttApplicationMessage _message = ConnectionRig.Received(Topic, JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading), 1).ApplicationMessage;
+    private readonly MqttApplicationMessage _message = ConnectionRig.Received(Topic, JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading)).ApplicationMessage;
 
     [Benchmark(Description = "typed topic-name check (TopicRules.CheckTopicName)")]
     public string? Typed_TopicCheck() => Topics.TopicRules.CheckTopicName(_message.Topic);
