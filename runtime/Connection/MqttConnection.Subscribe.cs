@@ -195,14 +195,8 @@ public sealed partial class MqttConnection
     private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (TopicRules.CheckTopicName(message.Topic) is { } invalid)
-        {
-            // A broker must never send this (a wildcard, U+0000 or an empty topic): no handler sees it, the user is told.
-            ReportMessageError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Decode, string.Empty, message.Topic, message.Payload.ToArray(),
-                new MqttOperationException("The broker sent a message with an invalid topic: " + invalid)));
-            return Task.CompletedTask;
-        }
-
+        // The topic needs no check here: Wire/InboundPacketValidator already closed the link on a PUBLISH whose topic has
+        // a wildcard, U+0000, invalid UTF-8 or is empty, before MQTTnet decoded it.
         var sinks = _sinkScratch;
         sinks.Clear();
         CollectOrHold(message, sinks);
