@@ -24,6 +24,9 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
     private int _skip;
     private bool _connAckSeen;
 
+    // Topic aliases the broker has set on this connection (an alias stands for a topic only after a PUBLISH named both).
+    private readonly HashSet<ushort> _aliases = [];
+
     public void Feed(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)
@@ -261,10 +264,19 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
 
         if (version5)
         {
-            var hasAlias = ReadProperties(ref reader, "PUBLISH", Allowed.Publish);
-            if (topic.IsEmpty && !hasAlias)
+            var alias = ReadProperties(ref reader, "PUBLISH", Allowed.Publish);
+            if (topic.IsEmpty && alias == 0)
             {
                 throw Protocol("PUBLISH has an empty topic and no topic alias");
+            }
+
+            if (alias != 0 && !topic.IsEmpty)
+            {
+                _aliases.Add(alias);
+            }
+            else if (alias != 0 && !_aliases.Contains(alias))
+            {
+                throw Protocol($"PUBLISH uses topic alias {alias}, which the broker never set on this connection");
             }
         }
         else if (topic.IsEmpty)
@@ -346,13 +358,13 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         Auth,
     }
 
-    /// <summary>Reads a property block; returns true when it held a topic alias.</summary>
-    private bool ReadProperties(ref Reader reader, string packet, Allowed allowed, HashSet<byte>? seen = null)
+    /// <summary>Reads a property block; returns the topic alias it held, or 0.</summary>
+    private ushort ReadProperties(ref Reader reader, string packet, Allowed allowed, HashSet<byte>? seen = null)
     {
         var length = reader.VariableInteger(packet + " property length");
         var properties = new Reader(reader.Bytes(length, packet + " properties"));
         seen ??= [];
-        var alias = false;
+        ushort alias = 0;
         while (properties.Remaining > 0)
         {
             var id = properties.Byte(packet + " property identifier");
@@ -404,7 +416,7 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                             : $"PUBLISH uses topic alias {value}, above this client's topic alias maximum of {topicAliasMaximum}");
                     }
 
-                    alias = true;
+                    alias = value;
                     break;
                 case 0x0B:
                     if (properties.VariableInteger("PUBLISH subscription identifier") == 0)
