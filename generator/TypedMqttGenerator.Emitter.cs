@@ -247,7 +247,10 @@ public sealed partial class TypedMqttGenerator
             w.Line($"return await _connection.SubscribeAsync<{decoded}>(");
             w.Line($"    {Literal(subscribe.Filter)},");
             w.Line($"    static (__topic, __payload) => {decode},");
-            w.Line($"    (__message, __context, __cancellationToken) => {invoke},");
+            // A handler without the context gets the two-argument form: the runtime then builds no context per message.
+            w.Line(subscribe.HandlerTakesContext
+                ? $"    (__message, __context, __cancellationToken) => {invoke},"
+                : $"    (__message, __cancellationToken) => {invoke},");
             w.Line($"    OptionsFor{operation.MethodName},");
             w.Line($"    {token}).ConfigureAwait(false);");
             w.Close();

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Exceptions;
 using TypedMqtt.Delivery;
@@ -56,44 +58,152 @@ public sealed partial class MqttConnection
     /// <summary>
     /// Sends now when connected and nothing is waiting ahead; otherwise queues by the offline policy. QoS 1/2 complete on
     /// acknowledgement: if the link drops first, the message is put back in the queue and resent after reconnect. The
-    /// direct path allocates no queue entry; one is made only when the message has to wait.
+    /// direct path is this one async method (its task is the only allocation of its own) and makes no queue entry; one
+    /// is made only when the message has to wait. <paramref name="rented"/>, when given, is the pooled array under
+    /// <paramref name="payload"/>; it goes back to the pool when the publish is done.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask DeliverAsync(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    private async Task DeliverAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
     {
-        long outboxId = 0;
-        if (qos != MqttQos.AtMostOnce && Options.Outbox is { } outbox)
+        try
         {
-            outboxId = outbox.Add(topic, payload.Span, qos, retain);
-        }
-
-        PendingPublish waiting;
-        var link = _link;
-        if (link is not null && _queue.Count == 0)
-        {
-            if (await SendAsync(link, topic, payload, qos, retain, properties, defaults, outboxId, slotHeld: false, cancellationToken).ConfigureAwait(false))
+            long outboxId = 0;
+            if (qos != MqttQos.AtMostOnce && Options.Outbox is { } outbox)
             {
-                return;
+                outboxId = outbox.Add(topic, payload.Span, qos, retain);
             }
 
-            // The link dropped before the acknowledgement: wait for the resend like any queued message.
-            waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
-            waiting.Attempts = 1;
-            waiting.LastLink = link.Number;
-            waiting.OwnPayload();
-            _queue.Requeue(waiting);
-            if (_link is not null)
+            PendingPublish waiting;
+            var link = _link;
+            if (link is not null && _queue.Count == 0)
             {
-                StartDrain();
+                var reliable = qos != MqttQos.AtMostOnce;
+                if (!reliable || link.InFlight.Wait(0, CancellationToken.None) || await WaitForSlotAsync(link, cancellationToken).ConfigureAwait(false))
+                {
+                    var clock = reliable ? StartClock(link) : -1;
+                    using var linked = WithLinkStop(link, cancellationToken, out var token);
+                    MqttClientPublishResult? result;
+                    try
+                    {
+                        result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not MqttOperationException && IsLinkFailure(e))
+                    {
+                        OnSendFailed(link, topic, qos, e);
+                        result = null;
+                    }
+                    finally
+                    {
+                        if (reliable)
+                        {
+                            link.StopClock(clock);
+                        }
+                    }
+
+                    if (result is not null)
+                    {
+                        OnPublished(result, topic, outboxId);
+                        return;
+                    }
+                }
+
+                // The link dropped before the acknowledgement: wait for the resend like any queued message.
+                waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
+                waiting.Attempts = 1;
+                waiting.LastLink = link.Number;
+                waiting.OwnPayload();
+                _queue.Requeue(waiting);
+                if (_link is not null)
+                {
+                    StartDrain();
+                }
+            }
+            else
+            {
+                waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
+                Enqueue(waiting);
+            }
+
+            await waiting.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
             }
         }
-        else
+    }
+
+    /// <summary>Waits for a free in-flight slot (the server's receive maximum); false when the link dropped meanwhile.</summary>
+    private static async ValueTask<bool> WaitForSlotAsync(Link link, CancellationToken cancellationToken)
+    {
+        try
         {
-            waiting = Pending(topic, payload, qos, retain, properties, defaults, policy, outboxId);
-            Enqueue(waiting);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
+            await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The token for MQTTnet's publish: cancelled when the link is lost, because MQTTnet does not fail a publish that
+    /// awaits its acknowledgement when its client is disposed. Without a caller token it is the link's own token (no
+    /// allocation); with one, a linked source the caller disposes.
+    /// </summary>
+    private static CancellationTokenSource? WithLinkStop(Link link, CancellationToken cancellationToken, out CancellationToken token)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            token = link.Stop.Token;
+            return null;
         }
 
-        await waiting.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
+        token = linked.Token;
+        return linked;
+    }
+
+    private int StartClock(Link link)
+    {
+        var clock = link.StartClock(out var inFlight);
+        UpdateMax(ref _maxInFlight, inFlight);
+        return clock;
+    }
+
+    /// <summary>Settles an answered publish: counted and out of the outbox; a refusal by the broker throws.</summary>
+    private void OnPublished(MqttClientPublishResult result, string topic, long outboxId)
+    {
+        AcknowledgeOutbox(outboxId);
+        if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+        {
+            var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
+            throw new MqttOperationException($"The broker refused the publish to '{topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
+        }
+
+        Interlocked.Increment(ref _completed);
+    }
+
+    /// <summary>
+    /// A failed send means the link is unusable: it is ended now, so nothing else is sent into it (and the drain loop,
+    /// which stops with the link, does not spin on a dying connection). QoS 0 throws; QoS 1/2 return to be resent.
+    /// </summary>
+    private void OnSendFailed(Link link, string topic, MqttQos qos, Exception e)
+    {
+        LoseLink(link, $"publishing to '{topic}' failed: {e.GetBaseException().Message}", null, e, takenOver: false);
+        if (qos == MqttQos.AtMostOnce)
+        {
+            // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
+            throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
+        }
+
+        if (qos == MqttQos.ExactlyOnce)
+        {
+            _cleanStartNext = true;
+        }
     }
 
     private static PendingPublish Pending(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, long outboxId)
@@ -142,91 +252,40 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>
-    /// Hands one publish to MQTTnet on <paramref name="link"/>. Returns true when it is done (acknowledged); false when the
-    /// link dropped before the acknowledgement of a QoS 1/2 message (the caller queues it again). Throws
-    /// <see cref="MqttOperationException"/> when the broker refused it, or when a QoS 0 message was caught in a drop.
+    /// Hands one queued publish to MQTTnet on <paramref name="link"/>, holding an in-flight slot already for QoS 1/2.
+    /// Returns true when it is done (acknowledged); false when the link dropped before the acknowledgement of a QoS 1/2
+    /// message (the caller queues it again). Throws <see cref="MqttOperationException"/> when the broker refused it, or
+    /// when a QoS 0 message was caught in a drop.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> SendAsync(Link link, string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, long outboxId, bool slotHeld, CancellationToken cancellationToken)
+    private async ValueTask<bool> SendQueuedOnLinkAsync(Link link, PendingPublish publish)
     {
-        var reliable = qos != MqttQos.AtMostOnce;
-        if (reliable && !slotHeld)
-        {
-            try
-            {
-                if (!link.InFlight.Wait(0, CancellationToken.None))
-                {
-                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
-                    await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
-        }
-
-        if (reliable)
-        {
-            UpdateMax(ref _maxInFlight, Interlocked.Increment(ref link.InFlightCount));
-        }
-
+        var reliable = publish.Qos != MqttQos.AtMostOnce;
+        var clock = reliable ? StartClock(link) : -1;
+        MqttClientPublishResult result;
         try
         {
-            MqttClientPublishResult result;
-            if (reliable)
-            {
-                // An acknowledgement that never comes (a broker that lost the flow) must not hold the message forever:
-                // past the deadline the link is treated as broken and the message is resent on the next one.
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
-                deadline.CancelAfter(AcknowledgementDeadline);
-                result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), deadline.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                result = await link.Client.PublishAsync(CreateMessage(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
-            }
-            if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
-            {
-                AcknowledgeOutbox(outboxId);
-                var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-                throw new MqttOperationException($"The broker refused the publish to '{topic}' with reason {result.ReasonCode} (0x{(int)result.ReasonCode:X2}).{serverSays}", (int)result.ReasonCode);
-            }
-
-            Interlocked.Increment(ref _completed);
-            AcknowledgeOutbox(outboxId);
-            return true;
+            result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default), link.Stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not MqttOperationException && IsLinkFailure(e))
+        catch (Exception e) when (e is not MqttOperationException && IsLinkFailure(e))
         {
-            // A failed send means the link is unusable: end it now, so nothing else is sent into it (and the drain loop,
-            // which stops with the link, does not spin on a dying connection).
-            LoseLink(link, $"publishing to '{topic}' failed: {e.GetBaseException().Message}", null, e, takenOver: false);
-            if (!reliable)
-            {
-                // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
-                throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
-            }
-
-            if (qos == MqttQos.ExactlyOnce)
-            {
-                _cleanStartNext = true;
-            }
-
+            OnSendFailed(link, publish.Topic, publish.Qos, e);
             return false;
         }
         finally
         {
             if (reliable)
             {
-                Interlocked.Decrement(ref link.InFlightCount);
-                link.InFlight.Release();
+                link.StopClock(clock);
             }
         }
+
+        OnPublished(result, publish.Topic, publish.OutboxId);
+        return true;
     }
 
-    /// <summary>Sends a queued publish and settles its task: completed, failed, or back in the queue.</summary>
-    private async Task<bool> TrySendAsync(Link link, PendingPublish publish, bool slotHeld, CancellationToken cancellationToken)
+    /// <summary>Sends a queued publish (its in-flight slot already held) and settles its task: completed, failed, or back in the queue.</summary>
+    private async Task<bool> TrySendAsync(Link link, PendingPublish publish)
     {
         publish.Attempts++;
         if (publish.LastLink != 0 && publish.LastLink != link.Number)
@@ -238,7 +297,7 @@ public sealed partial class MqttConnection
 
         try
         {
-            if (await SendAsync(link, publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default, publish.OutboxId, slotHeld, cancellationToken).ConfigureAwait(false))
+            if (await SendQueuedOnLinkAsync(link, publish).ConfigureAwait(false))
             {
                 publish.Complete();
                 return true;
@@ -304,7 +363,7 @@ public sealed partial class MqttConnection
     {
         try
         {
-            if (!await TrySendAsync(link, publish, slotHeld: true, CancellationToken.None).ConfigureAwait(false) && _link is { } current && current != link)
+            if (!await TrySendAsync(link, publish).ConfigureAwait(false) && _link is { } current && current != link)
             {
                 StartDrain();
             }
@@ -317,11 +376,26 @@ public sealed partial class MqttConnection
 
     private void AcknowledgeOutbox(long outboxId)
     {
-        if (outboxId != 0)
+        if (outboxId == 0 || Options.Outbox is not { } outbox)
         {
-            Options.Outbox?.Acknowledge(outboxId);
+            return;
+        }
+
+        try
+        {
+            outbox.Acknowledge(outboxId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // The broker has the message; failing to note that locally must not fail the publish or the connection.
+            // The entry stays in the outbox, so the next process that opens it sends the message once more.
+            LogOutboxFailed(_logger, outboxId, e);
         }
     }
+
+    private static readonly Action<ILogger, long, Exception?> LogOutboxFailed =
+        LoggerMessage.Define<long>(LogLevel.Warning, new EventId(6, "OutboxAcknowledgeFailed"),
+            "The outbox could not record the acknowledgement of entry {OutboxId}; it will be sent again by the next process that opens the outbox.");
 
     private void FailQueued(string reason)
     {

@@ -39,10 +39,65 @@ public sealed partial class MqttConnection
         /// <summary>QoS 1/2 publishes awaiting acknowledgement may not exceed the server's receive maximum.</summary>
         public SemaphoreSlim InFlight { get; } = new(receiveMaximum, receiveMaximum);
 
-        public int InFlightCount;
+        // When each QoS 1/2 publish awaiting acknowledgement was handed to MQTTnet (0 = free slot), so the watchdog can
+        // find one whose acknowledgement is overdue without a timer per publish.
+        private readonly object _clockGate = new();
+        private readonly Stack<int> _freeSlots = new();
+        private long[] _sentAt = new long[16];
+        private int _slotsUsed;
+        private int _inFlightCount;
 
         /// <summary>Marks the link lost; true only for the first caller.</summary>
         public bool MarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
+
+        /// <summary>Starts the clock of a publish that holds an <see cref="InFlight"/> slot; returns its clock slot.</summary>
+        public int StartClock(out int inFlight)
+        {
+            lock (_clockGate)
+            {
+                var slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _slotsUsed++;
+                if (slot == _sentAt.Length)
+                {
+                    Array.Resize(ref _sentAt, _sentAt.Length * 2);
+                }
+
+                _sentAt[slot] = Math.Max(Environment.TickCount64, 1);
+                inFlight = ++_inFlightCount;
+                return slot;
+            }
+        }
+
+        /// <summary>Stops the clock and frees the <see cref="InFlight"/> slot.</summary>
+        public void StopClock(int slot)
+        {
+            lock (_clockGate)
+            {
+                _sentAt[slot] = 0;
+                _freeSlots.Push(slot);
+                _inFlightCount--;
+            }
+
+            InFlight.Release();
+        }
+
+        /// <summary>When the oldest publish still awaiting acknowledgement was sent (Environment.TickCount64), or 0.</summary>
+        public long OldestUnacknowledged()
+        {
+            lock (_clockGate)
+            {
+                long oldest = 0;
+                for (var i = 0; i < _slotsUsed; i++)
+                {
+                    var at = _sentAt[i];
+                    if (at != 0 && (oldest == 0 || at < oldest))
+                    {
+                        oldest = at;
+                    }
+                }
+
+                return oldest;
+            }
+        }
     }
 
     // A fresh MQTTnet client per connect attempt: a half-open socket found by the watchdog is dropped by disposing its
@@ -95,7 +150,13 @@ public sealed partial class MqttConnection
 
         if (Interlocked.CompareExchange(ref _link, null, link) == link)
         {
-            Interlocked.Exchange(ref _linkReady, new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var next = new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.Exchange(ref _linkReady, next);
+            if (_closing)
+            {
+                // Closed meanwhile: nobody will connect again, so nothing may wait for this one.
+                next.TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was closed."));
+            }
         }
 
         link.Stop.Cancel();
@@ -121,23 +182,35 @@ public sealed partial class MqttConnection
     /// <summary>
     /// Pings every half keep alive and declares the link dead when no PINGRESP comes within one keep alive, so a
     /// half-open connection is found within 1.5 x keep alive even while publishes keep the socket busy (MQTTnet only
-    /// pings when idle, and writes into a dead socket succeed until its buffer fills).
+    /// pings when idle, and writes into a dead socket succeed until its buffer fills). Also ends the link when a QoS 1/2
+    /// publish waits longer than <see cref="AcknowledgementDeadline"/> for its acknowledgement (a broker that lost the
+    /// flow): the message is then resent on the next link instead of waiting forever.
     /// </summary>
     private async Task WatchdogAsync(Link link)
     {
         var keepAlive = ConnectResult.ServerKeepAlive ?? Options.KeepAlive;
-        if (keepAlive <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        var interval = TimeSpan.FromTicks(Math.Max(keepAlive.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks));
+        var deadline = AcknowledgementDeadline;
+        var interval = keepAlive > TimeSpan.Zero
+            ? TimeSpan.FromTicks(Math.Max(keepAlive.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks))
+            : deadline / 4;
         var token = link.Stop.Token;
         while (!token.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(interval, token).ConfigureAwait(false);
+                var oldest = link.OldestUnacknowledged();
+                if (oldest != 0 && Environment.TickCount64 - oldest > (long)deadline.TotalMilliseconds)
+                {
+                    LoseLink(link, $"a publish to {Options.DisplayAddress} was not acknowledged within {deadline.TotalSeconds:0.###} s: the broker lost the flow; it is resent on the next connection", null, null, takenOver: false);
+                    return;
+                }
+
+                if (keepAlive <= TimeSpan.Zero)
+                {
+                    continue;
+                }
+
                 using var answer = CancellationTokenSource.CreateLinkedTokenSource(token);
                 answer.CancelAfter(keepAlive);
                 await link.Client.PingAsync(answer.Token).ConfigureAwait(false);

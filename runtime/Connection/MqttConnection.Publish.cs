@@ -37,7 +37,8 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ValidatePublish(topic, qos, properties);
-        return PublishCoreAsync(topic, payload, qos, retain, properties, null, MqttPayloadFormat.Unspecified, offlinePolicy, cancellationToken).AsTask();
+        CheckServerLimits(topic, payload.Length, qos, retain);
+        return DeliverAsync(topic, payload, null, qos, retain, properties, default, PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 
     /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
@@ -68,23 +69,6 @@ public sealed partial class MqttConnection
                 throw new ArgumentException(propertyError, nameof(properties));
             }
         }
-    }
-
-    /// <summary>Validates properties and server limits, then delivers. Codec defaults apply on MQTT 5 unless the properties set them.</summary>
-    private ValueTask PublishCoreAsync(
-        string topic,
-        ReadOnlyMemory<byte> payload,
-        MqttQos qos,
-        bool retain,
-        MqttMessageProperties? properties,
-        string? codecContentType,
-        MqttPayloadFormat codecFormat,
-        MqttOfflinePolicy? offlinePolicy,
-        CancellationToken cancellationToken)
-    {
-        CheckServerLimits(topic, payload.Length, qos, retain);
-        var defaults = Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codecContentType, codecFormat) : default;
-        return DeliverAsync(topic, payload, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 
     /// <summary>Content type and payload format a codec implies, sent on MQTT 5 unless the message's properties set them.</summary>

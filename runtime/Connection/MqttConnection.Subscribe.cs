@@ -36,16 +36,50 @@ public sealed partial class MqttConnection
     /// <returns>The subscription; dispose it to unsubscribe.</returns>
     /// <exception cref="ArgumentException">The filter or options are invalid.</exception>
     /// <exception cref="MqttOperationException">The broker refused the subscription.</exception>
-    public async Task<MqttSubscription> SubscribeAsync<T>(
+    public Task<MqttSubscription> SubscribeAsync<T>(
         string filter,
         MqttPayloadDecoder<T> decoder,
         Func<T, MqttMessageContext, CancellationToken, Task> handler,
         MqttSubscriptionOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Subscribes to a filter with a handler that does not need the message's <see cref="MqttMessageContext"/>: none is
+    /// built for it, which saves an allocation per message. Otherwise as the overload with the context.
+    /// </summary>
+    /// <typeparam name="T">The decoded message.</typeparam>
+    /// <param name="filter">The topic filter, wildcards allowed.</param>
+    /// <param name="decoder">Turns topic and payload into <typeparamref name="T"/>.</param>
+    /// <param name="handler">Called one message at a time.</param>
+    /// <param name="options">QoS and MQTT 5 subscription options.</param>
+    /// <param name="cancellationToken">Cancels the wait for SUBACK.</param>
+    /// <returns>The subscription; dispose it to unsubscribe.</returns>
+    /// <exception cref="ArgumentException">The filter or options are invalid.</exception>
+    /// <exception cref="MqttOperationException">The broker refused the subscription.</exception>
+    public Task<MqttSubscription> SubscribeAsync<T>(
+        string filter,
+        MqttPayloadDecoder<T> decoder,
+        Func<T, CancellationToken, Task> handler,
+        MqttSubscriptionOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
+    }
+
+    private async Task<MqttSubscription> SubscribeCoreAsync<T>(
+        string filter,
+        MqttPayloadDecoder<T> decoder,
+        MessageHandler<T> handler,
+        MqttSubscriptionOptions? options,
+        CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(decoder);
-        ArgumentNullException.ThrowIfNull(handler);
         options ??= MqttSubscriptionOptions.Default;
         var brokerFilter = ValidateSubscription(filter, options);
 
@@ -183,9 +217,9 @@ public sealed partial class MqttConnection
                 var unsubscribe = new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(entry.Filter).Build();
                 await link.Client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException)
+            catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException or OperationCanceledException)
             {
-                // The connection dropped meanwhile; the filter is gone from the registry, so it will not be restored.
+                // The connection dropped (or stalled past MQTTnet's timeout) meanwhile; the filter is gone from the registry, so it will not be restored.
             }
         }
 
@@ -205,10 +239,17 @@ public sealed partial class MqttConnection
             return Task.CompletedTask;
         }
 
-        var context = CreateContext(message);
+        // The context is built once, and only when a handler takes it.
+        MqttMessageContext? context = null;
         for (var i = 0; i < sinks.Count; i++)
         {
-            var delivery = sinks[i].DeliverAsync(message.Topic, message.Payload, context);
+            var sink = sinks[i];
+            if (sink.NeedsContext)
+            {
+                context ??= CreateContext(message);
+            }
+
+            var delivery = sink.DeliverAsync(message.Topic, message.Payload, sink.NeedsContext ? context : null);
             if (!delivery.IsCompletedSuccessfully)
             {
                 return DeliverRestAsync(delivery, sinks.GetRange(i + 1, sinks.Count - i - 1), message, context);
@@ -219,12 +260,17 @@ public sealed partial class MqttConnection
     }
 
     // A full subscription buffer pauses the receive path here (back pressure) instead of dropping messages.
-    private static async Task DeliverRestAsync(ValueTask pending, List<MessageSink> rest, MqttApplicationMessage message, MqttMessageContext context)
+    private static async Task DeliverRestAsync(ValueTask pending, List<MessageSink> rest, MqttApplicationMessage message, MqttMessageContext? context)
     {
         await pending.ConfigureAwait(false);
         foreach (var sink in rest)
         {
-            await sink.DeliverAsync(message.Topic, message.Payload, context).ConfigureAwait(false);
+            if (sink.NeedsContext)
+            {
+                context ??= CreateContext(message);
+            }
+
+            await sink.DeliverAsync(message.Topic, message.Payload, sink.NeedsContext ? context : null).ConfigureAwait(false);
         }
     }
 

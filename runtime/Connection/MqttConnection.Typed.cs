@@ -16,7 +16,7 @@ public sealed partial class MqttConnection
     /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the publish is done.</returns>
-    public async Task PublishAsync<T>(
+    public Task PublishAsync<T>(
         string topic,
         T payload,
         IMqttPayloadCodec<T> codec,
@@ -28,8 +28,20 @@ public sealed partial class MqttConnection
     {
         ArgumentNullException.ThrowIfNull(codec);
         ValidatePublish(topic, qos, properties);
-        using var buffer = new PooledBufferWriter();
-        codec.Encode(payload, buffer);
-        await PublishCoreAsync(topic, buffer.WrittenMemory, qos, retain, properties, codec.ContentType, codec.PayloadFormat, offlinePolicy, cancellationToken).ConfigureAwait(false);
+
+        // Encoded into an array rented from the pool; the delivery returns it when the publish is done.
+        var (rented, length) = PooledBufferWriter.Encode(payload, codec);
+        try
+        {
+            CheckServerLimits(topic, length, qos, retain);
+        }
+        catch
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            throw;
+        }
+
+        var defaults = Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
+        return DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 }

@@ -123,6 +123,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         _closing = true;
         await _lifetime.CancelAsync().ConfigureAwait(false);
+        Volatile.Read(ref _linkReady).TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was aborted."));
         if (_link is { } link)
         {
             await link.Stop.CancelAsync().ConfigureAwait(false);
@@ -200,13 +201,32 @@ public sealed partial class MqttConnection : IAsyncDisposable
                 }
                 else
                 {
-                    await link.Client.DisconnectAsync(disconnect, cancellationToken).ConfigureAwait(false);
+                    await SendDisconnectAsync(link, disconnect, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
         finally
         {
             SetState(MqttConnectionState.Closed, description);
+        }
+    }
+
+    /// <summary>
+    /// Sends DISCONNECT, but never waits longer than the connect timeout: on a half-open socket whose send buffer is full
+    /// (a frozen peer), the write would wait forever behind MQTTnet's send lock. Past the bound the socket is closed.
+    /// </summary>
+    private async Task SendDisconnectAsync(Link link, MqttClientDisconnectOptions disconnect, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Options.ConnectTimeout);
+        try
+        {
+            await link.Client.DisconnectAsync(disconnect, bounded.Token).WaitAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogDebug("DISCONNECT to {Address} was not written within {Timeout}; closing the socket.", Options.DisplayAddress, Options.ConnectTimeout);
+            link.Client.Dispose();
         }
     }
 

@@ -47,7 +47,10 @@ public sealed class MqttFileOutbox : IMqttOutbox
         }
 
         File.Move(temporary, Path, overwrite: true);
-        _file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
+
+        // Not FileMode.Append: a stream opened that way refuses to truncate what the file held when it was opened.
+        _file = new FileStream(Path, FileMode.Open, FileAccess.Write, FileShare.Read);
+        _file.Seek(0, SeekOrigin.End);
     }
 
     /// <summary>The outbox file.</summary>
@@ -79,6 +82,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
             {
                 // Nothing pending: start the file afresh instead of letting it grow.
                 _file.SetLength(0);
+                _file.Position = 0;
                 _file.Flush(_flushToDisk);
                 return;
             }

@@ -11,8 +11,11 @@ internal abstract class MessageSink
     /// <summary>The filter as the application declared it (with any <c>$share/group/</c> prefix).</summary>
     public string Filter { get; }
 
-    /// <summary>Decodes the message on the receive path and queues it for the handler.</summary>
-    public abstract ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context);
+    /// <summary>Whether the handler takes the <see cref="MqttMessageContext"/>; when not, none is built for it.</summary>
+    public abstract bool NeedsContext { get; }
+
+    /// <summary>Decodes the message on the receive path and queues it for the handler (<paramref name="context"/> is null unless <see cref="NeedsContext"/>).</summary>
+    public abstract ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext? context);
 
     public abstract ValueTask StopAsync();
 }
@@ -20,18 +23,21 @@ internal abstract class MessageSink
 /// <summary>Decodes to <typeparamref name="T"/> and runs the handler on its own ordered worker.</summary>
 internal sealed class MessageSink<T> : MessageSink
 {
+    /// <summary>How long disposal waits for a running handler after cancelling its token.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
     private readonly MqttPayloadDecoder<T> _decode;
     private readonly long _maxPayloadBytes;
-    private readonly Func<T, MqttMessageContext, CancellationToken, Task> _handler;
+    private readonly MessageHandler<T> _handler;
     private readonly Action<MqttMessageErrorEventArgs> _reportError;
-    private readonly Channel<(T Message, MqttMessageContext Context)> _queue;
+    private readonly Channel<(T Message, string Topic, MqttMessageContext? Context)> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
 
     public MessageSink(
         string filter,
         MqttPayloadDecoder<T> decode,
-        Func<T, MqttMessageContext, CancellationToken, Task> handler,
+        MessageHandler<T> handler,
         int capacity,
         long maxPayloadBytes,
         Action<MqttMessageErrorEventArgs> reportError)
@@ -41,7 +47,7 @@ internal sealed class MessageSink<T> : MessageSink
         _decode = decode;
         _handler = handler;
         _reportError = reportError;
-        _queue = Channel.CreateBounded<(T, MqttMessageContext)>(new BoundedChannelOptions(Math.Max(1, capacity))
+        _queue = Channel.CreateBounded<(T, string, MqttMessageContext?)>(new BoundedChannelOptions(Math.Max(1, capacity))
         {
             SingleReader = true,
             SingleWriter = true,
@@ -51,7 +57,9 @@ internal sealed class MessageSink<T> : MessageSink
         _worker = Task.Run(RunAsync);
     }
 
-    public override ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext context)
+    public override bool NeedsContext => _handler.NeedsContext;
+
+    public override ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext? context)
     {
         if (payload.Length > _maxPayloadBytes)
         {
@@ -74,19 +82,19 @@ internal sealed class MessageSink<T> : MessageSink
             return ValueTask.CompletedTask;
         }
 
-        if (_queue.Writer.TryWrite((message, context)))
+        if (_queue.Writer.TryWrite((message, topic, context)))
         {
             return ValueTask.CompletedTask;
         }
 
-        return WriteSlowAsync(message, context);
+        return WriteSlowAsync(message, topic, context);
     }
 
-    private async ValueTask WriteSlowAsync(T message, MqttMessageContext context)
+    private async ValueTask WriteSlowAsync(T message, string topic, MqttMessageContext? context)
     {
         try
         {
-            await _queue.Writer.WriteAsync((message, context), _stopping.Token).ConfigureAwait(false);
+            await _queue.Writer.WriteAsync((message, topic, context), _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {
@@ -98,8 +106,17 @@ internal sealed class MessageSink<T> : MessageSink
     {
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _worker.ConfigureAwait(false);
-        _stopping.Dispose();
+        try
+        {
+            // A handler that ignores its cancellation token must not make disposal hang: it is left to finish alone.
+            await _worker.WaitAsync(StopTimeout).ConfigureAwait(false);
+            _stopping.Dispose();
+        }
+        catch (TimeoutException e)
+        {
+            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, Filter, ReadOnlyMemory<byte>.Empty,
+                new MqttOperationException($"The handler of '{Filter}' was still running {StopTimeout.TotalSeconds:0} s after its subscription was disposed and its cancellation token cancelled; disposal went on without it. Pass the token to the handler's awaits.", null, e)));
+        }
     }
 
     private async Task RunAsync()
@@ -113,7 +130,7 @@ internal sealed class MessageSink<T> : MessageSink
                 {
                     try
                     {
-                        await _handler(item.Message, item.Context, token).ConfigureAwait(false);
+                        await _handler.InvokeAsync(item.Message, item.Context, token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested)
                     {
@@ -123,7 +140,7 @@ internal sealed class MessageSink<T> : MessageSink
                     catch (Exception e)
 #pragma warning restore CA1031
                     {
-                        _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Context.Topic, ReadOnlyMemory<byte>.Empty, e));
+                        _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Topic, ReadOnlyMemory<byte>.Empty, e));
                     }
                 }
             }
@@ -133,4 +150,20 @@ internal sealed class MessageSink<T> : MessageSink
             // Disposed.
         }
     }
+}
+
+/// <summary>A subscription's handler, with or without the message context.</summary>
+internal sealed class MessageHandler<T>
+{
+    private readonly Func<T, MqttMessageContext, CancellationToken, Task>? _withContext;
+    private readonly Func<T, CancellationToken, Task>? _withoutContext;
+
+    public MessageHandler(Func<T, MqttMessageContext, CancellationToken, Task> handler) => _withContext = handler;
+
+    public MessageHandler(Func<T, CancellationToken, Task> handler) => _withoutContext = handler;
+
+    public bool NeedsContext => _withContext is not null;
+
+    public Task InvokeAsync(T message, MqttMessageContext? context, CancellationToken cancellationToken) =>
+        _withoutContext is { } handler ? handler(message, cancellationToken) : _withContext!(message, context!, cancellationToken);
 }

@@ -35,7 +35,8 @@ public sealed class JsonPayloadCodec<T> : IMqttPayloadCodec<T>
         {
             Encoder = options.Encoder,
             Indented = options.WriteIndented,
-            MaxDepth = options.MaxDepth,
+            // Never 0: a writer reports 0 as its default depth, and the cached writer is reused only on equal options.
+            MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
             SkipValidation = true,
         };
     }

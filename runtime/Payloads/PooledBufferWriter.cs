@@ -8,7 +8,39 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private byte[] _buffer;
     private int _written;
 
+    // One writer per thread for Encode: the publish path allocates no writer, only rents the array it hands over.
+    [ThreadStatic]
+    private static PooledBufferWriter? _threadEncoder;
+
     public PooledBufferWriter(int initialCapacity = 256) => _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+
+    /// <summary>
+    /// Encodes <paramref name="value"/> into an array rented from <see cref="ArrayPool{T}.Shared"/>; the caller owns it
+    /// and returns it to the pool. Nothing stays rented if the codec throws.
+    /// </summary>
+    public static (byte[] Rented, int Length) Encode<T>(T value, IMqttPayloadCodec<T> codec)
+    {
+        var writer = _threadEncoder ??= new PooledBufferWriter(0);
+        if (writer._buffer.Length == 0)
+        {
+            writer._buffer = ArrayPool<byte>.Shared.Rent(256);
+        }
+
+        try
+        {
+            codec.Encode(value, writer);
+        }
+        catch
+        {
+            writer._written = 0;
+            throw;
+        }
+
+        var result = (writer._buffer, writer._written);
+        writer._buffer = [];
+        writer._written = 0;
+        return result;
+    }
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 

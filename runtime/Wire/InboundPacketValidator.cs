@@ -194,7 +194,7 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
             case 14:
                 if (body.Length > 1)
                 {
-                    var reader = new Reader(body[1..]);
+                    var reader = new Reader(body[1..], "DISCONNECT");
                     ReadProperties(ref reader, "DISCONNECT", Allowed.Disconnect);
                 }
 
@@ -243,21 +243,21 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
             throw Malformed($"CONNACK reason code 0x{body[1]:X2} is not defined");
         }
 
-        var reader = new Reader(body[2..]);
+        var reader = new Reader(body[2..], "CONNACK");
         ReadProperties(ref reader, "CONNACK", Allowed.ConnAck);
     }
 
     private void ValidatePublish(ReadOnlySpan<byte> prefix)
     {
-        var reader = new Reader(prefix);
-        var topic = reader.String("PUBLISH topic");
+        var reader = new Reader(prefix, "PUBLISH");
+        var topic = reader.String("topic");
         if (topic.IndexOfAny((byte)'+', (byte)'#') >= 0)
         {
             throw Malformed("PUBLISH topic contains a wildcard");
         }
 
         var qos = (Flags >> 1) & 3;
-        if (qos > 0 && reader.UInt16("PUBLISH packet identifier") == 0)
+        if (qos > 0 && reader.UInt16("packet identifier") == 0)
         {
             throw Malformed("PUBLISH with QoS > 0 has packet identifier 0");
         }
@@ -287,8 +287,8 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
 
     private void ValidateAcknowledgement(ReadOnlySpan<byte> body, string name)
     {
-        var reader = new Reader(body);
-        if (reader.UInt16(name + " packet identifier") == 0)
+        var reader = new Reader(body, name);
+        if (reader.UInt16("packet identifier") == 0)
         {
             throw Malformed(name + " has packet identifier 0");
         }
@@ -305,7 +305,7 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
 
         if (reader.Remaining > 0)
         {
-            reader.Byte(name + " reason code");
+            reader.Byte("reason code");
             if (reader.Remaining > 0)
             {
                 ReadProperties(ref reader, name, Allowed.Acknowledgement);
@@ -315,8 +315,8 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
 
     private void ValidateSubAck(ReadOnlySpan<byte> body, string name)
     {
-        var reader = new Reader(body);
-        if (reader.UInt16(name + " packet identifier") == 0)
+        var reader = new Reader(body, name);
+        if (reader.UInt16("packet identifier") == 0)
         {
             throw Malformed(name + " has packet identifier 0");
         }
@@ -339,15 +339,34 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
             return;
         }
 
-        var reader = new Reader(body);
-        reader.Byte("AUTH reason code");
-        var seen = new HashSet<byte>();
-        ReadProperties(ref reader, "AUTH", Allowed.Auth, seen);
-        if (!seen.Contains(0x15))
+        var reader = new Reader(body, "AUTH");
+        reader.Byte("reason code");
+        ReadProperties(ref reader, "AUTH", Allowed.Auth, out var seen);
+        if (!Has(seen, 0x15))
         {
             throw Protocol("AUTH carries no authentication method");
         }
     }
+
+    /// <summary>Notes a property identifier as seen; false when it was seen before. Identifiers of 64 and above are not MQTT 5 properties (IsAllowed refuses them).</summary>
+    private static bool Add(ref ulong seen, byte id)
+    {
+        if (id >= 64)
+        {
+            return true;
+        }
+
+        var bit = 1UL << id;
+        if ((seen & bit) != 0)
+        {
+            return false;
+        }
+
+        seen |= bit;
+        return true;
+    }
+
+    private static bool Has(ulong seen, byte id) => id < 64 && (seen & (1UL << id)) != 0;
 
     private enum Allowed
     {
@@ -359,16 +378,19 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
     }
 
     /// <summary>Reads a property block; returns the topic alias it held, or 0.</summary>
-    private ushort ReadProperties(ref Reader reader, string packet, Allowed allowed, HashSet<byte>? seen = null)
+    private ushort ReadProperties(ref Reader reader, string packet, Allowed allowed) => ReadProperties(ref reader, packet, allowed, out _);
+
+    /// <summary>Reads a property block; returns the topic alias it held, or 0, and which property identifiers it held (a bit per identifier below 64).</summary>
+    private ushort ReadProperties(ref Reader reader, string packet, Allowed allowed, out ulong seen)
     {
-        var length = reader.VariableInteger(packet + " property length");
-        var properties = new Reader(reader.Bytes(length, packet + " properties"));
-        seen ??= [];
+        var length = reader.VariableInteger("property length");
+        var properties = new Reader(reader.Bytes(length, "properties"), packet);
+        seen = 0;
         ushort alias = 0;
         while (properties.Remaining > 0)
         {
-            var id = properties.Byte(packet + " property identifier");
-            if (id is not (0x26 or 0x0B) && !seen.Add(id))
+            var id = properties.Byte("property identifier");
+            if (id is not (0x26 or 0x0B) && !Add(ref seen, id))
             {
                 throw Protocol($"{packet} contains property 0x{id:X2} more than once");
             }
@@ -381,34 +403,34 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
             switch (id)
             {
                 case 0x01 or 0x24 or 0x25 or 0x28 or 0x29 or 0x2A:
-                    if (properties.Byte(packet + " property") > 1)
+                    if (properties.Byte("property") > 1)
                     {
                         throw Protocol($"{packet} property 0x{id:X2} must be 0 or 1");
                     }
 
                     break;
                 case 0x02 or 0x11:
-                    properties.Bytes(4, packet + " property");
+                    properties.Bytes(4, "property");
                     break;
                 case 0x27:
-                    if (properties.UInt32(packet + " maximum packet size") == 0)
+                    if (properties.UInt32("maximum packet size") == 0)
                     {
                         throw Protocol("CONNACK maximum packet size is 0");
                     }
 
                     break;
                 case 0x13 or 0x22:
-                    properties.UInt16(packet + " property");
+                    properties.UInt16("property");
                     break;
                 case 0x21:
-                    if (properties.UInt16("CONNACK receive maximum") == 0)
+                    if (properties.UInt16("receive maximum") == 0)
                     {
                         throw Protocol("CONNACK receive maximum is 0");
                     }
 
                     break;
                 case 0x23:
-                    var value = properties.UInt16("PUBLISH topic alias");
+                    var value = properties.UInt16("topic alias");
                     if (value == 0 || value > topicAliasMaximum)
                     {
                         throw Protocol(value == 0
@@ -419,28 +441,28 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                     alias = value;
                     break;
                 case 0x0B:
-                    if (properties.VariableInteger("PUBLISH subscription identifier") == 0)
+                    if (properties.VariableInteger("subscription identifier") == 0)
                     {
                         throw Protocol("PUBLISH has subscription identifier 0");
                     }
 
                     break;
                 case 0x08:
-                    if (properties.String(packet + " response topic").IndexOfAny((byte)'+', (byte)'#') >= 0)
+                    if (properties.String("response topic").IndexOfAny((byte)'+', (byte)'#') >= 0)
                     {
                         throw Protocol("PUBLISH response topic contains a wildcard");
                     }
 
                     break;
                 case 0x03 or 0x12 or 0x15 or 0x1A or 0x1C or 0x1F:
-                    properties.String(packet + " property");
+                    properties.String("property");
                     break;
                 case 0x09 or 0x16:
-                    properties.Bytes(properties.UInt16(packet + " property length"), packet + " property");
+                    properties.Bytes(properties.UInt16("property length"), "property");
                     break;
                 case 0x26:
-                    properties.String(packet + " user property name");
-                    properties.String(packet + " user property value");
+                    properties.String("user property name");
+                    properties.String("user property value");
                     break;
             }
         }
@@ -462,8 +484,10 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
     private MqttProtocolViolation Protocol(string what) => new(0x82, $"The broker broke the protocol: {what}.");
 
     /// <summary>A bounds-checked reader over one packet body.</summary>
-    private ref struct Reader(ReadOnlySpan<byte> data)
+    /// <summary>Reads a packet's fields; <c>what</c> names a field only for the error message, which is built only on error.</summary>
+    private ref struct Reader(ReadOnlySpan<byte> data, string packet)
     {
+        private readonly string _packet = packet;
         private ReadOnlySpan<byte> _data = data;
 
         public readonly int Remaining => _data.Length;
@@ -493,14 +517,14 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                 {
                     if (i > 0 && b == 0)
                     {
-                        throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {what} is not minimally encoded.");
+                        throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {_packet} {what} is not minimally encoded.");
                     }
 
                     return value;
                 }
             }
 
-            throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {what} uses more than 4 bytes.");
+            throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {_packet} {what} uses more than 4 bytes.");
         }
 
         /// <summary>A UTF-8 string: valid UTF-8 (no encoded surrogates), no U+0000.</summary>
@@ -509,12 +533,12 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
             var text = Bytes(UInt16(what), what);
             if (!Utf8.IsValid(text))
             {
-                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {what} is not valid UTF-8.");
+                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {_packet} {what} is not valid UTF-8.");
             }
 
             if (text.IndexOf((byte)0) >= 0)
             {
-                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {what} contains U+0000.");
+                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {_packet} {what} contains U+0000.");
             }
 
             return text;
@@ -524,7 +548,7 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         {
             if (count < 0 || count > _data.Length)
             {
-                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {what} runs past the end of the packet.");
+                throw new MqttProtocolViolation(0x81, $"The broker sent a malformed packet: {_packet} {what} runs past the end of the packet.");
             }
 
             var bytes = _data[..count];

@@ -5,15 +5,20 @@ namespace TypedMqtt.Benchmarks;
 /// <summary>Runs every E2E scenario against each broker, interleaving the variants, and reports medians and ratios.</summary>
 internal static class E2ESuite
 {
-    public static async Task RunAsync(Report report, bool quick, int runs, IReadOnlyList<string> brokers)
+    public static Scenario[] Scenarios(bool quick)
     {
         var scale = quick ? 0.1 : 1.0;
-        var scenarios = new[]
-        {
+        return
+        [
             new Scenario("QoS 0", MqttQos.AtMostOnce, 1, (int)(40_000 * scale)),
             new Scenario("QoS 1 sequential", MqttQos.AtLeastOnce, 1, (int)(4_000 * scale)),
             new Scenario("QoS 1 window 64", MqttQos.AtLeastOnce, 64, (int)(20_000 * scale)),
-        };
+        ];
+    }
+
+    public static async Task RunAsync(Report report, bool quick, int runs, IReadOnlyList<string> brokers)
+    {
+        var scenarios = Scenarios(quick);
 
         var throughput = report.Table(
             $"End to end (median of {runs} interleaved runs; msg/s = messages received per second; B/msg = bytes allocated by both clients per message)",

@@ -15,7 +15,7 @@ var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] i
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [micro] [generator] [--quick] [--runs N] [--broker mosquitto|embedded]]");
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [micro] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile]]");
     return unknown.Count > 0 ? 2 : 0;
 }
 
@@ -28,6 +28,14 @@ if (payload.Length != 99)
 {
     Console.Error.WriteLine($"The payload is {payload.Length} bytes, not 99.");
     return 2;
+}
+
+if (args.Contains("--alloc-profile"))
+{
+    // Where the bytes go, by type, per variant: a diagnostic, not part of the report.
+    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
+    await AllocationProfile.RunAsync(profiled, E2ESuite.Scenarios(quick), top: 25);
+    return 0;
 }
 
 var total = Stopwatch.StartNew();

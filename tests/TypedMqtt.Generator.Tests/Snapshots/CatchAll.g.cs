@@ -78,7 +78,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, string, string)>(
                 "logs/+/#",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), global::TypedMqtt.MqttTopic.GetRest(__topic, 2), CodecForOnLogAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __message.Item3),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2, __message.Item3),
                 OptionsForOnLogAsync,
                 cancellationToken).ConfigureAwait(false);
         }

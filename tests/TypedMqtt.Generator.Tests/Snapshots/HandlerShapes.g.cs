@@ -84,7 +84,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/plain",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForPlainAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForPlainAsync,
                 default).ConfigureAwait(false);
         }
@@ -108,7 +108,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/token",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForWithTokenAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __cancellationToken),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2, __cancellationToken),
                 OptionsForWithTokenAsync,
                 cancellationToken).ConfigureAwait(false);
         }
@@ -144,7 +144,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/subscription",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsSubscriptionAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsSubscriptionAsync,
                 cancellationToken).ConfigureAwait(false);
         }
@@ -156,7 +156,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/value-task-return",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsValueTaskAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsValueTaskAsync,
                 cancellationToken).ConfigureAwait(false);
         }
@@ -168,7 +168,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/value-task-subscription",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsValueTaskSubscriptionAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsValueTaskSubscriptionAsync,
                 default).ConfigureAwait(false);
         }

@@ -155,7 +155,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "telemetry/+/reading",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForOnReadingAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnReadingAsync,
                 cancellationToken).ConfigureAwait(false);
         }

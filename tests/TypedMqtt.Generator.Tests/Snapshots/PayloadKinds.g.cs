@@ -91,7 +91,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<string>(
                 "payloads/text",
                 static (__topic, __payload) => CodecForOnTextAsync.Decode(__payload),
-                (__message, __context, __cancellationToken) => handler(__message),
+                (__message, __cancellationToken) => handler(__message),
                 OptionsForOnTextAsync,
                 default).ConfigureAwait(false);
         }
@@ -110,7 +110,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<byte[]>(
                 "payloads/bytes",
                 static (__topic, __payload) => CodecForOnBytesAsync.Decode(__payload),
-                (__message, __context, __cancellationToken) => handler(__message),
+                (__message, __cancellationToken) => handler(__message),
                 OptionsForOnBytesAsync,
                 default).ConfigureAwait(false);
         }
@@ -129,7 +129,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<global::System.ReadOnlyMemory<byte>>(
                 "payloads/memory",
                 static (__topic, __payload) => CodecForOnMemoryAsync.Decode(__payload),
-                (__message, __context, __cancellationToken) => handler(__message),
+                (__message, __cancellationToken) => handler(__message),
                 OptionsForOnMemoryAsync,
                 default).ConfigureAwait(false);
         }
@@ -148,7 +148,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<global::Shapes.Point>(
                 "payloads/point",
                 static (__topic, __payload) => CodecForOnPointAsync.Decode(__payload),
-                (__message, __context, __cancellationToken) => handler(__message),
+                (__message, __cancellationToken) => handler(__message),
                 OptionsForOnPointAsync,
                 default).ConfigureAwait(false);
         }
@@ -167,7 +167,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "payloads/json/+",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 2).ToString(), CodecForOnNullableJsonAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnNullableJsonAsync,
                 default).ConfigureAwait(false);
         }

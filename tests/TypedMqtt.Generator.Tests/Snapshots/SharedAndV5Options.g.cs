@@ -86,7 +86,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<(string, string)>(
                 "config/+",
                 static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForOnConfigAsync.Decode(__payload)),
-                (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2),
+                (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnConfigAsync,
                 cancellationToken).ConfigureAwait(false);
         }
@@ -98,7 +98,7 @@ namespace Shapes
             return await _connection.SubscribeAsync<string>(
                 "alarms",
                 static (__topic, __payload) => CodecForOnAlarmAsync.Decode(__payload),
-                (__message, __context, __cancellationToken) => handler(__message),
+                (__message, __cancellationToken) => handler(__message),
                 OptionsForOnAlarmAsync,
                 cancellationToken).ConfigureAwait(false);
         }

@@ -110,4 +110,40 @@ public sealed class R4DeadConnectionTests(ITestOutputHelper output)
             Assert.True(publishedBeforeFault > 0, "the publish loop never ran");
         }
     }
+    /// <summary>
+    /// Disposal never hangs on a frozen peer: with the broker stopped (SIGSTOP) and the socket's send buffer full of
+    /// unread publishes, DISCONNECT cannot be written; DisposeAsync gives up after the connect timeout and closes the socket.
+    /// </summary>
+    [MosquittoFact]
+    public async Task Dispose_returns_within_the_connect_timeout_when_the_peer_is_frozen_and_the_send_buffer_is_full()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(PersistentBroker());
+        var connectTimeout = TimeSpan.FromSeconds(2);
+        var connection = await ConnectAsync(broker.TcpAddress, NewClientId("r4-dispose"), persistentSession: false, TimeSpan.Zero,
+            o => o with { ConnectTimeout = connectTimeout });
+        await broker.PauseAsync();
+        try
+        {
+            // Fill the socket's send buffer: QoS 0 writes complete until the kernel's buffers are full, then one waits.
+            var payload = new byte[64 * 1024];
+            Task stuck = Task.CompletedTask;
+            for (var i = 0; i < 2_000 && stuck.IsCompleted; i++)
+            {
+                stuck = connection.PublishAsync("r4/fill", payload);
+                await Task.WhenAny(stuck, Task.Delay(50));
+            }
+
+            Assert.False(stuck.IsCompleted, "the send buffer never filled, so this test proves nothing");
+
+            var clock = Stopwatch.StartNew();
+            await connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            output.WriteLine($"DisposeAsync took {Ms(clock.Elapsed)} (connect timeout {Ms(connectTimeout)})");
+            Assert.True(clock.Elapsed < connectTimeout + TimeSpan.FromSeconds(3), $"DisposeAsync took {Ms(clock.Elapsed)}");
+            await Assert.ThrowsAnyAsync<Exception>(() => stuck.WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+        finally
+        {
+            await broker.ResumeAsync();
+        }
+    }
 }

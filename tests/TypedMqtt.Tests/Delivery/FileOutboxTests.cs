@@ -1,0 +1,48 @@
+namespace TypedMqtt.Tests.Delivery;
+
+/// <summary>The file outbox on its own, on a real file.</summary>
+public sealed class FileOutboxTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "typedmqtt-outbox-" + Guid.NewGuid().ToString("N"));
+
+    private string OutboxPath => Path.Combine(_directory, "outbox.log");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Acknowledging_everything_a_reopened_outbox_held_empties_the_file_and_it_keeps_working()
+    {
+        using (var first = new MqttFileOutbox(OutboxPath))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                first.Add($"t/{i}", [(byte)i], MqttQos.AtLeastOnce, retain: false);
+            }
+        }
+
+        // Reopened with entries in it: acknowledging the last one truncates the file (this used to throw IOException,
+        // "Unable to truncate data that previously existed in a file opened in Append mode", and killed the connection).
+        using (var second = new MqttFileOutbox(OutboxPath))
+        {
+            var pending = second.Pending();
+            Assert.Equal(["t/0", "t/1", "t/2"], pending.Select(m => m.Topic));
+            foreach (var message in pending)
+            {
+                second.Acknowledge(message.Id);
+            }
+
+            Assert.Empty(second.Pending());
+            Assert.Equal(0, new FileInfo(OutboxPath).Length);
+
+            var id = second.Add("t/after", [9], MqttQos.ExactlyOnce, retain: true);
+            Assert.True(id > pending[^1].Id, "ids must not be reused after the file was emptied");
+        }
+
+        using var third = new MqttFileOutbox(OutboxPath);
+        var left = Assert.Single(third.Pending());
+        Assert.Equal("t/after", left.Topic);
+        Assert.Equal(MqttQos.ExactlyOnce, left.Qos);
+        Assert.True(left.Retain);
+        Assert.Equal([9], left.Payload.ToArray());
+    }
+}
