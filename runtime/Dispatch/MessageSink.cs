@@ -30,9 +30,14 @@ internal sealed class MessageSink<T> : MessageSink
     private readonly long _maxPayloadBytes;
     private readonly MessageHandler<T> _handler;
     private readonly Action<MqttMessageErrorEventArgs> _reportError;
+    // Unbounded single-reader channel (its reader waits without allocating) with the bound kept here: the receive path
+    // waits for space when the handler is Capacity messages behind (back pressure, never a dropped message).
     private readonly Channel<(T Message, string Topic, MqttMessageContext? Context)> _queue;
+    private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
+    private int _queued;
+    private TaskCompletionSource? _space;
 
     public MessageSink(
         string filter,
@@ -47,11 +52,11 @@ internal sealed class MessageSink<T> : MessageSink
         _decode = decode;
         _handler = handler;
         _reportError = reportError;
-        _queue = Channel.CreateBounded<(T, string, MqttMessageContext?)>(new BoundedChannelOptions(Math.Max(1, capacity))
+        _capacity = Math.Max(1, capacity);
+        _queue = Channel.CreateUnbounded<(T, string, MqttMessageContext?)>(new UnboundedChannelOptions
         {
             SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = false, // held messages of a resumed session are handed over while the receive path runs
             AllowSynchronousContinuations = false,
         });
         _worker = Task.Run(RunAsync);
@@ -82,24 +87,40 @@ internal sealed class MessageSink<T> : MessageSink
             return ValueTask.CompletedTask;
         }
 
-        if (_queue.Writer.TryWrite((message, topic, context)))
+        if (Volatile.Read(ref _queued) < _capacity)
         {
+            Interlocked.Increment(ref _queued);
+            _queue.Writer.TryWrite((message, topic, context));
             return ValueTask.CompletedTask;
         }
 
-        return WriteSlowAsync(message, topic, context);
+        return WriteWhenSpaceAsync(message, topic, context);
     }
 
-    private async ValueTask WriteSlowAsync(T message, string topic, MqttMessageContext? context)
+    // The only writer is the receive path, so at most one waits here at a time.
+    private async ValueTask WriteWhenSpaceAsync(T message, string topic, MqttMessageContext? context)
     {
-        try
+        while (Volatile.Read(ref _queued) >= _capacity)
         {
-            await _queue.Writer.WriteAsync((message, topic, context), _stopping.Token).ConfigureAwait(false);
+            var space = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _space, space);
+            if (Volatile.Read(ref _queued) < _capacity)
+            {
+                break; // the worker made room before it could see the waiter
+            }
+
+            try
+            {
+                await space.Task.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // The subscription is being disposed; the message is no longer wanted.
+            }
         }
-        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
-        {
-            // The subscription is being disposed; the message is no longer wanted.
-        }
+
+        Interlocked.Increment(ref _queued);
+        _queue.Writer.TryWrite((message, topic, context));
     }
 
     public override async ValueTask StopAsync()
@@ -124,10 +145,16 @@ internal sealed class MessageSink<T> : MessageSink
         var token = _stopping.Token;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            // No token on the wait: a single reader's wait then allocates nothing; StopAsync completes the writer to end it.
+            while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (_queue.Reader.TryRead(out var item))
+                while (!token.IsCancellationRequested && _queue.Reader.TryRead(out var item))
                 {
+                    if (Interlocked.Decrement(ref _queued) == _capacity - 1 && Interlocked.Exchange(ref _space, null) is { } space)
+                    {
+                        space.TrySetResult();
+                    }
+
                     try
                     {
                         await _handler.InvokeAsync(item.Message, item.Context, token).ConfigureAwait(false);
@@ -142,6 +169,11 @@ internal sealed class MessageSink<T> : MessageSink
                     {
                         _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Topic, ReadOnlyMemory<byte>.Empty, e));
                     }
+                }
+
+                if (token.IsCancellationRequested)
+                {
+                    return;
                 }
             }
         }

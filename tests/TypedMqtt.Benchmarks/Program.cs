@@ -11,11 +11,11 @@ if (args.Contains(BrokerProcess.HostEmbeddedArgument))
 var quick = args.Contains("--quick");
 var known = new[] { "e2e", "micro", "generator" };
 // Words that are not an option or an option's value name sections.
-var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs"))).Select(a => a.ToLowerInvariant()).ToHashSet();
+var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [micro] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile]]");
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [micro] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed]]");
     return unknown.Count > 0 ? 2 : 0;
 }
 
@@ -35,6 +35,21 @@ if (args.Contains("--alloc-profile"))
     // Where the bytes go, by type, per variant: a diagnostic, not part of the report.
     await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
     await AllocationProfile.RunAsync(profiled, E2ESuite.Scenarios(quick), top: 25);
+    return 0;
+}
+
+if (ArgValue("--cpu-run") is { } only)
+{
+    // One variant of QoS 0 over and over, for a CPU profiler attached from outside (dotnet-trace collect -- ...).
+    var variant = Enum.Parse<Variant>(only, ignoreCase: true);
+    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
+    var scenario = E2ESuite.Scenarios(quick)[0];
+    for (var i = 0; i < 6; i++)
+    {
+        var result = await EndToEnd.RunAsync(variant, profiled, scenario);
+        Console.WriteLine($"[cpu-run] {variant} {scenario.Name}: {result.MessagesPerSecond:N0} msg/s");
+    }
+
     return 0;
 }
 
