@@ -22,8 +22,8 @@ internal static class E2ESuite
 
         var throughput = report.Table(
             $"End to end (median of {runs} interleaved runs; msg/s = messages received per second; B/msg = bytes allocated by both clients per message)",
-            "broker", "scenario", "N", "floor msg/s", "raw msg/s", "typed msg/s", "typed/raw", "floor B/msg", "raw B/msg", "typed B/msg", "typed/raw B", "typed layer above floor", "lost floor/raw/typed");
-        var medians = new Dictionary<(string Broker, string Scenario, Variant Variant), (double Rate, double Bytes)>();
+            "broker", "scenario", "N", "floor msg/s", "raw msg/s", "typed msg/s", "typed/raw", "floor B/msg", "raw B/msg", "typed B/msg", "typed/raw B", "typed layer above floor", "CPU us/msg floor/raw/typed", "lost floor/raw/typed");
+        var medians = new Dictionary<(string Broker, string Scenario, Variant Variant), (double Rate, double Bytes, double Cpu)>();
 
         foreach (var brokerName in brokers)
         {
@@ -47,13 +47,13 @@ internal static class E2ESuite
                     {
                         var result = await EndToEnd.RunAsync(variant, broker, scenario);
                         results[variant].Add(result);
-                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-5} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
+                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-5} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg {result.CpuMicrosecondsPerMessage,6:N1} us CPU/msg{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
                     }
                 }
 
                 foreach (var (variant, list) in results)
                 {
-                    medians[(broker.Name, scenario.Name, variant)] = (Median(list.Select(x => x.MessagesPerSecond)), Median(list.Select(x => x.BytesPerMessage)));
+                    medians[(broker.Name, scenario.Name, variant)] = (Median(list.Select(x => x.MessagesPerSecond)), Median(list.Select(x => x.BytesPerMessage)), Median(list.Select(x => x.CpuMicrosecondsPerMessage)));
                 }
 
                 var floor = medians[(broker.Name, scenario.Name, Variant.Floor)];
@@ -68,6 +68,7 @@ internal static class E2ESuite
                     F(floor.Rate), F(raw.Rate), F(typed.Rate), F(typed.Rate / raw.Rate, "0.00"),
                     F(floor.Bytes), F(raw.Bytes), F(typed.Bytes), F(typed.Bytes / raw.Bytes, "0.00"),
                     $"{F(typedLayer)} B ({F(100 * typedLayer / handWrittenLayer, "0")}% of raw's {F(handWrittenLayer)} B)",
+                    $"{F(floor.Cpu, "0.0")} / {F(raw.Cpu, "0.0")} / {F(typed.Cpu, "0.0")}",
                     lost,
                 ]);
                 report.Target($"E2E throughput typed >= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Rate / raw.Rate, "0.00")} x", typed.Rate >= raw.Rate);
@@ -82,6 +83,7 @@ internal static class E2ESuite
         }
 
         report.Note("E2E: 'typed layer above floor' = typed B/msg - floor B/msg, and its share of what the hand-written layer (raw - floor) allocates. " +
+            "CPU us/msg = this process's CPU time (both clients, every thread, including the thread pool's spinning) per message, less sensitive to other load than msg/s. " +
             "Floor = MQTTnet with a pre-serialized payload, a pre-built message and a handler that only counts. Both brokers run in their own process. " +
             "Lost messages are the broker's: MQTTnet's server keeps at most 1,000 pending messages per client (MaxPendingMessagesPerClient, DropOldestQueuedMessage), at QoS 1 too; msg/s counts received messages only.");
     }

@@ -10,9 +10,12 @@ namespace TypedMqtt.Benchmarks;
 internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages);
 
 /// <summary>What one run measured.</summary>
-internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes)
+internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0)
 {
     public double MessagesPerSecond => Received / Seconds;
+
+    /// <summary>CPU time of this process (both clients, all threads) per message: much less sensitive to other load on the machine than msg/s.</summary>
+    public double CpuMicrosecondsPerMessage => CpuSeconds * 1e6 / Sent;
 
     public double BytesPerMessage => (double)AllocatedBytes / Sent;
 }
@@ -141,6 +144,7 @@ internal static class EndToEnd
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         counter.Start(started);
 
@@ -170,7 +174,8 @@ internal static class EndToEnd
 
         var ended = await counter.WaitAsync(Stall).ConfigureAwait(false);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated);
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated, cpu);
     }
 
     /// <summary>The subscriber's handlers: they count, and note when the last expected message arrived.</summary>

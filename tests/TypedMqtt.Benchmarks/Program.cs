@@ -47,7 +47,7 @@ if (ArgValue("--cpu-run") is { } only)
     for (var i = 0; i < 6; i++)
     {
         var result = await EndToEnd.RunAsync(variant, profiled, scenario);
-        Console.WriteLine($"[cpu-run] {variant} {scenario.Name}: {result.MessagesPerSecond:N0} msg/s");
+        Console.WriteLine($"[cpu-run] {variant} {scenario.Name}: {result.MessagesPerSecond:N0} msg/s, {result.CpuMicrosecondsPerMessage:N1} us CPU/msg");
     }
 
     return 0;
