@@ -23,7 +23,8 @@ Console.WriteLine();
 
 try
 {
-    await using var home = await HomeClient.ConnectAsync(address);
+    // WithCodecContentType: MQTT 5 publishes also say their payload is application/json (off by default; it costs bytes).
+    await using var home = await HomeClient.ConnectAsync(address, o => o.WithCodecContentType());
     Console.WriteLine($"connected as {home.Connection.ConnectResult.ClientId} (MQTT {home.Connection.Options.ProtocolVersion})");
 
     // 1. Typed publish and subscribe: {room} is parsed back out of the topic, the payload is already a Temperature.

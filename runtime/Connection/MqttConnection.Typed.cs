@@ -3,8 +3,9 @@ namespace TypedMqtt;
 public sealed partial class MqttConnection
 {
     /// <summary>
-    /// Publishes a typed payload: encodes it with <paramref name="codec"/> into a pooled buffer and publishes it. On MQTT 5
-    /// the codec's content type and payload format are sent unless <paramref name="properties"/> set them.
+    /// Publishes a typed payload: encodes it with <paramref name="codec"/> into a pooled buffer and publishes it. On MQTT 5,
+    /// with <see cref="MqttConnectionOptions.SendCodecContentType"/>, the codec's content type and payload format are sent
+    /// unless <paramref name="properties"/> set them.
     /// </summary>
     /// <typeparam name="T">The payload type.</typeparam>
     /// <param name="topic">The topic name.</param>
@@ -41,7 +42,7 @@ public sealed partial class MqttConnection
             throw;
         }
 
-        var defaults = Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
+        var defaults = Options.SendCodecContentType && Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
         return DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 }

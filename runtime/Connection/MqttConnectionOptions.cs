@@ -117,6 +117,14 @@ public sealed record MqttConnectionOptions
     /// </summary>
     public long MaxInboundPayloadBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// MQTT 5: whether typed publishes carry their codec's content type and payload format indicator (for JSON,
+    /// <c>application/json</c> and UTF-8). Off by default: the properties cost about 20 bytes per message on the wire and
+    /// measurably slow both clients, and most consumers do not read them. A content type declared on an operation
+    /// (<c>[Publish(ContentType = ...)]</c>) or passed per call is always sent. Address: <c>codecContentType=true</c>.
+    /// </summary>
+    public bool SendCodecContentType { get; init; }
+
     /// <summary>How publishes are held while the connection is down. Default: 10,000 messages; QoS 0 drops the oldest, QoS 1/2 queue.</summary>
     public MqttOfflineQueueOptions OfflineQueue { get; init; } = MqttOfflineQueueOptions.Default;
 

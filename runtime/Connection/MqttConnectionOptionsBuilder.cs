@@ -33,7 +33,7 @@ public class MqttConnectionOptionsBuilder
     /// Options: <c>clientId</c>, <c>keepAlive</c> (s), <c>connectTimeout</c> (s), <c>cleanStart</c>/<c>cleanSession</c>,
     /// <c>sessionExpiry</c> (s or <c>never</c>), <c>version</c> (<c>3.1</c>, <c>3.1.1</c>, <c>5</c>), <c>receiveMaximum</c>,
     /// <c>maximumPacketSize</c>, <c>topicAliasMaximum</c>, <c>requestResponseInformation</c>, <c>requestProblemInformation</c>,
-    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
+    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
     /// <c>pfxFile</c> + <c>pfxPassword</c>, <c>targetHost</c>, <c>dangerousAcceptAnyServerCertificate</c>.
     /// </summary>
     /// <param name="address">The address.</param>
@@ -197,6 +197,18 @@ public class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithInformationRequests(bool requestResponseInformation, bool requestProblemInformation = true)
     {
         _options = _options with { RequestResponseInformation = requestResponseInformation, RequestProblemInformation = requestProblemInformation };
+        return this;
+    }
+
+    /// <summary>
+    /// MQTT 5: typed publishes carry their codec's content type and payload format indicator (for JSON,
+    /// <c>application/json</c> and UTF-8). Off by default; see <see cref="MqttConnectionOptions.SendCodecContentType"/>.
+    /// </summary>
+    /// <param name="send">Whether to send them.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithCodecContentType(bool send = true)
+    {
+        _options = _options with { SendCodecContentType = send };
         return this;
     }
 
@@ -413,6 +425,9 @@ public class MqttConnectionOptionsBuilder
             case "ALLOWINSECURECREDENTIALS":
                 _options = _options with { AllowInsecureCredentials = ParseBool(name, value) };
                 break;
+            case "CODECCONTENTTYPE":
+                _options = _options with { SendCodecContentType = ParseBool(name, value) };
+                break;
             case "ALLOWLONGCLIENTID":
                 _options = _options with { AllowLongClientId = ParseBool(name, value) };
                 break;
@@ -442,7 +457,7 @@ public class MqttConnectionOptionsBuilder
                 throw new FormatException(
                     $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
                     "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
-                    "allowLongClientId, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+                    "allowLongClientId, codecContentType, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
         }
     }
 

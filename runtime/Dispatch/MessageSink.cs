@@ -20,9 +20,23 @@ internal abstract class MessageSink
     public abstract ValueTask StopAsync();
 }
 
-/// <summary>Decodes to <typeparamref name="T"/> and runs the handler on its own ordered worker.</summary>
+/// <summary>
+/// Decodes to <typeparamref name="T"/> and runs the handler in order, one message at a time. The handler runs on the
+/// subscription's own worker, so a handler that blocks its thread holds up neither keep alive nor other subscriptions.
+/// A handler that has shown itself quick (its first <see cref="ProbationCalls"/> calls each returned within
+/// <see cref="FastCall"/>) is then called directly on the receive path while its worker is idle, which saves a thread
+/// hop per message; if it returns an unfinished task the worker takes over from there, and if one direct call ever
+/// holds the thread for <see cref="SlowCall"/> or more, the subscription goes back to its worker for good.
+/// </summary>
 internal sealed class MessageSink<T> : MessageSink
 {
+    private const int ProbationCalls = 16;
+    private const int Probation = 0;
+    private const int Direct = 1;
+    private const int Isolated = 2;
+    private static readonly long FastCall = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 us
+    private static readonly long SlowCall = System.Diagnostics.Stopwatch.Frequency / 200; // 5 ms
+
     /// <summary>How long disposal waits for a running handler after cancelling its token.</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
@@ -32,12 +46,17 @@ internal sealed class MessageSink<T> : MessageSink
     private readonly Action<MqttMessageErrorEventArgs> _reportError;
     // Unbounded single-reader channel (its reader waits without allocating) with the bound kept here: the receive path
     // waits for space when the handler is Capacity messages behind (back pressure, never a dropped message).
-    private readonly Channel<(T Message, string Topic, MqttMessageContext? Context)> _queue;
+    private readonly Channel<(T Message, string Topic, MqttMessageContext? Context, Task? Pending)> _queue;
     private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
     private int _queued;
     private TaskCompletionSource? _space;
+    private int _mode;
+    private int _quickCalls;
+
+    // 1 while the handler is running (directly or on the worker), or the worker holds work: the handler never runs twice at once.
+    private int _running;
 
     public MessageSink(
         string filter,
@@ -53,7 +72,7 @@ internal sealed class MessageSink<T> : MessageSink
         _handler = handler;
         _reportError = reportError;
         _capacity = Math.Max(1, capacity);
-        _queue = Channel.CreateUnbounded<(T, string, MqttMessageContext?)>(new UnboundedChannelOptions
+        _queue = Channel.CreateUnbounded<(T, string, MqttMessageContext?, Task?)>(new UnboundedChannelOptions
         {
             SingleReader = true,
             SingleWriter = false, // held messages of a resumed session are handed over while the receive path runs
@@ -87,14 +106,61 @@ internal sealed class MessageSink<T> : MessageSink
             return ValueTask.CompletedTask;
         }
 
+        if (Volatile.Read(ref _mode) == Direct && Volatile.Read(ref _queued) == 0 && Interlocked.CompareExchange(ref _running, 1, 0) == 0)
+        {
+            RunDirectly(message, topic, context);
+            return ValueTask.CompletedTask;
+        }
+
         if (Volatile.Read(ref _queued) < _capacity)
         {
             Interlocked.Increment(ref _queued);
-            _queue.Writer.TryWrite((message, topic, context));
+            _queue.Writer.TryWrite((message, topic, context, null));
             return ValueTask.CompletedTask;
         }
 
         return WriteWhenSpaceAsync(message, topic, context);
+    }
+
+    /// <summary>Calls the handler on the receive path (the caller set <see cref="_running"/>); the worker is idle.</summary>
+    private void RunDirectly(T message, string topic, MqttMessageContext? context)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Task task;
+        try
+        {
+            task = _handler.InvokeAsync(message, context, _stopping.Token);
+        }
+#pragma warning disable CA1031 // A throwing handler must not stop its subscription or the connection: it is reported.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            task = Task.FromException(e);
+        }
+
+        if (System.Diagnostics.Stopwatch.GetTimestamp() - started >= SlowCall)
+        {
+            Volatile.Write(ref _mode, Isolated);
+        }
+
+        if (!task.IsCompleted)
+        {
+            // Still running: the worker awaits it before anything that arrives next, and keeps _running until done.
+            Interlocked.Increment(ref _queued);
+            _queue.Writer.TryWrite((default!, topic, null, task));
+            return;
+        }
+
+        ReportIfFailed(task, topic);
+        Volatile.Write(ref _running, 0);
+    }
+
+    private void ReportIfFailed(Task task, string topic)
+    {
+        if (task.IsFaulted && task.Exception?.InnerException is { } e && !(e is OperationCanceledException && _stopping.IsCancellationRequested))
+        {
+            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, topic, ReadOnlyMemory<byte>.Empty, e));
+        }
     }
 
     // The only writer is the receive path, so at most one waits here at a time.
@@ -120,7 +186,7 @@ internal sealed class MessageSink<T> : MessageSink
         }
 
         Interlocked.Increment(ref _queued);
-        _queue.Writer.TryWrite((message, topic, context));
+        _queue.Writer.TryWrite((message, topic, context, null));
     }
 
     public override async ValueTask StopAsync()
@@ -140,12 +206,31 @@ internal sealed class MessageSink<T> : MessageSink
         }
     }
 
+    /// <summary>Grades how long one call held its thread before returning its task, during probation.</summary>
+    private void Grade(long elapsed)
+    {
+        if (Volatile.Read(ref _mode) != Probation)
+        {
+            return;
+        }
+
+        if (elapsed >= SlowCall)
+        {
+            Volatile.Write(ref _mode, Isolated);
+        }
+        else if (elapsed < FastCall && ++_quickCalls >= ProbationCalls)
+        {
+            Interlocked.CompareExchange(ref _mode, Direct, Probation);
+        }
+    }
+
     private async Task RunAsync()
     {
         var token = _stopping.Token;
         try
         {
             // No token on the wait: a single reader's wait then allocates nothing; StopAsync completes the writer to end it.
+            var running = false; // whether this worker holds _running
             while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (!token.IsCancellationRequested && _queue.Reader.TryRead(out var item))
@@ -155,9 +240,29 @@ internal sealed class MessageSink<T> : MessageSink
                         space.TrySetResult();
                     }
 
+                    if (item.Pending is { } pending)
+                    {
+                        // A direct call that went asynchronous: it owns _running, which passes to this worker.
+                        running = true;
+                        await pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        ReportIfFailed(pending, item.Topic);
+                        continue;
+                    }
+
+                    while (!running && Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+                    {
+                        // A direct call is still on the receive path (only when two writers raced): wait for it.
+                        await Task.Yield();
+                    }
+
+                    running = true;
+
                     try
                     {
-                        await _handler.InvokeAsync(item.Message, item.Context, token).ConfigureAwait(false);
+                        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                        var call = _handler.InvokeAsync(item.Message, item.Context, token);
+                        Grade(System.Diagnostics.Stopwatch.GetTimestamp() - started);
+                        await call.ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested)
                     {
@@ -169,6 +274,13 @@ internal sealed class MessageSink<T> : MessageSink
                     {
                         _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Topic, ReadOnlyMemory<byte>.Empty, e));
                     }
+                }
+
+                // Idle: a direct call may run now.
+                if (running)
+                {
+                    running = false;
+                    Volatile.Write(ref _running, 0);
                 }
 
                 if (token.IsCancellationRequested)

@@ -4,7 +4,7 @@ using TypedMqtt;
 
 // A consumer that knows TypedMqtt only through its NuGet package: the generator must come from analyzers/dotnet/cs.
 await using var broker = await EmbeddedMqttBroker.StartAsync();
-await using var client = await SensorClient.ConnectAsync(broker.Address);
+await using var client = await SensorClient.ConnectAsync(broker.Address, o => o.WithCodecContentType());
 var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 await using var subscription = await client.OnReadingAsync((sensorId, reading, context, _) =>
 {

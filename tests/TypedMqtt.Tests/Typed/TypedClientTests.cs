@@ -17,7 +17,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Every_topic_parameter_type_round_trips_through_the_topic()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.WithCodecContentType());
         var received = new TaskCompletionSource<(string Site, int Id, Mode Mode, bool Active, Guid Batch, Reading Reading, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await client.OnReadingAsync((site, id, mode, active, batch, reading, context, _) =>
         {
@@ -35,6 +35,27 @@ public sealed class TypedClientTests : IAsyncLifetime
         Assert.Equal(MqttQos.AtLeastOnce, message.Context.Qos);
         Assert.Equal("application/json", message.Context.ContentType);
         Assert.Equal(MqttPayloadFormat.Utf8, message.Context.PayloadFormat);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_codec_content_type_is_sent_only_when_asked_for(bool ask)
+    {
+        var address = _broker.Address + (ask ? "?codecContentType=true" : string.Empty);
+        await using var client = await TelemetryClient.ConnectAsync(address);
+        var received = new TaskCompletionSource<MqttMessageContext>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await client.OnReadingAsync((_, _, _, _, _, _, context, _) =>
+        {
+            received.TrySetResult(context);
+            return Task.CompletedTask;
+        });
+
+        await client.PublishReadingAsync("s", 1, Mode.Cooling, false, Guid.NewGuid(), new Reading(1, "bar"));
+
+        var context = await received.Task.WaitAsync(Wait);
+        Assert.Equal(ask ? "application/json" : null, context.ContentType);
+        Assert.Equal(ask ? MqttPayloadFormat.Utf8 : MqttPayloadFormat.Unspecified, context.PayloadFormat);
     }
 
     [Theory]
@@ -324,7 +345,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_custom_codec_encodes_and_decodes()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.WithCodecContentType());
         var raw = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var typed = new TaskCompletionSource<(int, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rawSubscription = await client.Connection.SubscribeAsync("test/custom/+", (payload, context, _) =>
