@@ -82,7 +82,7 @@ internal sealed class ConnectionRig
         var options = new MqttConnectionOptionsBuilder().WithAddress("mqtt://127.0.0.1:1883").WithClientId("bench-rig").Build();
         Connection = (MqttConnection)typeof(MqttConnection).GetConstructor(Instance, [typeof(MqttConnectionOptions)])!.Invoke([options]);
         var linkType = typeof(MqttConnection).GetNestedType("Link", BindingFlags.NonPublic)!;
-        var link = Activator.CreateInstance(linkType, Instance | BindingFlags.Public, null, [Client, (int)ushort.MaxValue], null)!;
+        var link = Activator.CreateInstance(linkType, Instance | BindingFlags.Public, null, [Client, (int)ushort.MaxValue, 1], null)!;
         typeof(MqttConnection).GetField("_link", Instance)!.SetValue(Connection, link);
         OnMessageReceived = typeof(MqttConnection).GetMethod("OnMessageReceivedAsync", Instance)!.CreateDelegate<Func<MqttApplicationMessageReceivedEventArgs, Task>>(Connection);
         Registry = (Dispatch.SubscriptionRegistry)typeof(MqttConnection).GetField("_subscriptions", Instance)!.GetValue(Connection)!;
