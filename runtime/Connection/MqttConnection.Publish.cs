@@ -98,22 +98,31 @@ public sealed partial class MqttConnection
         }
     }
 
+    // One message object per thread, refilled for every publish: MqttClient.PublishAsync copies the message into its own
+    // PUBLISH packet before it returns (it is not an async method; its async parts take the packet), so the object is free
+    // again as soon as the call has returned its task. Saves an MqttApplicationMessage per publish.
+    [ThreadStatic]
+    private static MqttApplicationMessage? _threadMessage;
+
+    /// <summary>The message to hand to MQTTnet's PublishAsync right away; valid until the next call on this thread.</summary>
     private static MqttApplicationMessage CreateMessage(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
     {
-        var message = new MqttApplicationMessage
-        {
-            Topic = topic,
-            Payload = new ReadOnlySequence<byte>(payload),
-            QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos,
-            Retain = retain,
-            ContentType = properties?.ContentType ?? defaults.ContentType,
-        };
+        var message = _threadMessage ??= new MqttApplicationMessage();
+        message.Topic = topic;
+        message.Payload = new ReadOnlySequence<byte>(payload);
+        message.QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos;
+        message.Retain = retain;
+        message.Dup = false;
+        message.ContentType = properties?.ContentType ?? defaults.ContentType;
+        message.MessageExpiryInterval = 0;
+        message.ResponseTopic = null;
+        message.CorrelationData = null;
+        message.UserProperties = null;
+        message.SubscriptionIdentifiers = null;
+        message.TopicAlias = 0;
 
         var format = properties?.PayloadFormat ?? defaults.Format;
-        if (format != MqttPayloadFormat.Unspecified)
-        {
-            message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
-        }
+        message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
 
         if (properties is null || properties.IsEmpty)
         {
