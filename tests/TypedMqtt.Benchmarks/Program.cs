@@ -20,7 +20,7 @@ if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 }
 
 bool Runs(string part) => chosen.Count == 0 || chosen.Contains(part);
-var runs = ArgValue("--runs") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : quick ? 3 : 5;
+var runs = ArgValue("--runs") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : quick ? 3 : 7;
 var brokers = ArgValue("--broker") is { } b ? [b] : new[] { "mosquitto", "embedded" };
 
 var payload = JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading);
