@@ -10,7 +10,10 @@ using MQTTnet.Implementations;
 
 namespace TypedMqtt.Wire;
 
-/// <summary>MQTTnet's own TCP or WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/>.</summary>
+/// <summary>
+/// MQTTnet's own TCP or WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/> and
+/// outbound packets coalesced into fewer writes by a <see cref="CoalescingWriter"/>.
+/// </summary>
 internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidator validator) : IMqttChannel
 {
     public X509Certificate2 ClientCertificate => inner.ClientCertificate;
@@ -23,7 +26,20 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
     public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
 
-    public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
+    public async Task DisconnectAsync(CancellationToken cancellationToken)
+    {
+        // A DISCONNECT still in the buffer must reach the broker before the socket closes (or the broker sends the will).
+        try
+        {
+            await _writer.FlushPendingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException)
+        {
+            // The socket already failed; closing it is all that is left.
+        }
+
+        await inner.DisconnectAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
@@ -45,10 +61,16 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         return read;
     }
 
-    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
-        inner.WriteAsync(buffer, isEndOfPacket, cancellationToken);
+    private readonly CoalescingWriter _writer = new(inner);
 
-    public void Dispose() => inner.Dispose();
+    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(buffer, isEndOfPacket);
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        inner.Dispose();
+    }
 }
 
 /// <summary>Builds MQTTnet's channel adapter around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>

@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Runtime.ExceptionServices;
+using MQTTnet.Channel;
+
+namespace TypedMqtt.Wire;
+
+/// <summary>
+/// Coalesces outbound packets: MQTTnet writes one packet at a time (one socket write each, under its send lock); this
+/// copies each into a buffer and returns at once, while one flush at a time, on the thread pool, writes everything
+/// buffered so far in a single write. Packets that arrive while a flush runs go out together in the next one, so a fast
+/// publisher makes fewer system calls (and the broker fewer reads). Order is kept; past <see cref="MaxBuffered"/> bytes
+/// a writer waits for the flush (back pressure, so a stalled socket cannot grow the buffer without bound); a failed
+/// flush fails every later write, which makes MQTTnet close the connection.
+/// </summary>
+internal sealed class CoalescingWriter(IMqttChannel inner)
+{
+    private const int MaxBuffered = 256 * 1024;
+    private readonly object _gate = new();
+    private byte[] _pending = ArrayPool<byte>.Shared.Rent(8 * 1024);
+    private int _pendingLength;
+    private byte[] _sending = ArrayPool<byte>.Shared.Rent(8 * 1024);
+    private bool _flushing;
+    private TaskCompletionSource? _drained;
+    private ExceptionDispatchInfo? _failure;
+    private bool _disposed;
+
+    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket)
+    {
+        lock (_gate)
+        {
+            _failure?.Throw();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Append(buffer);
+            if (!isEndOfPacket)
+            {
+                return Task.CompletedTask; // the rest of the packet follows under MQTTnet's send lock
+            }
+
+            if (!_flushing)
+            {
+                _flushing = true;
+                ThreadPool.UnsafeQueueUserWorkItem(static writer => _ = writer.FlushAsync(), this, preferLocal: false);
+            }
+
+            if (_pendingLength < MaxBuffered)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    /// <summary>Completes when everything buffered so far has been written (before a DISCONNECT's socket is closed).</summary>
+    public Task FlushPendingAsync()
+    {
+        lock (_gate)
+        {
+            _failure?.Throw();
+            if (!_flushing && _pendingLength == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _drained?.TrySetException(new ObjectDisposedException(nameof(CoalescingWriter)));
+            _drained = null;
+        }
+    }
+
+    private void Append(ReadOnlySequence<byte> buffer)
+    {
+        var length = checked((int)buffer.Length);
+        if (_pendingLength + length > _pending.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_pendingLength + length, _pending.Length * 2));
+            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = larger;
+        }
+
+        buffer.CopyTo(_pending.AsSpan(_pendingLength));
+        _pendingLength += length;
+    }
+
+    private async Task FlushAsync()
+    {
+        while (true)
+        {
+            int length;
+            TaskCompletionSource? drained;
+            lock (_gate)
+            {
+                if (_pendingLength == 0 || _disposed)
+                {
+                    _flushing = false;
+                    _drained?.TrySetResult();
+                    _drained = null;
+                    return;
+                }
+
+                // Swap: writers go on filling the other buffer while this one is written.
+                (_pending, _sending) = (_sending, _pending);
+                length = _pendingLength;
+                _pendingLength = 0;
+                drained = _drained;
+                _drained = null;
+            }
+
+            try
+            {
+                await inner.WriteAsync(new ReadOnlySequence<byte>(_sending, 0, length), true, CancellationToken.None).ConfigureAwait(false);
+                drained?.TrySetResult();
+            }
+#pragma warning disable CA1031 // Whatever failed the write fails the connection: it is handed to the next writer.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                lock (_gate)
+                {
+                    _failure = ExceptionDispatchInfo.Capture(e);
+                    _flushing = false;
+                    _drained?.TrySetException(e);
+                    _drained = null;
+                }
+
+                drained?.TrySetException(e);
+                return;
+            }
+        }
+    }
+}
