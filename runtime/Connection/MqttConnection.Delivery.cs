@@ -80,7 +80,7 @@ public sealed partial class MqttConnection
                 if (!reliable || link.InFlight.Wait(0, CancellationToken.None) || await WaitForSlotAsync(link, cancellationToken).ConfigureAwait(false))
                 {
                     var clock = reliable ? StartClock(link) : -1;
-                    using var linked = WithLinkStop(link, cancellationToken, out var token);
+                    using var linked = WithLinkStop(link, qos, cancellationToken, out var token);
                     MqttClientPublishResult? result;
                     try
                     {
@@ -150,12 +150,20 @@ public sealed partial class MqttConnection
     }
 
     /// <summary>
-    /// The token for MQTTnet's publish: cancelled when the link is lost, because MQTTnet does not fail a publish that
-    /// awaits its acknowledgement when its client is disposed. Without a caller token it is the link's own token (no
-    /// allocation); with one, a linked source the caller disposes.
+    /// The token for MQTTnet's publish. For QoS 2 it is also cancelled when the link is lost: MQTTnet fails a QoS 1 publish
+    /// awaiting PUBACK when its client is disposed (AcknowledgementDeadlineTests), but a QoS 2 flow was seen to stay
+    /// pending (R2 stalled with 25 of 20,000 publishes never completing). The link token costs a registration per publish,
+    /// so QoS 0/1 get the caller's token alone. Without a caller token it is the link's own token (no allocation); with
+    /// one, a linked source the caller disposes.
     /// </summary>
-    private static CancellationTokenSource? WithLinkStop(Link link, CancellationToken cancellationToken, out CancellationToken token)
+    private static CancellationTokenSource? WithLinkStop(Link link, MqttQos qos, CancellationToken cancellationToken, out CancellationToken token)
     {
+        if (qos != MqttQos.ExactlyOnce)
+        {
+            token = cancellationToken;
+            return null;
+        }
+
         if (!cancellationToken.CanBeCanceled)
         {
             token = link.Stop.Token;
@@ -265,7 +273,7 @@ public sealed partial class MqttConnection
         MqttClientPublishResult result;
         try
         {
-            result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default), link.Stop.Token).ConfigureAwait(false);
+            result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default), publish.Qos == MqttQos.ExactlyOnce ? link.Stop.Token : CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not MqttOperationException && IsLinkFailure(e))
         {

@@ -12,7 +12,7 @@ namespace TypedMqtt.Wire;
 /// a writer waits for the flush (back pressure, so a stalled socket cannot grow the buffer without bound); a failed
 /// flush fails every later write, which makes MQTTnet close the connection.
 /// </summary>
-internal sealed class CoalescingWriter(IMqttChannel inner)
+internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
 {
     private const int MaxBuffered = 256 * 1024;
     private readonly object _gate = new();
@@ -39,7 +39,7 @@ internal sealed class CoalescingWriter(IMqttChannel inner)
             if (!_flushing)
             {
                 _flushing = true;
-                ThreadPool.UnsafeQueueUserWorkItem(static writer => _ = writer.FlushAsync(), this, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false); // the writer is its own work item: no allocation
             }
 
             if (_pendingLength < MaxBuffered)
@@ -77,6 +77,9 @@ internal sealed class CoalescingWriter(IMqttChannel inner)
             _drained = null;
         }
     }
+
+    /// <summary>Runs the flush (queued by <see cref="WriteAsync"/>).</summary>
+    void IThreadPoolWorkItem.Execute() => _ = FlushAsync();
 
     private void Append(ReadOnlySequence<byte> buffer)
     {

@@ -27,13 +27,22 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
     // Topic aliases the broker has set on this connection (an alias stands for a topic only after a PUBLISH named both).
     private readonly HashSet<ushort> _aliases = [];
 
+    /// <summary>
+    /// Where, in the span of the last <see cref="Feed"/>, the packet being checked began; -1 when it began in an earlier
+    /// span. After a violation, the bytes before it are whole, valid packets.
+    /// </summary>
+    public int CurrentPacketStart { get; private set; }
+
     public void Feed(ReadOnlySpan<byte> data)
     {
+        var total = data.Length;
+        CurrentPacketStart = _stage == 0 ? 0 : -1;
         while (!data.IsEmpty)
         {
             switch (_stage)
             {
                 case 0:
+                    CurrentPacketStart = total - data.Length;
                     _header = data[0];
                     data = data[1..];
                     CheckFixedHeader();
