@@ -20,6 +20,10 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
     private int _pendingLength;
     private byte[] _sending = ArrayPool<byte>.Shared.Rent(8 * 1024);
     private bool _flushing;
+    private int _sendingLength;
+    private TaskCompletionSource? _sendingDrained;
+    private Task? _inFlight;
+    private Action? _resume;
     private TaskCompletionSource? _drained;
     private ExceptionDispatchInfo? _failure;
     private bool _disposed;
@@ -79,7 +83,7 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
     }
 
     /// <summary>Runs the flush (queued by <see cref="WriteAsync"/>).</summary>
-    void IThreadPoolWorkItem.Execute() => _ = FlushAsync();
+    void IThreadPoolWorkItem.Execute() => Flush();
 
     private void Append(ReadOnlySequence<byte> buffer)
     {
@@ -96,14 +100,27 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
         _pendingLength += length;
     }
 
-    private async Task FlushAsync()
+    /// <summary>
+    /// Writes batches until nothing is pending. Not an async method: a write that does not complete at once resumes this
+    /// loop through one cached continuation, so a flush allocates nothing of its own however often the socket is full.
+    /// </summary>
+    private void Flush()
     {
         while (true)
         {
-            int length;
-            TaskCompletionSource? drained;
+            Task write;
             lock (_gate)
             {
+                if (_inFlight is { } finished)
+                {
+                    // Resumed after a write that completed later: settle it first.
+                    _inFlight = null;
+                    if (!Settle(finished))
+                    {
+                        return;
+                    }
+                }
+
                 if (_pendingLength == 0 || _disposed)
                 {
                     _flushing = false;
@@ -114,32 +131,61 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
 
                 // Swap: writers go on filling the other buffer while this one is written.
                 (_pending, _sending) = (_sending, _pending);
-                length = _pendingLength;
+                _sendingLength = _pendingLength;
                 _pendingLength = 0;
-                drained = _drained;
+                _sendingDrained = _drained;
                 _drained = null;
             }
 
             try
             {
-                await inner.WriteAsync(new ReadOnlySequence<byte>(_sending, 0, length), true, CancellationToken.None).ConfigureAwait(false);
-                drained?.TrySetResult();
+                write = inner.WriteAsync(new ReadOnlySequence<byte>(_sending, 0, _sendingLength), true, CancellationToken.None);
             }
 #pragma warning disable CA1031 // Whatever failed the write fails the connection: it is handed to the next writer.
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                write = Task.FromException(e);
+            }
+
+            if (!write.IsCompleted)
+            {
                 lock (_gate)
                 {
-                    _failure = ExceptionDispatchInfo.Capture(e);
-                    _flushing = false;
-                    _drained?.TrySetException(e);
-                    _drained = null;
+                    _inFlight = write;
                 }
 
-                drained?.TrySetException(e);
+                write.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_resume ??= Flush);
                 return;
             }
+
+            lock (_gate)
+            {
+                if (!Settle(write))
+                {
+                    return;
+                }
+            }
         }
+    }
+
+    /// <summary>Settles a finished write (under the gate); false when it failed, which ends the flushing for good.</summary>
+    private bool Settle(Task write)
+    {
+        var drained = _sendingDrained;
+        _sendingDrained = null;
+        if (write.IsCompletedSuccessfully)
+        {
+            drained?.TrySetResult();
+            return true;
+        }
+
+        var e = write.Exception?.InnerException ?? new IOException("The write was cancelled.");
+        _failure = ExceptionDispatchInfo.Capture(e);
+        _flushing = false;
+        drained?.TrySetException(e);
+        _drained?.TrySetException(e);
+        _drained = null;
+        return false;
     }
 }
