@@ -270,10 +270,11 @@ public sealed partial class MqttConnection
     {
         var reliable = publish.Qos != MqttQos.AtMostOnce;
         var clock = reliable ? StartClock(link) : -1;
+        using var linked = WithLinkStop(link, publish.Qos, CancellationToken.None, out var token);
         MqttClientPublishResult result;
         try
         {
-            result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default), publish.Qos == MqttQos.ExactlyOnce ? link.Stop.Token : CancellationToken.None).ConfigureAwait(false);
+            result = await link.Client.PublishAsync(CreateMessage(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default), token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not MqttOperationException && IsLinkFailure(e))
         {

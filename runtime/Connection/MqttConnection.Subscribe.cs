@@ -244,12 +244,7 @@ public sealed partial class MqttConnection
         for (var i = 0; i < sinks.Count; i++)
         {
             var sink = sinks[i];
-            if (sink.NeedsContext)
-            {
-                context ??= CreateContext(message);
-            }
-
-            var delivery = sink.DeliverAsync(message.Topic, message.Payload, sink.NeedsContext ? context : null);
+            var delivery = sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context));
             if (!delivery.IsCompletedSuccessfully)
             {
                 return DeliverRestAsync(delivery, sinks.GetRange(i + 1, sinks.Count - i - 1), message, context);
@@ -265,14 +260,13 @@ public sealed partial class MqttConnection
         await pending.ConfigureAwait(false);
         foreach (var sink in rest)
         {
-            if (sink.NeedsContext)
-            {
-                context ??= CreateContext(message);
-            }
-
-            await sink.DeliverAsync(message.Topic, message.Payload, sink.NeedsContext ? context : null).ConfigureAwait(false);
+            await sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context)).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The message's context for a sink whose handler takes one (built once per message, on first need); otherwise null.</summary>
+    private static MqttMessageContext? ContextFor(MessageSink sink, MqttApplicationMessage message, ref MqttMessageContext? context) =>
+        sink.NeedsContext ? context ??= CreateContext(message) : null;
 
     private static MqttMessageContext CreateContext(MqttApplicationMessage m) => new()
     {

@@ -138,11 +138,7 @@ internal sealed class MessageSink<T> : MessageSink
             task = Task.FromException(e);
         }
 
-        if (System.Diagnostics.Stopwatch.GetTimestamp() - started >= SlowCall)
-        {
-            Volatile.Write(ref _mode, Isolated);
-        }
-
+        Grade(System.Diagnostics.Stopwatch.GetTimestamp() - started);
         if (!task.IsCompleted)
         {
             // Still running: the worker awaits it before anything that arrives next, and keeps _running until done.
@@ -159,9 +155,12 @@ internal sealed class MessageSink<T> : MessageSink
     {
         if (task.IsFaulted && task.Exception?.InnerException is { } e && !(e is OperationCanceledException && _stopping.IsCancellationRequested))
         {
-            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, topic, ReadOnlyMemory<byte>.Empty, e));
+            ReportHandlerFailure(topic, e);
         }
     }
+
+    private void ReportHandlerFailure(string topic, Exception e) =>
+        _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, topic, ReadOnlyMemory<byte>.Empty, e));
 
     // The only writer is the receive path, so at most one waits here at a time.
     private async ValueTask WriteWhenSpaceAsync(T message, string topic, MqttMessageContext? context)
@@ -201,24 +200,22 @@ internal sealed class MessageSink<T> : MessageSink
         }
         catch (TimeoutException e)
         {
-            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, Filter, ReadOnlyMemory<byte>.Empty,
-                new MqttOperationException($"The handler of '{Filter}' was still running {StopTimeout.TotalSeconds:0} s after its subscription was disposed and its cancellation token cancelled; disposal went on without it. Pass the token to the handler's awaits.", null, e)));
+            ReportHandlerFailure(Filter, new MqttOperationException($"The handler of '{Filter}' was still running {StopTimeout.TotalSeconds:0} s after its subscription was disposed and its cancellation token cancelled; disposal went on without it. Pass the token to the handler's awaits.", null, e));
         }
     }
 
-    /// <summary>Grades how long one call held its thread before returning its task, during probation.</summary>
+    /// <summary>
+    /// Grades how long one call held its thread before returning its task: a slow call isolates the subscription for
+    /// good (whatever the mode); during probation, enough quick calls promote it to direct calls. Called by whichever
+    /// side ran the handler, which holds <see cref="_running"/>, so calls are never graded concurrently.
+    /// </summary>
     private void Grade(long elapsed)
     {
-        if (Volatile.Read(ref _mode) != Probation)
-        {
-            return;
-        }
-
         if (elapsed >= SlowCall)
         {
             Volatile.Write(ref _mode, Isolated);
         }
-        else if (elapsed < FastCall && ++_quickCalls >= ProbationCalls)
+        else if (elapsed < FastCall && Volatile.Read(ref _mode) == Probation && ++_quickCalls >= ProbationCalls)
         {
             Interlocked.CompareExchange(ref _mode, Direct, Probation);
         }
@@ -272,7 +269,7 @@ internal sealed class MessageSink<T> : MessageSink
                     catch (Exception e)
 #pragma warning restore CA1031
                     {
-                        _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Handler, Filter, item.Topic, ReadOnlyMemory<byte>.Empty, e));
+                        ReportHandlerFailure(item.Topic, e);
                     }
                 }
 

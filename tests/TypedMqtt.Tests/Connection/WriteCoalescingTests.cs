@@ -12,7 +12,9 @@ public sealed class WriteCoalescingTests
     [Fact]
     public async Task Many_QoS0_publishes_in_flight_at_once_arrive_complete_and_in_order()
     {
-        const int Messages = 5_000;
+        // Below the embedded broker's 1,000 pending messages per client: beyond that MQTTnet's server drops the oldest
+        // for a subscriber that lags (as this one may on a loaded machine), which is the broker's loss, not ours.
+        const int Messages = 900;
         await using var broker = await EmbeddedMqttBroker.StartAsync();
         await using var subscriber = await MqttConnection.ConnectAsync(broker.Address);
         var received = new ConcurrentQueue<int>();

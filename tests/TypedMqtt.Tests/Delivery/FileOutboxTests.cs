@@ -45,4 +45,43 @@ public sealed class FileOutboxTests : IDisposable
         Assert.True(left.Retain);
         Assert.Equal([9], left.Payload.ToArray());
     }
+
+    [Fact]
+    public async Task An_outbox_that_cannot_record_an_acknowledgement_does_not_drop_the_connection()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        using var outbox = new FailingAcknowledgementOutbox(new MqttFileOutbox(OutboxPath));
+        var options = MqttConnectionOptionsBuilder.FromAddress(broker.Address).Configure(o => o with { Outbox = outbox }).Build();
+        await using var connection = await MqttConnection.ConnectAsync(options);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await connection.PublishAsync("outbox/ack", new[] { (byte)i }, MqttQos.AtLeastOnce).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        // The broker has every message; only the local note failed, so the entries stay for the next process to resend.
+        Assert.Equal(5, outbox.Failures);
+        Assert.Equal(5, outbox.Pending().Count);
+        Assert.Equal(0, connection.Statistics.Reconnects);
+        Assert.Equal(0, connection.Statistics.Resent);
+        Assert.True(connection.IsConnected);
+    }
+
+    /// <summary>A user's outbox whose storage fails when an acknowledgement is written (a full disk, say).</summary>
+    private sealed class FailingAcknowledgementOutbox(MqttFileOutbox inner) : IMqttOutbox
+    {
+        public int Failures { get; private set; }
+
+        public long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain) => inner.Add(topic, payload, qos, retain);
+
+        public void Acknowledge(long id)
+        {
+            Failures++;
+            throw new IOException("No space left on device");
+        }
+
+        public IReadOnlyList<MqttOutboxMessage> Pending() => inner.Pending();
+
+        public void Dispose() => inner.Dispose();
+    }
 }
