@@ -71,7 +71,7 @@ internal sealed class TopicTrie<T>
         if (wildcardsAllowed && node.MultiLevel is { } multi)
         {
             // '#' also matches the parent level itself ("a/#" matches "a").
-            results.AddRange(multi.Values);
+            AddValues(multi, results);
         }
 
         var slash = rest.IndexOf('/');
@@ -94,15 +94,24 @@ internal sealed class TopicTrie<T>
     {
         if (isLast)
         {
-            results.AddRange(node.Values);
+            AddValues(node, results);
             if (node.MultiLevel is { } multi)
             {
-                results.AddRange(multi.Values);
+                AddValues(multi, results);
             }
         }
         else
         {
             Match(node, remainder, isFirstLevel: false, system, results);
+        }
+    }
+
+    private static void AddValues(Node node, List<T> results)
+    {
+        // Most nodes on a walk are inner levels with no filter ending there; skip the interface call AddRange makes.
+        if (node.Values.Count > 0)
+        {
+            results.AddRange(node.Values);
         }
     }
 
