@@ -110,6 +110,12 @@ public sealed partial class TypedMqttGenerator
                     options.Append($", BufferCapacity = {subscribe.BufferCapacity.ToString(CultureInfo.InvariantCulture)} }}");
                     w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MethodName} = {options};");
                     wroteStatic = true;
+
+                    // The last value read per string level (MqttTopic.Reuse): messages from the same sender cost no string for it.
+                    foreach (var parameter in operation.TopicParameters.Where(ReusesLevel))
+                    {
+                        w.Line($"private static string? {LevelField(parameter, operation.MethodName)};");
+                    }
                 }
             }
 
@@ -120,6 +126,16 @@ public sealed partial class TypedMqttGenerator
 
             w.Line($"private readonly {Runtime}MqttConnection _connection;");
             w.Line("private readonly bool _ownsConnection;");
+
+            // The last topic built per publish operation: the same topic again costs no string (MqttTopic.Reuse).
+            foreach (var operation in contract.Operations)
+            {
+                if (operation.Kind == ContractOperationKind.Publish && operation.TopicParameters.Count > 0)
+                {
+                    w.Line($"private string? _topicOf{operation.MethodName};");
+                }
+
+            }
         }
 
         private static void EmitLifetime(IndentedWriter w, ContractModel contract)
@@ -172,7 +188,19 @@ public sealed partial class TypedMqttGenerator
             w.Line("/// <inheritdoc/>");
             w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
             var arguments = operation.TopicParameters.ToDictionary(p => p.Name, p => FormatExpression(p, Identifier(p.Name)), StringComparer.Ordinal);
-            w.Line($"var __topic = {TopicExpression(operation.Levels, arguments)};");
+            if (operation.TopicParameters.Count == 0)
+            {
+                w.Line($"var __topic = {TopicExpression(operation.Levels, arguments)};");
+            }
+            else
+            {
+                // Formatted on the stack and compared with the last topic of this operation; a new string only when it
+                // differs (or, past 256 characters, always).
+                w.Line("global::System.Span<char> __text = stackalloc char[256];");
+                w.Line($"var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, {Interpolation(operation.Levels, arguments)}, out var __length)");
+                w.Line($"    ? {Runtime}MqttTopic.Reuse(ref _topicOf{operation.MethodName}, __text.Slice(0, __length))");
+                w.Line($"    : {TopicExpression(operation.Levels, arguments)};");
+            }
 
             var staticProperties = PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is null
                 ? null
@@ -221,7 +249,7 @@ public sealed partial class TypedMqttGenerator
             var decodePayload = NullMeansEmpty(payload)
                 ? $"(__payload.IsEmpty ? null : CodecFor{operation.MethodName}.Decode(__payload))"
                 : $"CodecFor{operation.MethodName}.Decode(__payload)";
-            var decodeParts = topicValues.Select(ParseExpression).Concat([decodePayload]).ToList();
+            var decodeParts = topicValues.Select(p => ParseExpression(p, operation.MethodName)).Concat([decodePayload]).ToList();
             var decode = decodeParts.Count == 1 ? decodeParts[0] : "(" + string.Join(", ", decodeParts) + ")";
 
             var handlerArguments = topicValues.Count == 0
@@ -350,7 +378,12 @@ public sealed partial class TypedMqttGenerator
                 return Literal(string.Join("/", levels.Select(l => l.Text)));
             }
 
-            var text = new StringBuilder("global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $\"");
+            return $"global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, {Interpolation(levels, arguments)})";
+        }
+
+        private static string Interpolation(EquatableArray<TemplateLevel> levels, Dictionary<string, string> arguments)
+        {
+            var text = new StringBuilder("$\"");
             for (var i = 0; i < levels.Count; i++)
             {
                 if (i > 0)
@@ -369,7 +402,7 @@ public sealed partial class TypedMqttGenerator
                 }
             }
 
-            return text.Append("\")").ToString();
+            return text.Append('"').ToString();
         }
 
         private static string FormatExpression(TopicParameterModel parameter, string value) => parameter.Kind switch
@@ -381,14 +414,21 @@ public sealed partial class TypedMqttGenerator
             _ => value,
         };
 
-        private static string ParseExpression(TopicParameterModel parameter)
+        private static bool ReusesLevel(TopicParameterModel parameter) => parameter.Kind == TopicValueKind.String && !parameter.IsCatchAll;
+
+        private static string LevelField(TopicParameterModel parameter, string methodName) =>
+            $"LevelOf{methodName}_{parameter.LevelIndex.ToString(CultureInfo.InvariantCulture)}";
+
+        private static string ParseExpression(TopicParameterModel parameter, string methodName)
         {
             var index = parameter.LevelIndex.ToString(CultureInfo.InvariantCulture);
             var level = $"{Runtime}MqttTopic.GetLevel(__topic, {index})";
             var name = Literal(parameter.Name);
             return parameter.Kind switch
             {
-                TopicValueKind.String => parameter.IsCatchAll ? $"{Runtime}MqttTopic.GetRest(__topic, {index})" : level + ".ToString()",
+                TopicValueKind.String => parameter.IsCatchAll
+                    ? $"{Runtime}MqttTopic.GetRest(__topic, {index})"
+                    : $"{Runtime}MqttTopic.Reuse(ref {LevelField(parameter, methodName)}, {level})",
                 TopicValueKind.Boolean => $"{Runtime}MqttTopic.ParseBoolean({level}, {name})",
                 TopicValueKind.Enum => $"{Runtime}MqttTopic.ParseEnum<{parameter.TypeName}>({level}, {name})",
                 _ => $"{Runtime}MqttTopic.Parse<{parameter.TypeName}>({level}, {name})",

@@ -66,6 +66,28 @@ public static class MqttTopic
         return end < 0 ? rest : rest[..end];
     }
 
+    /// <summary>
+    /// Returns <paramref name="last"/> when it already holds <paramref name="text"/>, otherwise a new string, which becomes
+    /// <paramref name="last"/>. A call site that keeps publishing to the same topic, or receiving the same level value,
+    /// then allocates no string per message. Strings are immutable: threads racing on <paramref name="last"/> at worst
+    /// allocate one string more.
+    /// </summary>
+    /// <param name="last">The call site's previous string.</param>
+    /// <param name="text">The characters wanted.</param>
+    /// <returns>A string equal to <paramref name="text"/>.</returns>
+    public static string Reuse(ref string? last, ReadOnlySpan<char> text)
+    {
+        var previous = last;
+        if (previous is not null && text.SequenceEqual(previous))
+        {
+            return previous;
+        }
+
+        var created = text.ToString();
+        last = created;
+        return created;
+    }
+
     /// <summary>Returns the levels of <paramref name="topic"/> from level <paramref name="index"/> to the end.</summary>
     /// <param name="topic">A received topic.</param>
     /// <param name="index">The first level.</param>

@@ -16,9 +16,11 @@ namespace Shapes
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForPublishLogAsync = global::TypedMqtt.Utf8StringCodec.Instance;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForOnLogAsync = global::TypedMqtt.Utf8StringCodec.Instance;
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnLogAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfOnLogAsync_1;
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPublishLogAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -67,7 +69,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishLogAsync(string service, string path, string line, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishLogAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}");
             return _connection.PublishAsync<string>(__topic, line, CodecForPublishLogAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
@@ -77,7 +82,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, string, string)>(
                 "logs/+/#",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), global::TypedMqtt.MqttTopic.GetRest(__topic, 2), CodecForOnLogAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnLogAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), global::TypedMqtt.MqttTopic.GetRest(__topic, 2), CodecForOnLogAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2, __message.Item3),
                 OptionsForOnLogAsync,
                 cancellationToken).ConfigureAwait(false);

@@ -15,6 +15,7 @@ public sealed partial class GlobalClient : global::IGlobal, global::System.IAsyn
 
     private readonly global::TypedMqtt.MqttConnection _connection;
     private readonly bool _ownsConnection;
+    private string? _topicOfPublishAsync;
 
     /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
     /// <param name="connection">The connection.</param>
@@ -63,7 +64,10 @@ public sealed partial class GlobalClient : global::IGlobal, global::System.IAsyn
     /// <inheritdoc/>
     public global::System.Threading.Tasks.Task PublishAsync(string @event, global::Shapes.Reading reading)
     {
-        var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}");
+        global::System.Span<char> __text = stackalloc char[256];
+        var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}", out var __length)
+            ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishAsync, __text.Slice(0, __length))
+            : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}");
         return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
     }
 

@@ -15,20 +15,28 @@ namespace Shapes
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPlainAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForPlainAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfPlainAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForWithContextAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForWithContextAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfWithContextAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForWithTokenAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForWithTokenAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfWithTokenAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForWithBothAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForWithBothAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfWithBothAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForValueTaskHandlerAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForValueTaskHandlerAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfValueTaskHandlerAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForReturnsSubscriptionAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForReturnsSubscriptionAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfReturnsSubscriptionAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForReturnsValueTaskAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForReturnsValueTaskAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfReturnsValueTaskAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForReturnsValueTaskSubscriptionAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForReturnsValueTaskSubscriptionAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfReturnsValueTaskSubscriptionAsync_1;
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
@@ -83,7 +91,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/plain",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForPlainAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfPlainAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForPlainAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForPlainAsync,
                 default).ConfigureAwait(false);
@@ -95,7 +103,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/context",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForWithContextAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfWithContextAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForWithContextAsync.Decode(__payload)),
                 (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __context),
                 OptionsForWithContextAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -107,7 +115,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/token",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForWithTokenAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfWithTokenAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForWithTokenAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2, __cancellationToken),
                 OptionsForWithTokenAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -119,7 +127,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/both",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForWithBothAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfWithBothAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForWithBothAsync.Decode(__payload)),
                 (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __context, __cancellationToken),
                 OptionsForWithBothAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -131,7 +139,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/value-task",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForValueTaskHandlerAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfValueTaskHandlerAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForValueTaskHandlerAsync.Decode(__payload)),
                 (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __context, __cancellationToken).AsTask(),
                 OptionsForValueTaskHandlerAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -143,7 +151,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/subscription",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsSubscriptionAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfReturnsSubscriptionAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForReturnsSubscriptionAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsSubscriptionAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -155,7 +163,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/value-task-return",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsValueTaskAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfReturnsValueTaskAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForReturnsValueTaskAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsValueTaskAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -167,7 +175,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "h/+/value-task-subscription",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForReturnsValueTaskSubscriptionAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfReturnsValueTaskSubscriptionAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForReturnsValueTaskSubscriptionAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForReturnsValueTaskSubscriptionAsync,
                 default).ConfigureAwait(false);

@@ -16,6 +16,7 @@ namespace Shapes
     {
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfHeartbeatAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -64,7 +65,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task HeartbeatAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfHeartbeatAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
             return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
@@ -93,9 +97,12 @@ namespace Shapes
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishReadingAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForOnReadingAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnReadingAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfOnReadingAsync_1;
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPublishReadingAsync;
+        private string? _topicOfHeartbeatAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -144,7 +151,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishReadingAsync(string deviceId, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 
@@ -154,7 +164,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "telemetry/+/reading",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForOnReadingAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnReadingAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForOnReadingAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnReadingAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -163,7 +173,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task HeartbeatAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfHeartbeatAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
             return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 

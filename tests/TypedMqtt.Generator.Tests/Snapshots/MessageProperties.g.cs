@@ -22,6 +22,8 @@ namespace Shapes
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfSendAsync;
+        private string? _topicOfSendUrgentAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -70,14 +72,20 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask SendAsync(string deviceId, string command, global::TypedMqtt.MqttMessageProperties? properties = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfSendAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}");
             return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendAsync.MergeWith(properties), null, cancellationToken));
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.ValueTask SendUrgentAsync(string deviceId, string command, global::TypedMqtt.MqttMessageProperties? properties = null, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfSendUrgentAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent");
             return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendUrgentAsync, (global::TypedMqtt.MqttQos)2, false, PropertiesForSendUrgentAsync.MergeWith(properties), null, cancellationToken));
         }
 

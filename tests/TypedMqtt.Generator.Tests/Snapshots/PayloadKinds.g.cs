@@ -28,10 +28,12 @@ namespace Shapes
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishNullableJsonAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: true);
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForOnNullableJsonAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: true);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnNullableJsonAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
+        private static string? LevelOfOnNullableJsonAsync_2;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForPublishNullableTextAsync = global::TypedMqtt.Utf8StringCodec.Instance;
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPublishNullableJsonAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -156,7 +158,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishNullableJsonAsync(string name, global::Shapes.Reading? reading)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishNullableJsonAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}");
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
@@ -166,7 +171,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "payloads/json/+",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 2).ToString(), CodecForOnNullableJsonAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnNullableJsonAsync_2, global::TypedMqtt.MqttTopic.GetLevel(__topic, 2)), CodecForOnNullableJsonAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnNullableJsonAsync,
                 default).ConfigureAwait(false);

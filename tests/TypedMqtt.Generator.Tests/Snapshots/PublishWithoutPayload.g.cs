@@ -15,6 +15,7 @@ namespace Shapes
     {
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPingAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -63,7 +64,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PingAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPingAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping");
             return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
         }
 

@@ -15,8 +15,10 @@ namespace Shapes
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForOnJobAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnJobAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)1, SharedGroup = "workers", BufferCapacity = 16 };
+        private static string? LevelOfOnJobAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForOnConfigAsync = global::TypedMqtt.Utf8StringCodec.Instance;
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnConfigAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, NoLocal = true, RetainAsPublished = true, RetainHandling = (global::TypedMqtt.MqttRetainHandling)1, BufferCapacity = 1024 };
+        private static string? LevelOfOnConfigAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForOnAlarmAsync = global::TypedMqtt.Utf8StringCodec.Instance;
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnAlarmAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, RetainHandling = (global::TypedMqtt.MqttRetainHandling)2, BufferCapacity = 1024 };
 
@@ -73,7 +75,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
                 "jobs/+",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForOnJobAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnJobAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForOnJobAsync.Decode(__payload)),
                 (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __context, __cancellationToken),
                 OptionsForOnJobAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -85,7 +87,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, string)>(
                 "config/+",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), CodecForOnConfigAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnConfigAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), CodecForOnConfigAsync.Decode(__payload)),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnConfigAsync,
                 cancellationToken).ConfigureAwait(false);

@@ -16,10 +16,13 @@ namespace Shapes
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishReadingAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForOnReadingAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnReadingAsync = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)2, BufferCapacity = 1024 };
+        private static string? LevelOfOnReadingAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishCounterAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPublishReadingAsync;
+        private string? _topicOfPublishCounterAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -68,7 +71,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishReadingAsync(string site, int floor, global::System.Guid deviceId, global::Shapes.DeviceKind kind, bool enabled, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, null, cancellationToken);
         }
 
@@ -78,7 +84,7 @@ namespace Shapes
             global::System.ArgumentNullException.ThrowIfNull(handler);
             return await _connection.SubscribeAsync<(string, int, global::System.Guid, global::Shapes.DeviceKind, bool, global::Shapes.Reading)>(
                 "sites/+/floors/+/devices/+/+/+",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.GetLevel(__topic, 1).ToString(), global::TypedMqtt.MqttTopic.Parse<int>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 3), "floor"), global::TypedMqtt.MqttTopic.Parse<global::System.Guid>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 5), "deviceId"), global::TypedMqtt.MqttTopic.ParseEnum<global::Shapes.DeviceKind>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 6), "kind"), global::TypedMqtt.MqttTopic.ParseBoolean(global::TypedMqtt.MqttTopic.GetLevel(__topic, 7), "enabled"), CodecForOnReadingAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnReadingAsync_1, global::TypedMqtt.MqttTopic.GetLevel(__topic, 1)), global::TypedMqtt.MqttTopic.Parse<int>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 3), "floor"), global::TypedMqtt.MqttTopic.Parse<global::System.Guid>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 5), "deviceId"), global::TypedMqtt.MqttTopic.ParseEnum<global::Shapes.DeviceKind>(global::TypedMqtt.MqttTopic.GetLevel(__topic, 6), "kind"), global::TypedMqtt.MqttTopic.ParseBoolean(global::TypedMqtt.MqttTopic.GetLevel(__topic, 7), "enabled"), CodecForOnReadingAsync.Decode(__payload)),
                 (__message, __context, __cancellationToken) => handler(__message.Item1, __message.Item2, __message.Item3, __message.Item4, __message.Item5, __message.Item6, __context, __cancellationToken),
                 OptionsForOnReadingAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -87,7 +93,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishCounterAsync(long big, byte small, ulong unsigned, global::Shapes.Reading reading)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishCounterAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, null, default);
         }
 

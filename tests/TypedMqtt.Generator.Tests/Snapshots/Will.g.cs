@@ -17,6 +17,7 @@ namespace Shapes
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
+        private string? _topicOfPublishStatusAsync;
 
         /// <summary>Creates a client over an existing connection; several contracts can share one connection. Disposing the client leaves the connection open.</summary>
         /// <param name="connection">The connection.</param>
@@ -65,7 +66,10 @@ namespace Shapes
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PublishStatusAsync(string deviceId, global::Shapes.Status status, global::System.Threading.CancellationToken cancellationToken = default)
         {
-            var __topic = global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
             return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
         }
 

@@ -37,6 +37,49 @@ public sealed class TypedClientTests : IAsyncLifetime
         Assert.Equal(MqttPayloadFormat.Utf8, message.Context.PayloadFormat);
     }
 
+    [Fact]
+    public async Task Repeated_alternating_and_long_topic_values_each_arrive_on_their_own_topic()
+    {
+        // The generated client reuses the last topic string of an operation (and the last string read for a level) when
+        // the text is equal: a stale reuse would show here as a value arriving under another value's topic.
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var received = Channel.CreateUnbounded<(string Site, int Id, string Topic)>();
+        await using var subscription = await client.OnReadingAsync((site, id, _, _, _, _, context, _) =>
+        {
+            received.Writer.TryWrite((site, id, context.Topic));
+            return Task.CompletedTask;
+        });
+        var batch = Guid.Parse("6d1f0b8e-8c1a-4a57-9a0e-3f1f6f1f2a10");
+        var longSite = new string('s', 300); // past the 256 characters formatted on the stack
+        (string Site, int Id)[] sent = [("a", 1), ("a", 1), ("b", 1), ("a", 2), ("a", 2), ("ab", 2), (longSite, 3), (longSite, 3), ("a", 1)];
+
+        foreach (var (site, id) in sent)
+        {
+            await client.PublishReadingAsync(site, id, Mode.Idle, false, batch, new Reading(1, "x"));
+        }
+
+        foreach (var (site, id) in sent)
+        {
+            var message = await received.Reader.ReadAsync().AsTask().WaitAsync(Wait);
+            Assert.Equal((site, id, $"test/sensors/{site}/{id}/Idle/false/{batch:D}"), message);
+        }
+    }
+
+    [Fact]
+    public void Reuse_returns_the_previous_string_only_for_equal_text()
+    {
+        string? last = null;
+        var first = MqttTopic.Reuse(ref last, "room-1".AsSpan());
+        var again = MqttTopic.Reuse(ref last, "room-1x".AsSpan(0, 6));
+        var other = MqttTopic.Reuse(ref last, "room-2".AsSpan());
+
+        Assert.Equal("room-1", first);
+        Assert.Same(first, again);
+        Assert.Equal("room-2", other);
+        Assert.Same(other, last);
+        Assert.Equal(string.Empty, MqttTopic.Reuse(ref last, ReadOnlySpan<char>.Empty));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
