@@ -38,7 +38,7 @@ public sealed partial class MqttConnection
     {
         ValidatePublish(topic, qos, properties);
         CheckServerLimits(topic, payload.Length, qos, retain);
-        return DeliverAsync(topic, payload, null, qos, retain, properties, default, PolicyFor(qos, offlinePolicy), cancellationToken);
+        return DeliverAsync(topic, payload, null, qos, retain, properties, default, PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }
 
     /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>

@@ -43,6 +43,6 @@ public sealed partial class MqttConnection
         }
 
         var defaults = Options.SendCodecContentType && Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
-        return DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken);
+        return DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }
 }
