@@ -11,7 +11,7 @@ using MQTTnet.Implementations;
 namespace TypedMqtt.Wire;
 
 /// <summary>
-/// MQTTnet's own TCP or WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/> and
+/// The TCP channel (<see cref="TcpChannel"/>) or MQTTnet's WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/> and
 /// outbound packets coalesced into fewer writes by a <see cref="CoalescingWriter"/>.
 /// </summary>
 internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidator validator) : IMqttChannel
@@ -45,6 +45,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     // MQTTnet, whose small reads (fixed header, remaining length, body) are then served from the chunk. One socket read
     // per burst of packets instead of two or three per packet; results served from the chunk reuse cached tasks.
     private readonly byte[] _chunk = new byte[16 * 1024];
+    private readonly TcpChannel? _tcp = inner as TcpChannel;
     private readonly Task<int>?[] _served = new Task<int>?[64];
     private int _chunkStart;
     private int _chunkEnd;
@@ -60,7 +61,16 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
         _violation?.Throw();
 
-        var reading = inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken);
+        ValueTask<int> reading;
+        try
+        {
+            reading = ReadSocket(cancellationToken);
+        }
+        catch (ObjectDisposedException) when (_tcp is not null)
+        {
+            return Served(0); // closed under the read: the end of the stream, as MQTTnet's TCP channel reports it
+        }
+
         if (!reading.IsCompletedSuccessfully)
         {
             return ReadChunkAsync(reading, buffer, offset, count);
@@ -69,16 +79,37 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         var read = reading.Result;
         if (read == 0)
         {
-            return reading; // end of stream
+            return Served(0); // end of stream
         }
 
         Accept(read);
         return Served(Serve(buffer, offset, count));
     }
 
-    private async Task<int> ReadChunkAsync(Task<int> reading, byte[] buffer, int offset, int count)
+    /// <summary>Our own TCP channel's stream is read directly (a ValueTask: no task when the read waits); others through MQTTnet's interface.</summary>
+    private ValueTask<int> ReadSocket(CancellationToken cancellationToken) =>
+        _tcp is null ? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken))
+        : _tcp.Stream is { } stream ? stream.ReadAsync(_chunk, cancellationToken)
+        : new ValueTask<int>(0);
+
+    private async Task<int> ReadChunkAsync(ValueTask<int> reading, byte[] buffer, int offset, int count)
     {
-        var read = await reading.ConfigureAwait(false);
+        int read;
+        try
+        {
+            read = await reading.ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException) when (_tcp is not null)
+        {
+            return 0; // closed under the read: the end of the stream, as MQTTnet's TCP channel reports it
+        }
+        catch (IOException e) when (_tcp is not null && e.InnerException is System.Net.Sockets.SocketException socketError)
+        {
+            // MQTTnet's TCP channel reports the socket error itself; so does ours.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(socketError);
+            throw;
+        }
+
         if (read == 0)
         {
             return 0;
@@ -149,7 +180,7 @@ internal sealed class ValidatingAdapterFactory(MqttConnectionOptions options) : 
         IMqttChannel channel = clientOptions.ChannelOptions switch
         {
             MqttClientWebSocketOptions webSocket => new MqttWebSocketChannel(webSocket),
-            _ => new MqttTcpChannel(clientOptions),
+            _ => new TcpChannel(clientOptions),
         };
         var limit = options.MaximumPacketSize ?? Math.Max(DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000);
         var validator = new InboundPacketValidator(options.ProtocolVersion == MqttVersion.V500, limit, options.TopicAliasMaximum ?? 0);

@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+using MQTTnet.Channel;
+
+namespace TypedMqtt.Wire;
+
+/// <summary>
+/// The TCP transport, with TLS when the options ask for it: a socket and, over it, an <see cref="SslStream"/>. It
+/// replaces MQTTnet's <c>MqttTcpChannel</c> so that <see cref="ValidatingChannel"/> can read the stream directly: an
+/// asynchronous socket read then costs one state machine (the validator's) instead of two, and writes complete without
+/// allocating when the socket takes them at once. Socket settings (no-delay, linger, address family, dual mode, local
+/// end point) and the TLS settings that <c>MqttConnection</c> configures (target host, protocols, client certificate,
+/// server certificate validation) are taken from MQTTnet's options, so both transports behave alike. One difference on
+/// purpose: the socket buffers keep the operating system's sizes (Linux tunes them to the traffic) instead of MQTTnet's
+/// fixed 8 KB, which measured 4-10 us of CPU per QoS 0 message against 13-26 us, and no more stalls of a second.
+/// </summary>
+internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
+{
+    private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
+    private Stream? _stream;
+
+    /// <summary>The connected stream (TLS or plain); null before connecting and after disposal.</summary>
+    public Stream? Stream => Volatile.Read(ref _stream);
+
+    public X509Certificate2 ClientCertificate => null!;
+
+    public EndPoint RemoteEndPoint { get; private set; } = null!;
+
+    public EndPoint LocalEndPoint { get; private set; } = null!;
+
+    public bool IsSecureConnection => _tcp.TlsOptions?.UseTls == true;
+
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = _tcp.AddressFamily == AddressFamily.Unspecified
+            ? new Socket(SocketType.Stream, _tcp.ProtocolType)
+            : new Socket(_tcp.AddressFamily, SocketType.Stream, _tcp.ProtocolType);
+        Stream? stream = null;
+        try
+        {
+            socket.NoDelay = _tcp.NoDelay;
+            if (_tcp.LingerState is { } linger)
+            {
+                socket.LingerState = linger;
+            }
+
+            if (_tcp.DualMode is { } dualMode)
+            {
+                socket.DualMode = dualMode;
+            }
+
+            if (_tcp.LocalEndpoint is { } local)
+            {
+                socket.Bind(local);
+            }
+
+            await socket.ConnectAsync(_tcp.RemoteEndpoint, cancellationToken).ConfigureAwait(false);
+            RemoteEndPoint = socket.RemoteEndPoint!;
+            LocalEndPoint = socket.LocalEndPoint!;
+            stream = new NetworkStream(socket, ownsSocket: true);
+            if (_tcp.TlsOptions is { UseTls: true } tls)
+            {
+                var secure = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = secure;
+                await secure.AuthenticateAsClientAsync(Authentication(tls), cancellationToken).ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref _stream, stream);
+        }
+        catch
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>MQTTnet's TLS options (as MqttConnection sets them) as .NET's.</summary>
+    private SslClientAuthenticationOptions Authentication(MqttClientTlsOptions tls)
+    {
+        var certificates = tls.ClientCertificatesProvider?.GetCertificates();
+        var validate = tls.CertificateValidationHandler;
+        return new SslClientAuthenticationOptions
+        {
+            TargetHost = tls.TargetHost ?? (_tcp.RemoteEndpoint as DnsEndPoint)?.Host,
+            EnabledSslProtocols = tls.SslProtocol,
+            CertificateRevocationCheckMode = tls.RevocationMode,
+            ClientCertificates = certificates,
+
+            // The configured certificate is offered whatever CAs the server lists: a refusal is then the server's, and
+            // MqttConnection reports it as such.
+            LocalCertificateSelectionCallback = certificates is { Count: > 0 } ? (_, _, _, _, _) => certificates[0] : null,
+            RemoteCertificateValidationCallback = validate is null
+                ? null
+                : (_, certificate, chain, errors) => validate(new MqttClientCertificateValidationEventArgs(certificate, chain, errors, _tcp)),
+        };
+    }
+
+    public Task DisconnectAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>For MQTTnet's interface; <see cref="ValidatingChannel"/> reads <see cref="Stream"/> directly.</summary>
+    public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        Stream is { } stream ? stream.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask() : Task.FromResult(0);
+
+    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
+    {
+        var stream = Stream ?? throw new ObjectDisposedException(nameof(TcpChannel), "The connection is closed.");
+        if (!buffer.IsSingleSegment)
+        {
+            return WriteSegmentsAsync(stream, buffer, cancellationToken);
+        }
+
+        var write = stream.WriteAsync(buffer.First, cancellationToken);
+        return write.IsCompletedSuccessfully ? Task.CompletedTask : write.AsTask();
+    }
+
+    private static async Task WriteSegmentsAsync(Stream stream, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        foreach (var segment in buffer)
+        {
+            await stream.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        // Closing the stream closes the socket (the NetworkStream owns it).
+        Interlocked.Exchange(ref _stream, null)?.Dispose();
+    }
+}
