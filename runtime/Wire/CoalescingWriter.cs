@@ -10,11 +10,15 @@ namespace TypedMqtt.Wire;
 /// buffered so far in a single write. Packets that arrive while a flush runs go out together in the next one, so a fast
 /// publisher makes fewer system calls (and the broker fewer reads). Order is kept; past <see cref="MaxBuffered"/> bytes
 /// a writer waits for the flush (back pressure, so a stalled socket cannot grow the buffer without bound); a failed
-/// flush fails every later write, which makes MQTTnet close the connection.
+/// flush fails every later write, which makes MQTTnet close the connection. A packet that finds the writer idle for at
+/// least <see cref="IdleForInline"/> is written at once on the caller's thread instead: nothing is waiting to be
+/// coalesced with it, and a request/acknowledgement exchange (a QoS 1 publish awaited one at a time) should not pay a
+/// thread-pool hop per packet.
 /// </summary>
 internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
 {
     private const int MaxBuffered = 256 * 1024;
+    private static readonly long IdleForInline = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 us
     private readonly object _gate = new();
     private byte[] _pending = ArrayPool<byte>.Shared.Rent(8 * 1024);
     private int _pendingLength;
@@ -27,9 +31,11 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
     private TaskCompletionSource? _drained;
     private ExceptionDispatchInfo? _failure;
     private bool _disposed;
+    private long _idleSince;
 
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket)
     {
+        bool inline;
         lock (_gate)
         {
             _failure?.Throw();
@@ -40,20 +46,32 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
                 return Task.CompletedTask; // the rest of the packet follows under MQTTnet's send lock
             }
 
+            inline = false;
             if (!_flushing)
             {
                 _flushing = true;
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false); // the writer is its own work item: no allocation
+                inline = System.Diagnostics.Stopwatch.GetTimestamp() - _idleSince >= IdleForInline;
+                if (!inline)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false); // the writer is its own work item: no allocation
+                }
             }
 
-            if (_pendingLength < MaxBuffered)
+            if (!inline && _pendingLength >= MaxBuffered)
             {
-                return Task.CompletedTask;
+                _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return _drained.Task;
             }
-
-            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _drained.Task;
         }
+
+        if (inline)
+        {
+            // Quiet link: write now. A write that does not complete at once goes on as a normal flush; a failure fails
+            // the next write, as with a queued flush.
+            Flush();
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Completes when everything buffered so far has been written (before a DISCONNECT's socket is closed).</summary>
@@ -124,6 +142,7 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
                 if (_pendingLength == 0 || _disposed)
                 {
                     _flushing = false;
+                    _idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
                     _drained?.TrySetResult();
                     _drained = null;
                     return;

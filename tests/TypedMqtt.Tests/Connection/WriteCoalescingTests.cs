@@ -12,9 +12,9 @@ public sealed class WriteCoalescingTests
     [Fact]
     public async Task Many_QoS0_publishes_in_flight_at_once_arrive_complete_and_in_order()
     {
-        // Below the embedded broker's 1,000 pending messages per client: beyond that MQTTnet's server drops the oldest
-        // for a subscriber that lags (as this one may on a loaded machine), which is the broker's loss, not ours.
-        const int Messages = 900;
+        // More than MQTTnet's default of 1,000 pending messages per client, which the embedded broker raises
+        // (EmbeddedMqttBroker.MaxPendingMessagesPerClient): with the default, a subscriber lagging on a loaded machine lost some.
+        const int Messages = 5_000;
         await using var broker = await EmbeddedMqttBroker.StartAsync();
         await using var subscriber = await MqttConnection.ConnectAsync(broker.Address);
         var received = new ConcurrentQueue<int>();
@@ -71,5 +71,77 @@ public sealed class WriteCoalescingTests
 
         await Task.Delay(300); // a will would have arrived by now
         Assert.Equal(Enumerable.Range(0, 100).Select(i => $"last/data={i}"), received);
+    }
+
+    [Fact]
+    public async Task A_packet_on_a_quiet_link_is_written_before_WriteAsync_returns_and_a_burst_behind_it_keeps_its_order()
+    {
+        // Quiet link: written on the caller's thread (no thread-pool hop for a request/acknowledgement exchange).
+        var channel = new RecordingChannel();
+        var writer = new TypedMqtt.Wire.CoalescingWriter(channel);
+        await writer.WriteAsync(new System.Buffers.ReadOnlySequence<byte>([0]), isEndOfPacket: true);
+        Assert.Equal(1, channel.Writes);
+        Assert.Equal(Environment.CurrentManagedThreadId, channel.LastThread);
+
+        // A burst right behind it: coalesced or not, every byte arrives once and in order.
+        for (byte i = 1; i <= 200; i++)
+        {
+            await writer.WriteAsync(new System.Buffers.ReadOnlySequence<byte>([i]), isEndOfPacket: true);
+        }
+
+        await writer.FlushPendingAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Enumerable.Range(0, 201).Select(i => (byte)i), channel.Bytes);
+        Assert.True(channel.Writes <= 201);
+    }
+
+    /// <summary>A channel that keeps what is written to it (the writer's unit under test is the batching, not a socket).</summary>
+    private sealed class RecordingChannel : MQTTnet.Channel.IMqttChannel
+    {
+        private readonly List<byte> _bytes = [];
+
+        public int Writes { get; private set; }
+
+        public int LastThread { get; private set; }
+
+        public IReadOnlyList<byte> Bytes
+        {
+            get
+            {
+                lock (_bytes)
+                {
+                    return [.. _bytes];
+                }
+            }
+        }
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate => null!;
+
+        public System.Net.EndPoint RemoteEndPoint => null!;
+
+        public System.Net.EndPoint LocalEndPoint => null!;
+
+        public bool IsSecureConnection => false;
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(0);
+
+        public Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
+        {
+            lock (_bytes)
+            {
+                _bytes.AddRange(System.Buffers.BuffersExtensions.ToArray(buffer));
+                Writes++;
+                LastThread = Environment.CurrentManagedThreadId;
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
