@@ -23,6 +23,13 @@ public sealed class EmbeddedMqttBroker : IAsyncDisposable
         Port = port;
     }
 
+    /// <summary>
+    /// Messages the broker holds for one client before it drops the oldest. MQTTnet's default of 1,000 silently lost QoS 0
+    /// and QoS 1 messages to a subscriber that fell a second behind a fast publisher on the same machine; 100,000 keeps
+    /// memory bounded (tens of MB for a client that never reads) while a subscriber that is merely slower catches up.
+    /// </summary>
+    public const int MaxPendingMessagesPerClient = 100_000;
+
     /// <summary>The loopback port the broker listens on.</summary>
     public int Port { get; }
 
@@ -44,6 +51,7 @@ public sealed class EmbeddedMqttBroker : IAsyncDisposable
             .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
             .WithDefaultEndpointPort(chosen)
             .WithPersistentSessions(true)
+            .WithMaxPendingMessagesPerClient(MaxPendingMessagesPerClient)
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(options);
         if (users is not null)

@@ -59,7 +59,8 @@ internal static class E2ESuite
                 var floor = medians[(broker.Name, scenario.Name, Variant.Floor)];
                 var raw = medians[(broker.Name, scenario.Name, Variant.Raw)];
                 var typed = medians[(broker.Name, scenario.Name, Variant.Typed)];
-                var lost = string.Join(" / ", new[] { Variant.Floor, Variant.Raw, Variant.Typed }.Select(v => F(results[v].Sum(x => x.Sent - x.Received))));
+                long Lost(Variant v) => results[v].Sum(x => (long)(x.Sent - x.Received));
+                var lost = string.Join(" / ", new[] { Variant.Floor, Variant.Raw, Variant.Typed }.Select(v => F(Lost(v))));
                 var handWrittenLayer = raw.Bytes - floor.Bytes;
                 var typedLayer = typed.Bytes - floor.Bytes;
                 throughput.Add(
@@ -71,7 +72,10 @@ internal static class E2ESuite
                     $"{F(floor.Cpu, "0.0")} / {F(raw.Cpu, "0.0")} / {F(typed.Cpu, "0.0")}",
                     lost,
                 ]);
-                report.Target($"E2E throughput typed >= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Rate / raw.Rate, "0.00")} x", typed.Rate >= raw.Rate);
+                // Received per second flatters a publisher that outruns the broker until it drops messages: losing more than the
+                // hand-written client fails the line whatever the rate.
+                var moreLost = Lost(Variant.Typed) > Lost(Variant.Raw);
+                report.Target($"E2E throughput typed >= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Rate / raw.Rate, "0.00")} x{(moreLost ? $" (but lost {F(Lost(Variant.Typed))} vs {F(Lost(Variant.Raw))})" : string.Empty)}", typed.Rate >= raw.Rate && !moreLost);
                 report.Target($"E2E allocation typed <= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Bytes / raw.Bytes, "0.00")} x ({F(typed.Bytes)} vs {F(raw.Bytes)} B/msg; floor {F(floor.Bytes)})", typed.Bytes <= raw.Bytes);
             }
 
@@ -85,7 +89,7 @@ internal static class E2ESuite
         report.Note("E2E: 'typed layer above floor' = typed B/msg - floor B/msg, and its share of what the hand-written layer (raw - floor) allocates. " +
             "CPU us/msg = this process's CPU time (both clients, every thread, including the thread pool's spinning) per message, less sensitive to other load than msg/s. " +
             "Floor = MQTTnet with a pre-serialized payload, a pre-built message and a handler that only counts. Both brokers run in their own process. " +
-            "Lost messages are the broker's: MQTTnet's server keeps at most 1,000 pending messages per client (MaxPendingMessagesPerClient, DropOldestQueuedMessage), at QoS 1 too; msg/s counts received messages only.");
+            "Lost messages are the broker's (the embedded broker keeps up to EmbeddedMqttBroker.MaxPendingMessagesPerClient = 100,000 per client, then drops the oldest); msg/s counts received messages only, and a throughput target FAILs when the typed client lost more messages than the hand-written one.");
     }
 
     private static double Median(IEnumerable<double> values)
