@@ -8,17 +8,13 @@ internal sealed class OutboundQueue(int capacity)
 {
     private readonly object _gate = new();
     private readonly LinkedList<PendingPublish> _items = new();
+    private int _count;
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _items.Count;
-            }
-        }
-    }
+    /// <summary>
+    /// How many are waiting: a snapshot, read without the lock (every direct publish asks whether anything is queued
+    /// ahead of it); written under the lock after each change.
+    /// </summary>
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Queues a new publish by its policy; returns what had to give way (dropped or superseded), or throws when refused.</summary>
     public PendingPublish? Enqueue(PendingPublish publish)
@@ -56,6 +52,7 @@ internal sealed class OutboundQueue(int capacity)
             }
 
             _items.AddLast(publish);
+            Counted();
             return displaced;
         }
     }
@@ -82,6 +79,8 @@ internal sealed class OutboundQueue(int capacity)
             {
                 _items.AddBefore(node, publish);
             }
+
+            Counted();
         }
     }
 
@@ -93,6 +92,7 @@ internal sealed class OutboundQueue(int capacity)
             {
                 publish = first.Value;
                 _items.RemoveFirst();
+                Counted();
                 return true;
             }
         }
@@ -107,7 +107,11 @@ internal sealed class OutboundQueue(int capacity)
         {
             var all = _items.ToList();
             _items.Clear();
+            Counted();
             return all;
         }
     }
+
+    /// <summary>Publishes the new length (under the lock).</summary>
+    private void Counted() => Volatile.Write(ref _count, _items.Count);
 }
