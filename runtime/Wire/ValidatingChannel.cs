@@ -11,8 +11,8 @@ using MQTTnet.Implementations;
 namespace TypedMqtt.Wire;
 
 /// <summary>
-/// The TCP channel (<see cref="TcpChannel"/>) or MQTTnet's WebSocket channel, with every inbound byte checked by an <see cref="InboundPacketValidator"/> and
-/// outbound packets coalesced into fewer writes by a <see cref="CoalescingWriter"/>.
+/// The TCP channel (<see cref="TcpChannel"/>) or MQTTnet's WebSocket channel, with every inbound byte checked by an
+/// <see cref="InboundPacketValidator"/> and outbound packets coalesced into fewer writes by a <see cref="CoalescingWriter"/>.
 /// </summary>
 internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidator validator) : IMqttChannel
 {
@@ -86,7 +86,10 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         return Served(Serve(buffer, offset, count));
     }
 
-    /// <summary>Our own TCP channel's stream is read directly (a ValueTask: no task when the read waits); others through MQTTnet's interface.</summary>
+    /// <summary>
+    /// Our own TCP channel's stream is read directly (a ValueTask: no task when the read waits); the WebSocket channel
+    /// through MQTTnet's interface.
+    /// </summary>
     private ValueTask<int> ReadSocket(CancellationToken cancellationToken) =>
         _tcp is null ? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken))
         : _tcp.Stream is { } stream ? stream.ReadAsync(_chunk, cancellationToken)
