@@ -74,6 +74,49 @@ public sealed class WriteCoalescingTests
     }
 
     [Fact]
+    public async Task A_disconnect_right_after_a_large_burst_still_delivers_all_of_it_and_sends_no_will()
+    {
+        // Megabytes still in the kernel's send buffer when DisposeAsync closes the socket: a reset (zero linger) would
+        // discard them and the DISCONNECT; a normal close sends them first.
+        const int Messages = 2_000;
+        var payload = new byte[1_000];
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var subscriber = await MqttConnection.ConnectAsync(broker.Address);
+        var received = 0;
+        var will = 0;
+        await using var subscription = await subscriber.SubscribeAsync("bulk/#", (_, context, _) =>
+        {
+            if (context.Topic == "bulk/will")
+            {
+                Interlocked.Increment(ref will);
+            }
+            else
+            {
+                Interlocked.Increment(ref received);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        var publisher = await MqttConnection.ConnectAsync(broker.Address, b => b.WithWill(new MqttWill("bulk/will", Encoding.UTF8.GetBytes("gone"))));
+        for (var i = 0; i < Messages; i++)
+        {
+            _ = publisher.PublishAsync("bulk/data", payload);
+        }
+
+        await publisher.DisposeAsync();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (Volatile.Read(ref received) < Messages && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(300); // a will would have arrived by now
+        Assert.Equal((Messages, 0), (Volatile.Read(ref received), Volatile.Read(ref will)));
+    }
+
+    [Fact]
     public async Task A_packet_on_a_quiet_link_is_written_before_WriteAsync_returns_and_a_burst_behind_it_keeps_its_order()
     {
         // Quiet link: written on the caller's thread (no thread-pool hop for a request/acknowledgement exchange).
