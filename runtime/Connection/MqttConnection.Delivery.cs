@@ -363,7 +363,10 @@ public sealed partial class MqttConnection
                 _ = SendQueuedAsync(link, publish);
             }
 
-            Volatile.Write(ref _draining, 0);
+            // A full fence between giving up the drain and reading the queue's length (a lock-free snapshot): with only a
+            // release write the read could move ahead of it and miss a publish queued by a caller whose StartDrain still
+            // saw the drain running, leaving that publish unsent until the next one.
+            Interlocked.Exchange(ref _draining, 0);
             if (_queue.Count == 0 || _link is null || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
             {
                 return;
