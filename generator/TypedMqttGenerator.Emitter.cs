@@ -69,13 +69,13 @@ public sealed partial class TypedMqttGenerator
             {
                 if (operation.Payload is { } payload)
                 {
-                    w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{payload.TypeName}> CodecFor{operation.MethodName} = {CodecExpression(payload)};");
+                    w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{payload.TypeName}> CodecFor{operation.MemberKey} = {CodecExpression(payload)};");
                     wroteStatic = true;
                 }
 
                 if (operation.Kind == ContractOperationKind.Publish && PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is { } properties)
                 {
-                    w.Line($"private static readonly {Runtime}MqttMessageProperties PropertiesFor{operation.MethodName} = {properties};");
+                    w.Line($"private static readonly {Runtime}MqttMessageProperties PropertiesFor{operation.MemberKey} = {properties};");
                     wroteStatic = true;
                 }
 
@@ -108,13 +108,13 @@ public sealed partial class TypedMqttGenerator
                     }
 
                     options.Append($", BufferCapacity = {subscribe.BufferCapacity.ToString(CultureInfo.InvariantCulture)} }}");
-                    w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MethodName} = {options};");
+                    w.Line($"private static readonly {Runtime}MqttSubscriptionOptions OptionsFor{operation.MemberKey} = {options};");
                     wroteStatic = true;
 
                     // The last value read per string level (MqttTopic.Reuse): messages from the same sender cost no string for it.
                     foreach (var parameter in operation.TopicParameters.Where(ReusesLevel))
                     {
-                        w.Line($"private static string? {LevelField(parameter, operation.MethodName)};");
+                        w.Line($"private static string? {LevelField(parameter, operation.MemberKey)};");
                     }
                 }
             }
@@ -132,7 +132,7 @@ public sealed partial class TypedMqttGenerator
             {
                 if (operation.Kind == ContractOperationKind.Publish && operation.TopicParameters.Count > 0)
                 {
-                    w.Line($"private string? _topicOf{operation.MethodName};");
+                    w.Line($"private string? _topicOf{operation.MemberKey};");
                 }
 
             }
@@ -198,13 +198,13 @@ public sealed partial class TypedMqttGenerator
                 // differs (or, past 256 characters, always).
                 w.Line("global::System.Span<char> __text = stackalloc char[256];");
                 w.Line($"var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, {Interpolation(operation.Levels, arguments)}, out var __length)");
-                w.Line($"    ? {Runtime}MqttTopic.Reuse(ref _topicOf{operation.MethodName}, __text.Slice(0, __length))");
+                w.Line($"    ? {Runtime}MqttTopic.Reuse(ref _topicOf{operation.MemberKey}, __text.Slice(0, __length))");
                 w.Line($"    : {TopicExpression(operation.Levels, arguments)};");
             }
 
             var staticProperties = PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is null
                 ? null
-                : "PropertiesFor" + operation.MethodName;
+                : "PropertiesFor" + operation.MemberKey;
             var properties = (staticProperties, operation.PropertiesParameter) switch
             {
                 (null, null) => "null",
@@ -221,7 +221,7 @@ public sealed partial class TypedMqttGenerator
             {
                 var name = Identifier(operation.PayloadParameter!);
                 var value = name + (payload.AllowNull ? "!" : string.Empty);
-                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MethodName}, {qos}, {retain}, {properties}, {offline}, {token})";
+                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MemberKey}, {qos}, {retain}, {properties}, {offline}, {token})";
                 if (NullMeansEmpty(payload))
                 {
                     // A null string or byte[] payload is an empty message (which also clears a retained topic).
@@ -247,9 +247,9 @@ public sealed partial class TypedMqttGenerator
                 ? payloadType
                 : "(" + string.Join(", ", topicValues.Select(p => p.TypeName).Concat([payloadType])) + ")";
             var decodePayload = NullMeansEmpty(payload)
-                ? $"(__payload.IsEmpty ? null : CodecFor{operation.MethodName}.Decode(__payload))"
-                : $"CodecFor{operation.MethodName}.Decode(__payload)";
-            var decodeParts = topicValues.Select(p => ParseExpression(p, operation.MethodName)).Concat([decodePayload]).ToList();
+                ? $"(__payload.IsEmpty ? null : CodecFor{operation.MemberKey}.Decode(__payload))"
+                : $"CodecFor{operation.MemberKey}.Decode(__payload)";
+            var decodeParts = topicValues.Select(p => ParseExpression(p, operation.MemberKey)).Concat([decodePayload]).ToList();
             var decode = decodeParts.Count == 1 ? decodeParts[0] : "(" + string.Join(", ", decodeParts) + ")";
 
             var handlerArguments = topicValues.Count == 0
@@ -279,7 +279,7 @@ public sealed partial class TypedMqttGenerator
             w.Line(subscribe.HandlerTakesContext
                 ? $"    (__message, __context, __cancellationToken) => {invoke},"
                 : $"    (__message, __cancellationToken) => {invoke},");
-            w.Line($"    OptionsFor{operation.MethodName},");
+            w.Line($"    OptionsFor{operation.MemberKey},");
             w.Line($"    {token}).ConfigureAwait(false);");
             w.Close();
         }

@@ -89,7 +89,29 @@ public sealed partial class TypedMqttGenerator
             }
 
             ReportOverlaps(operations);
+            NameOverloads(operations);
             return Model(ns, symbol, clientName, will, operations);
+        }
+
+        /// <summary>Overloads share a method name: each gets a suffix (_1, _2... in declaration order) for its generated fields.</summary>
+        private static void NameOverloads(List<OperationModel> operations)
+        {
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var operation in operations)
+            {
+                seen[operation.MethodName] = seen.TryGetValue(operation.MethodName, out var count) ? count + 1 : 1;
+            }
+
+            var numbered = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < operations.Count; i++)
+            {
+                var name = operations[i].MethodName;
+                if (seen[name] > 1)
+                {
+                    numbered[name] = numbered.TryGetValue(name, out var n) ? n + 1 : 1;
+                    operations[i] = operations[i] with { MemberSuffix = "_" + numbered[name].ToString(CultureInfo.InvariantCulture) };
+                }
+            }
         }
 
         private ContractModel Model(string ns, INamedTypeSymbol symbol, string clientName, WillModel? will, List<OperationModel> operations) => new(

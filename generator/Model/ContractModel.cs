@@ -94,7 +94,12 @@ internal sealed record OperationModel(
     string? ResponseTopic,
     EquatableArray<UserPropertyModel> UserProperties,
     SubscribeModel? Subscribe,
-    int? OfflinePolicy = null);
+    int? OfflinePolicy = null,
+    string? MemberSuffix = null)
+{
+    /// <summary>Names the generated fields of this operation: the method name, plus a suffix for an overload.</summary>
+    public string MemberKey => MethodName + MemberSuffix;
+}
 
 /// <summary>A static user property.</summary>
 internal sealed record UserPropertyModel(string Name, string Value);

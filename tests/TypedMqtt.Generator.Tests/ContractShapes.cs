@@ -22,6 +22,26 @@ internal static class ContractShapes
             }
             """,
 
+        ["Overloads"] = """
+            namespace Shapes;
+
+            [MqttContract(JsonContext = typeof(ShapesJson))]
+            public partial interface IOverloads
+            {
+                [Publish("rooms/{room}/reading")]
+                Task PublishAsync(string room, Reading reading);
+
+                [Publish("rooms/{room}/reading", Qos = MqttQos.AtLeastOnce, MessageExpirySeconds = 60)]
+                Task PublishAsync(string room, Reading reading, CancellationToken cancellationToken);
+
+                [Subscribe("rooms/{room}/reading")]
+                Task<IAsyncDisposable> OnReadingAsync(Func<string, Reading, Task> handler);
+
+                [Subscribe("archive/{room}/reading", Qos = MqttQos.AtLeastOnce)]
+                Task<IAsyncDisposable> OnReadingAsync(Func<string, Reading, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken);
+            }
+            """,
+
         ["CatchAll"] = """
             namespace Shapes;
 
