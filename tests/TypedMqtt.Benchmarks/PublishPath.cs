@@ -67,13 +67,18 @@ public class PublishPath
     [Benchmark(Description = "raw topic")]
     public string Raw_Topic() => $"bench/{_device}/reading";
 
-    /// <summary>As generated: String.Create with the level check, then PublishAsync's topic-name check.</summary>
-    [Benchmark(Description = "typed topic (format + level check + name check)")]
+    /// <summary>As generated: formatted on the stack with the level check, the previous string reused when equal, then PublishAsync's topic-name check.</summary>
+    [Benchmark(Description = "typed topic (format + level check + reuse + name check)")]
     public string Typed_Topic()
     {
-        var topic = string.Create(CultureInfo.InvariantCulture, $"bench/{MqttTopic.Level(_device, "device")}/reading");
+        Span<char> text = stackalloc char[256];
+        var topic = MemoryExtensions.TryWrite(text, CultureInfo.InvariantCulture, $"bench/{MqttTopic.Level(_device, "device")}/reading", out var length)
+            ? MqttTopic.Reuse(ref _lastTopic, text[..length])
+            : string.Create(CultureInfo.InvariantCulture, $"bench/{MqttTopic.Level(_device, "device")}/reading");
         return Topics.TopicRules.CheckTopicName(topic) ?? topic;
     }
+
+    private string? _lastTopic;
 
     [Benchmark(Description = "raw serialize (SerializeToUtf8Bytes)")]
     public int Raw_Serialize() => JsonSerializer.SerializeToUtf8Bytes(_reading, BenchJson.Default.Reading).Length;
