@@ -23,6 +23,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
 {
     private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
     private Stream? _stream;
+    private bool _disposed;
 
     /// <summary>The connected stream (TLS or plain); null before connecting and after disposal.</summary>
     public Stream? Stream => Volatile.Read(ref _stream);
@@ -73,7 +74,12 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
                 await secure.AuthenticateAsClientAsync(Authentication(tls), cancellationToken).ConfigureAwait(false);
             }
 
-            Volatile.Write(ref _stream, stream);
+            // A full fence before reading _disposed (Dispose writes it, then takes the stream): one of the two disposes it.
+            Interlocked.Exchange(ref _stream, stream);
+            if (Volatile.Read(ref _disposed))
+            {
+                Dispose(); // disposed while connecting: the stream published just now must not outlive the channel
+            }
         }
         catch
         {
@@ -147,6 +153,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
     public void Dispose()
     {
         // Closing the stream closes the socket (the NetworkStream owns it).
+        Volatile.Write(ref _disposed, true);
         Interlocked.Exchange(ref _stream, null)?.Dispose();
     }
 }
