@@ -12,17 +12,19 @@ namespace TypedMqtt.Wire;
 /// The TCP transport, with TLS when the options ask for it: a socket and, over it, an <see cref="SslStream"/>. It
 /// replaces MQTTnet's <c>MqttTcpChannel</c> so that <see cref="ValidatingChannel"/> can read the stream directly: an
 /// asynchronous socket read then costs one state machine (the validator's) instead of two, and writes complete without
-/// allocating when the socket takes them at once. Socket settings (no-delay, address family, dual mode, local end point)
-/// and the TLS settings that <c>MqttConnection</c> configures (target host, protocols, client certificate,
+/// allocating when the socket takes them at once. Socket settings (no-delay, linger, address family, dual mode, local
+/// end point) and the TLS settings that <c>MqttConnection</c> configures (target host, protocols, client certificate,
 /// server certificate validation) are taken from MQTTnet's options, so both transports behave alike. Two differences on
 /// purpose: the socket buffers keep the operating system's sizes (Linux tunes them to the traffic) instead of MQTTnet's
 /// fixed 8 KB, which measured 4-10 us of CPU per QoS 0 message against 13-26 us, and no more stalls of a second; and
-/// closing sends what is buffered, then FIN, instead of a reset (MQTTnet's zero linger).
+/// after a DISCONNECT the close sends what is buffered, then FIN (<see cref="CloseGracefully"/>), where MQTTnet's zero
+/// linger always resets.
 /// </summary>
 internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
 {
     private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
     private Stream? _stream;
+    private Socket? _socket;
     private bool _disposed;
 
     /// <summary>The connected stream (TLS or plain); null before connecting and after disposal.</summary>
@@ -49,9 +51,13 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
                 socket.NoDelay = _tcp.NoDelay;
             }
 
-            // MQTTnet's default linger of (on, 0 s) makes closing the socket send a reset, which discards whatever the
-            // kernel has not sent yet: with buffers the OS sizes to the traffic, that could be the tail of a burst and the
-            // DISCONNECT itself (and then the broker publishes the will). The default close sends it all, then FIN.
+            // Closing resets the connection (MQTTnet's default linger of on, 0 s) unless CloseGracefully is called first:
+            // a link given up for dead is dropped as MQTTnet drops it, and the broker does not go on reading packets
+            // that are resent on the next link anyway.
+            if (_tcp.LingerState is { } linger)
+            {
+                socket.LingerState = linger;
+            }
 
             if (_tcp.DualMode is { } dualMode)
             {
@@ -67,6 +73,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
             RemoteEndPoint = socket.RemoteEndPoint!;
             LocalEndPoint = socket.LocalEndPoint!;
             stream = new NetworkStream(socket, ownsSocket: true);
+            _socket = socket;
             if (_tcp.TlsOptions is { UseTls: true } tls)
             {
                 var secure = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -112,6 +119,23 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
                 ? null
                 : (_, certificate, chain, errors) => validate(new MqttClientCertificateValidationEventArgs(certificate, chain, errors, _tcp)),
         };
+    }
+
+    /// <summary>
+    /// Makes the close send everything still buffered, then FIN, instead of a reset, which would discard what the kernel
+    /// has not sent yet: after a DISCONNECT that is the tail of a burst and the DISCONNECT itself (and without it the
+    /// broker publishes the will). Test: 2,000 x 1 KB QoS 0 publishes then DisposeAsync delivered 127 with a reset.
+    /// </summary>
+    public void CloseGracefully()
+    {
+        try
+        {
+            Volatile.Read(ref _socket)?.LingerState = new LingerOption(enable: false, seconds: 0);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already closed.
+        }
     }
 
     public Task DisconnectAsync(CancellationToken cancellationToken)

@@ -38,6 +38,11 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
             // The socket already failed; closing it is all that is left.
         }
 
+        if (_sentDisconnect)
+        {
+            _tcp?.CloseGracefully();
+        }
+
         await inner.DisconnectAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -161,8 +166,20 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
     private readonly CoalescingWriter _writer = new(inner);
 
-    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) =>
-        _writer.WriteAsync(buffer, isEndOfPacket);
+    private bool _atPacketStart = true;
+    private bool _sentDisconnect;
+
+    public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
+    {
+        // A DISCONNECT (fixed header 0xE0) makes the close a graceful one; any other end of the link resets it.
+        if (_atPacketStart && !buffer.IsEmpty && buffer.FirstSpan[0] == 0xE0)
+        {
+            _sentDisconnect = true;
+        }
+
+        _atPacketStart = isEndOfPacket;
+        return _writer.WriteAsync(buffer, isEndOfPacket);
+    }
 
     public void Dispose()
     {
