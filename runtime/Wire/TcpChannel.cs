@@ -28,7 +28,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
     private bool _disposed;
 
     /// <summary>The connected stream (TLS or plain); null before connecting and after disposal.</summary>
-    public Stream? Stream => Volatile.Read(ref _stream);
+    private Stream? Stream => Volatile.Read(ref _stream);
 
     public X509Certificate2 ClientCertificate => null!;
 
@@ -144,9 +144,52 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions) : IMqttChannel
         return Task.CompletedTask;
     }
 
-    /// <summary>For MQTTnet's interface; <see cref="ValidatingChannel"/> reads <see cref="Stream"/> directly.</summary>
     public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Stream is { } stream ? stream.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask() : Task.FromResult(0);
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>
+    /// Reads what the socket has, as a ValueTask (what <see cref="ValidatingChannel"/> calls: no task when the read
+    /// waits). Failures are reported as MQTTnet's TCP channel reports them: a stream closed under the read is the end of
+    /// the stream (0), and a socket error is the <see cref="SocketException"/> itself.
+    /// </summary>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (Stream is not { } stream)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        ValueTask<int> reading;
+        try
+        {
+            reading = stream.ReadAsync(buffer, cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        return reading.IsCompletedSuccessfully ? reading : CompleteReadAsync(reading);
+    }
+
+    // Pooled: a read that waits costs no allocation of its own here.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<int> CompleteReadAsync(ValueTask<int> reading)
+    {
+        try
+        {
+            return await reading.ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        catch (IOException e) when (e.InnerException is SocketException socketError)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(socketError);
+            throw;
+        }
+    }
 
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
     {

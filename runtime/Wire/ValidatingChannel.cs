@@ -66,16 +66,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
         _violation?.Throw();
 
-        ValueTask<int> reading;
-        try
-        {
-            reading = ReadSocket(cancellationToken);
-        }
-        catch (ObjectDisposedException) when (_tcp is not null)
-        {
-            return Served(0); // closed under the read: the end of the stream, as MQTTnet's TCP channel reports it
-        }
-
+        // Our TCP channel is read as a ValueTask (no task when the read waits); the WebSocket channel through MQTTnet's interface.
+        var reading = _tcp?.ReadAsync(_chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken));
         if (!reading.IsCompletedSuccessfully)
         {
             return ReadChunkAsync(reading, buffer, offset, count);
@@ -91,32 +83,9 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         return Served(Serve(buffer, offset, count));
     }
 
-    /// <summary>
-    /// Our own TCP channel's stream is read directly (a ValueTask: no task when the read waits); the WebSocket channel
-    /// through MQTTnet's interface.
-    /// </summary>
-    private ValueTask<int> ReadSocket(CancellationToken cancellationToken) =>
-        _tcp is null ? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken))
-        : _tcp.Stream is { } stream ? stream.ReadAsync(_chunk, cancellationToken)
-        : new ValueTask<int>(0);
-
     private async Task<int> ReadChunkAsync(ValueTask<int> reading, byte[] buffer, int offset, int count)
     {
-        int read;
-        try
-        {
-            read = await reading.ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException) when (_tcp is not null)
-        {
-            return 0; // closed under the read: the end of the stream, as MQTTnet's TCP channel reports it
-        }
-        catch (IOException e) when (_tcp is not null && e.InnerException is System.Net.Sockets.SocketException socketError)
-        {
-            // MQTTnet's TCP channel reports the socket error itself; so does ours.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(socketError);
-            throw;
-        }
+        var read = await reading.ConfigureAwait(false);
 
         if (read == 0)
         {
