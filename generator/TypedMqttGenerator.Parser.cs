@@ -96,20 +96,12 @@ public sealed partial class TypedMqttGenerator
         /// <summary>Overloads share a method name: each gets a suffix (_1, _2... in declaration order) for its generated fields.</summary>
         private static void NameOverloads(List<OperationModel> operations)
         {
-            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var operation in operations)
+            foreach (var overloads in Enumerable.Range(0, operations.Count).GroupBy(i => operations[i].MethodName, StringComparer.Ordinal).Where(g => g.Count() > 1))
             {
-                seen[operation.MethodName] = seen.TryGetValue(operation.MethodName, out var count) ? count + 1 : 1;
-            }
-
-            var numbered = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (var i = 0; i < operations.Count; i++)
-            {
-                var name = operations[i].MethodName;
-                if (seen[name] > 1)
+                var number = 0;
+                foreach (var i in overloads)
                 {
-                    numbered[name] = numbered.TryGetValue(name, out var n) ? n + 1 : 1;
-                    operations[i] = operations[i] with { MemberSuffix = "_" + numbered[name].ToString(CultureInfo.InvariantCulture) };
+                    operations[i] = operations[i] with { MemberSuffix = "_" + (++number).ToString(CultureInfo.InvariantCulture) };
                 }
             }
         }
