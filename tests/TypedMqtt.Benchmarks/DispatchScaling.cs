@@ -114,12 +114,4 @@ internal static class DispatchScaling
         var elapsed = Stopwatch.GetElapsedTime(start);
         return matched == calls ? elapsed.TotalNanoseconds / calls : throw new InvalidOperationException($"{matched} matches in {calls} scans: exactly one filter must match");
     }
-
-    private static double Median(IEnumerable<double> values) => Percentile(values, 0.5);
-
-    private static double Percentile(IEnumerable<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[(int)Math.Round(p * (sorted.Length - 1))];
-    }
 }

@@ -91,10 +91,4 @@ internal static class E2ESuite
             "Floor = MQTTnet with a pre-serialized payload, a pre-built message and a handler that only counts. Both brokers run in their own process. " +
             "Lost messages are the broker's (the embedded broker keeps up to EmbeddedMqttBroker.MaxPendingMessagesPerClient = 100,000 per client, then drops the oldest); msg/s counts received messages only, and a throughput target FAILs when the typed client lost more messages than the hand-written one.");
     }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

@@ -12,6 +12,20 @@ internal sealed class Report
 
     public static string F(double value, string format = "N0") => value.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>The median (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The value at fraction <paramref name="p"/> of the sorted values (nearest rank).</summary>
+    public static double Percentile(IEnumerable<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[(int)Math.Round(p * (sorted.Length - 1))];
+    }
+
     public List<string[]> Table(string section, params string[] header)
     {
         var rows = new List<string[]>();
