@@ -10,8 +10,8 @@ namespace TypedMqtt.Wire;
 
 /// <summary>
 /// The TCP transport, with TLS when the options ask for it: a socket and, over it, an <see cref="SslStream"/>. It
-/// replaces MQTTnet's <c>MqttTcpChannel</c> so that <see cref="ValidatingChannel"/> can read the stream directly: an
-/// asynchronous socket read then costs one state machine (the validator's) instead of two, and writes complete without
+/// replaces MQTTnet's <c>MqttTcpChannel</c> so that <see cref="ValidatingChannel"/> can read it as a ValueTask: an
+/// asynchronous socket read then allocates one state machine (the validator's) instead of two, and writes complete without
 /// allocating when the socket takes them at once. Socket settings (no-delay, linger, address family, dual mode, local
 /// end point) and the TLS settings that <c>MqttConnection</c> configures (target host, protocols, client certificate,
 /// server certificate validation) are taken from MQTTnet's options, so both transports behave alike. Two differences on
