@@ -1,10 +1,4 @@
-using System.Buffers;
 using System.Text;
-using MQTTnet;
-using MQTTnet.Exceptions;
-using MQTTnet.Packets;
-using MQTTnet.Protocol;
-using TypedMqtt.Delivery;
 using TypedMqtt.Topics;
 
 namespace TypedMqtt;
@@ -23,7 +17,7 @@ public sealed partial class MqttConnection
     /// <param name="retain">Whether the broker retains the message for late subscribers.</param>
     /// <param name="properties">MQTT 5 message properties, or <see langword="null"/>.</param>
     /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
-    /// <param name="cancellationToken">Cancels the wait (a queued message may still be sent).</param>
+    /// <param name="cancellationToken">Withdraws the publish if it was not written yet (it is then never sent); once written, it may still arrive.</param>
     /// <returns>A task that completes when the publish is done.</returns>
     /// <exception cref="ArgumentException">The topic or a property is invalid.</exception>
     /// <exception cref="MqttOperationException">The connection is down, the server's limits forbid it, or the broker refused it.</exception>
@@ -38,7 +32,7 @@ public sealed partial class MqttConnection
     {
         ValidatePublish(topic, qos, properties);
         CheckServerLimits(topic, payload.Length, qos, retain);
-        return DeliverAsync(topic, payload, null, qos, retain, properties, default, PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
+        return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }
 
     /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
@@ -71,9 +65,6 @@ public sealed partial class MqttConnection
         }
     }
 
-    /// <summary>Content type and payload format a codec implies, sent on MQTT 5 unless the message's properties set them.</summary>
-    private readonly record struct CodecDefaults(string? ContentType, MqttPayloadFormat Format);
-
     private void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain)
     {
         var server = ConnectResult;
@@ -97,66 +88,4 @@ public sealed partial class MqttConnection
             }
         }
     }
-
-    // One message object per thread, refilled for every publish: MqttClient.PublishAsync copies the message into its own
-    // PUBLISH packet before it returns (it is not an async method; its async parts take the packet), so the object is free
-    // again as soon as the call has returned its task. Saves an MqttApplicationMessage per publish.
-    [ThreadStatic]
-    private static MqttApplicationMessage? _threadMessage;
-
-    /// <summary>The message to hand to MQTTnet's PublishAsync right away; valid until the next call on this thread.</summary>
-    private static MqttApplicationMessage CreateMessage(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
-    {
-        var message = _threadMessage ??= new MqttApplicationMessage();
-        message.Topic = topic;
-        message.Payload = new ReadOnlySequence<byte>(payload);
-        message.QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos;
-        message.Retain = retain;
-        message.Dup = false;
-        message.ContentType = properties?.ContentType ?? defaults.ContentType;
-        message.MessageExpiryInterval = 0;
-        message.ResponseTopic = null;
-        message.CorrelationData = null;
-        message.UserProperties = null;
-        message.SubscriptionIdentifiers = null;
-        message.TopicAlias = 0;
-
-        var format = properties?.PayloadFormat ?? defaults.Format;
-        message.PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)format;
-
-        if (properties is null || properties.IsEmpty)
-        {
-            return message;
-        }
-
-        if (properties.MessageExpiryInterval is { } expiry)
-        {
-            message.MessageExpiryInterval = expiry;
-        }
-
-        message.ResponseTopic = properties.ResponseTopic;
-        if (!properties.CorrelationData.IsEmpty)
-        {
-            message.CorrelationData = properties.CorrelationData.ToArray();
-        }
-
-        if (properties.UserProperties.Count > 0)
-        {
-            // Declared properties are one object reused by every publish: convert them once.
-            message.UserProperties = ConvertedUserProperties.GetValue(properties, static p =>
-            {
-                var list = new List<MQTTnet.Packets.MqttUserProperty>(p.UserProperties.Count);
-                foreach (var property in p.UserProperties)
-                {
-                    list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
-                }
-
-                return list;
-            });
-        }
-
-        return message;
-    }
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MqttMessageProperties, List<MQTTnet.Packets.MqttUserProperty>> ConvertedUserProperties = new();
 }

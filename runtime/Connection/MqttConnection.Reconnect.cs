@@ -1,5 +1,4 @@
-using Microsoft.Extensions.Logging;
-using MQTTnet;
+using TypedMqtt.Diagnostics;
 
 namespace TypedMqtt;
 
@@ -10,10 +9,26 @@ public sealed partial class MqttConnection
     // connection without DISCONNECT 0x8E, as Mosquitto 2.0.11 does) would reconnect every MinDelay forever.
     private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(30);
 
+    private Task _reconnectLoop = Task.CompletedTask;
     private long _connectedAtTicks;
     private int _shortConnections;
 
     private void OnConnected() => Volatile.Write(ref _connectedAtTicks, Environment.TickCount64);
+
+    private void OnLinkLost()
+    {
+        var lived = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _connectedAtTicks));
+        _shortConnections = lived < StableConnection ? _shortConnections + 1 : 0;
+    }
+
+    private void StartReconnecting(bool afterTakeOver)
+    {
+        if (Options.Reconnect.Enabled)
+        {
+            var previousAttempts = Math.Max(_shortConnections - 1, 0);
+            _reconnectLoop = Task.Run(() => ReconnectLoopAsync(afterTakeOver, previousAttempts));
+        }
+    }
 
     private async Task ReconnectLoopAsync(bool afterTakeOver, int previousAttempts)
     {
@@ -26,7 +41,7 @@ public sealed partial class MqttConnection
             var delay = afterTakeOver ? policy.SessionTakenOverDelay : policy.DelayFor(attempt);
             if (delay == Timeout.InfiniteTimeSpan)
             {
-                LogReconnectStopped(_logger, Options.DisplayAddress, null);
+                Log.ReconnectStopped(_logger, Options.DisplayAddress);
                 return;
             }
 
@@ -40,8 +55,6 @@ public sealed partial class MqttConnection
             catch (Exception) when (token.IsCancellationRequested)
 #pragma warning restore CA1031
             {
-                // Closed while an attempt was in flight: MQTTnet then fails it with its own exceptions (for example
-                // MqttConnectingFailedException), which must not escape from DisconnectAsync or DisposeAsync.
                 return;
             }
             catch (MqttConnectException e)
@@ -52,35 +65,12 @@ public sealed partial class MqttConnection
             }
 
             Interlocked.Increment(ref _reconnects);
-            if (!ConnectResult.IsSessionPresent)
+            if (!ConnectResult.IsSessionPresent && _link is { } link)
             {
-                await RestoreSubscriptionsAsync(token).ConfigureAwait(false);
+                await _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), token).ConfigureAwait(false);
             }
 
             return;
         }
     }
-
-    private async Task RestoreSubscriptionsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var entry in _subscriptions.Snapshot())
-        {
-            try
-            {
-                await SendSubscribeAsync(entry, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is MqttOperationException or MQTTnet.Exceptions.MqttCommunicationException)
-            {
-                SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(entry.Filter, e));
-            }
-        }
-    }
-
-    private static readonly Action<ILogger, string, Exception?> LogReconnectStopped =
-        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(4, "ReconnectStopped"),
-            "MQTT {Address}: the session was taken over by another client with the same id; not reconnecting (SessionTakenOverDelay is infinite).");
 }

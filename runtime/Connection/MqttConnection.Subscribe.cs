@@ -1,7 +1,4 @@
 using System.Buffers;
-using MQTTnet;
-using MQTTnet.Exceptions;
-using MQTTnet.Protocol;
 using TypedMqtt.Dispatch;
 using TypedMqtt.Topics;
 
@@ -84,7 +81,7 @@ public sealed partial class MqttConnection
         var brokerFilter = ValidateSubscription(filter, options);
 
         var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, options.MaxPayloadBytes ?? Options.MaxInboundPayloadBytes, ReportMessageError);
-        var held = AddSubscription(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
+        var held = _router.Add(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
         if (held is not null)
         {
             foreach (var message in held)
@@ -101,13 +98,13 @@ public sealed partial class MqttConnection
             }
             catch
             {
-                _subscriptions.Remove(entry, sink);
+                _router.Remove(entry, sink);
                 await sink.StopAsync().ConfigureAwait(false);
                 throw;
             }
         }
 
-        return new MqttSubscription(this, entry, sink);
+        return new MqttSubscription(UnsubscribeAsync, entry, sink);
     }
 
     /// <summary>
@@ -118,13 +115,14 @@ public sealed partial class MqttConnection
     {
         while (true)
         {
-            var link = _link ?? await WaitForLinkAsync(cancellationToken).ConfigureAwait(false);
+            ObjectDisposedException.ThrowIf(_closing, this);
+            var link = await _links.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await SendSubscribeAsync(entry, cancellationToken).ConfigureAwait(false);
+                await InboundRouter.SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (MqttOperationException) when (_link != link && !_closing)
+            catch (MqttOperationException) when (link.IsLost && !_closing)
             {
                 // The connection dropped while we asked; ask again on the next one.
             }
@@ -158,129 +156,13 @@ public sealed partial class MqttConnection
         return groupError is not null ? throw new ArgumentException(groupError, nameof(options)) : $"$share/{options.SharedGroup}/{filter}";
     }
 
-    private async Task SendSubscribeAsync(SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    private async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
     {
-        var options = entry.Options;
-        var topicFilter = new MqttTopicFilterBuilder()
-            .WithTopic(entry.Filter)
-            .WithQualityOfServiceLevel((MqttQualityOfServiceLevel)(int)options.Qos)
-            .WithNoLocal(options.NoLocal)
-            .WithRetainAsPublished(options.RetainAsPublished)
-            .WithRetainHandling((MQTTnet.Protocol.MqttRetainHandling)(int)options.RetainHandling)
-            .Build();
-        // No subscription identifier is requested: the topic trie routes as fast (measured in the benchmarks), and an
-        // identifier makes MQTTnet allocate a list on every received message.
-        var subscribe = new MqttClientSubscribeOptions { TopicFilters = [topicFilter] };
-
-        MqttClientSubscribeResult result;
-        try
+        if (_router.Remove(entry, sink) && _links.Ready is { } link && !_closing)
         {
-            var client = (_link?.Client) ?? throw new MqttClientNotConnectedException();
-            result = await client.SubscribeAsync(subscribe, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MqttClientNotConnectedException e)
-        {
-            throw new MqttOperationException($"Cannot subscribe to '{entry.Filter}': the connection to {Options.DisplayAddress} is {State}.", null, e);
-        }
-        catch (MqttCommunicationException e)
-        {
-            throw new MqttOperationException($"Subscribing to '{entry.Filter}' failed: {e.GetBaseException().Message}", null, e);
-        }
-        catch (Exception e) when (e is MqttProtocolViolationException or ArgumentOutOfRangeException or InvalidOperationException)
-        {
-            // MQTTnet throws these for a SUBACK that does not match the SUBSCRIBE (wrong count, no reason codes).
-            var malformed = new MqttOperationException($"Subscribing to '{entry.Filter}' failed: the broker answered with a malformed SUBACK ({e.Message}). The connection is closed as a protocol error.", 0x82, e);
-            if (_link is { } broken)
-            {
-                LoseLink(broken, "the broker sent a malformed SUBACK: " + e.Message, 0x82, e, takenOver: false);
-            }
-
-            throw malformed;
-        }
-
-        foreach (var item in result.Items)
-        {
-            if (item.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2)
-            {
-                var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-                throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {item.ResultCode} (0x{(int)item.ResultCode:X2}).{serverSays}", (int)item.ResultCode);
-            }
-        }
-    }
-
-    internal async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
-    {
-        if (_subscriptions.Remove(entry, sink) && _link is { } link && link.Client.IsConnected && !_closing)
-        {
-            try
-            {
-                var unsubscribe = new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(entry.Filter).Build();
-                await link.Client.UnsubscribeAsync(unsubscribe, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is MqttCommunicationException or ObjectDisposedException or OperationCanceledException)
-            {
-                // The connection dropped (or stalled past MQTTnet's timeout) meanwhile; the filter is gone from the registry, so it will not be restored.
-            }
+            await InboundRouter.UnsubscribeAsync(link, entry.Filter).ConfigureAwait(false);
         }
 
         await sink.StopAsync().ConfigureAwait(false);
     }
-
-    private Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
-    {
-        var message = e.ApplicationMessage;
-        // The topic needs no check here: Wire/InboundPacketValidator already closed the link on a PUBLISH whose topic has
-        // a wildcard, U+0000, invalid UTF-8 or is empty, before MQTTnet decoded it.
-        var sinks = _sinkScratch;
-        sinks.Clear();
-        CollectOrHold(message, sinks);
-        if (sinks.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        // The context is built once, and only when a handler takes it.
-        MqttMessageContext? context = null;
-        for (var i = 0; i < sinks.Count; i++)
-        {
-            var sink = sinks[i];
-            var delivery = sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context));
-            if (!delivery.IsCompletedSuccessfully)
-            {
-                return DeliverRestAsync(delivery, sinks.GetRange(i + 1, sinks.Count - i - 1), message, context);
-            }
-        }
-
-        return Task.CompletedTask;
-    }
-
-    // A full subscription buffer pauses the receive path here (back pressure) instead of dropping messages.
-    private static async Task DeliverRestAsync(ValueTask pending, List<MessageSink> rest, MqttApplicationMessage message, MqttMessageContext? context)
-    {
-        await pending.ConfigureAwait(false);
-        foreach (var sink in rest)
-        {
-            await sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context)).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The message's context for a sink whose handler takes one (built once per message, on first need); otherwise null.</summary>
-    private static MqttMessageContext? ContextFor(MessageSink sink, MqttApplicationMessage message, ref MqttMessageContext? context) =>
-        sink.NeedsContext ? context ??= CreateContext(message) : null;
-
-    private static MqttMessageContext CreateContext(MqttApplicationMessage m) => new()
-    {
-        Topic = m.Topic,
-        Qos = (MqttQos)(int)m.QualityOfServiceLevel,
-        Retain = m.Retain,
-        Duplicate = m.Dup,
-        ContentType = m.ContentType,
-        PayloadFormat = (MqttPayloadFormat)(int)m.PayloadFormatIndicator,
-        MessageExpiryInterval = m.MessageExpiryInterval == 0 ? null : m.MessageExpiryInterval,
-        ResponseTopic = m.ResponseTopic,
-        CorrelationData = m.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
-        UserProperties = MqttnetConversions.ToUserProperties(m.UserProperties),
-        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids : [],
-        TopicAlias = m.TopicAlias,
-    };
 }

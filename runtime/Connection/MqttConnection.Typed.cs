@@ -1,3 +1,5 @@
+using TypedMqtt.Delivery;
+
 namespace TypedMqtt;
 
 public sealed partial class MqttConnection
@@ -43,6 +45,6 @@ public sealed partial class MqttConnection
         }
 
         var defaults = Options.SendCodecContentType && Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
-        return DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
+        return _delivery.DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }
 }

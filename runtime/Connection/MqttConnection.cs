@@ -1,37 +1,47 @@
-using System.Buffers;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
-using MQTTnet.Exceptions;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
 using TypedMqtt.Delivery;
+using TypedMqtt.Diagnostics;
 using TypedMqtt.Dispatch;
-using TypedMqtt.Topics;
+using TypedMqtt.Link;
+using TypedMqtt.Session;
 
 namespace TypedMqtt;
 
 /// <summary>
-/// One MQTT connection over MQTTnet: connect, publish, subscribe with ordered per-subscription delivery, observable
-/// state, and automatic reconnect with resubscription. Typed clients generated from contracts are views over one of these;
-/// several contracts can share it.
+/// One MQTT connection: connect, publish, subscribe with ordered per-subscription delivery, observable state, and
+/// automatic reconnect that resumes the session. Typed clients generated from contracts are views over one of these;
+/// several contracts can share it. A façade over parts with one job each: <see cref="LinkConnector"/> (CONNECT),
+/// <see cref="MqttLink"/> (one network connection and its protocol loop), <see cref="SessionState"/> (packet identifiers
+/// and flows), <see cref="OutboundDelivery"/> and <see cref="InboundRouter"/>.
 /// </summary>
-public sealed partial class MqttConnection : IAsyncDisposable
+public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
 {
-    private readonly SubscriptionRegistry _subscriptions = new();
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
-    private readonly List<SubscriptionRegistry.FilterEntry> _entryScratch = [];
-    private readonly List<MessageSink> _sinkScratch = [];
     private readonly ILogger _logger;
+    private readonly SessionState _session = new();
+    private readonly LinkHolder _links = new();
+    private readonly LinkConnector _connector;
+    private readonly OutboundDelivery _delivery;
+    private readonly InboundRouter _router;
+    private volatile MqttLink? _link;
     private MqttConnectResult _connectResult = new();
     private MqttConnectionState _state = MqttConnectionState.Connecting;
-    private Task _reconnectLoop = Task.CompletedTask;
     private volatile bool _closing;
+    private int _linkNumber;
     private int _reconnectAttempts;
+    private int _reconnects;
+    private int _deadConnectionsDetected;
 
-    private MqttConnection(MqttConnectionOptions options)
+    internal MqttConnection(MqttConnectionOptions options)
     {
         Options = options;
         _logger = options.Logger;
-        _queue = new OutboundQueue(Math.Max(options.OfflineQueue.Capacity, 1));
+        _connector = new LinkConnector(options, _logger);
+        _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
+        _router = new InboundRouter(options.CleanStart, options.ConnectTimeout);
     }
 
     /// <summary>Raised on every state change: connected, disconnected (with the reason), session taken over, closed.</summary>
@@ -53,10 +63,24 @@ public sealed partial class MqttConnection : IAsyncDisposable
     public MqttConnectionState State => _state;
 
     /// <summary>True while connected.</summary>
-    public bool IsConnected => _state == MqttConnectionState.Connected && _link is { } link && link.Client.IsConnected;
+    public bool IsConnected => _state == MqttConnectionState.Connected && _link is { IsLost: false };
 
     /// <summary>How many reconnect attempts were made since the connection was opened.</summary>
     public int ReconnectAttempts => Volatile.Read(ref _reconnectAttempts);
+
+    /// <summary>Counters since the connection was opened.</summary>
+    public MqttConnectionStatistics Statistics => new()
+    {
+        Completed = _delivery.Completed,
+        Resent = _delivery.Resent,
+        Queued = _delivery.Queued,
+        Dropped = _delivery.Dropped,
+        Rejected = _delivery.Rejected,
+        MaxInFlight = _delivery.MaxInFlight,
+        Reconnects = Volatile.Read(ref _reconnects),
+        DeadConnectionsDetected = Volatile.Read(ref _deadConnectionsDetected),
+        QueueLength = _delivery.QueueLength,
+    };
 
     /// <summary>Opens a connection and waits for CONNACK.</summary>
     /// <param name="options">Validated options.</param>
@@ -69,7 +93,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);
         var connection = new MqttConnection(options);
-        connection.RecoverOutbox();
+        connection._delivery.RecoverOutbox();
         try
         {
             await connection.ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
@@ -78,6 +102,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
         catch
         {
             connection._closing = true;
+            connection._links.Close("The connection could not be opened.");
             throw;
         }
     }
@@ -98,7 +123,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the connection is closed.</returns>
     public Task DisconnectAsync(CancellationToken cancellationToken = default) =>
-        CloseAsync(MqttClientDisconnectOptionsReason.NormalDisconnection, "the application disconnected", cancellationToken);
+        CloseAsync(MqttDisconnectReasonCode.NormalDisconnection, "the application disconnected", cancellationToken);
 
     /// <summary>
     /// Sends DISCONNECT with reason 0x04 so the broker publishes the will, then closes for good. MQTT 5 only; on 3.1.1
@@ -107,48 +132,20 @@ public sealed partial class MqttConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the connection is closed.</returns>
     public Task DisconnectWithWillAsync(CancellationToken cancellationToken = default) =>
-        CloseAsync(MqttClientDisconnectOptionsReason.DisconnectWithWillMessage, "the application disconnected with its will", cancellationToken);
+        CloseAsync(MqttDisconnectReasonCode.DisconnectWithWillMessage, "the application disconnected with its will", cancellationToken);
 
     /// <summary>
     /// Closes the socket without sending DISCONNECT, as if the process had crashed, and does not reconnect: the broker
     /// publishes the will. For tests and demonstrations of failure handling.
     /// </summary>
     /// <returns>A task that completes when the socket is closed.</returns>
-    public async Task AbortAsync()
-    {
-        if (_closing)
-        {
-            return;
-        }
-
-        _closing = true;
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        Volatile.Read(ref _linkReady).TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was aborted."));
-        if (_link is { } link)
-        {
-            await link.Stop.CancelAsync().ConfigureAwait(false);
-            link.Client.Dispose();
-        }
-
-        SetState(MqttConnectionState.Closed, "the application aborted the connection without DISCONNECT");
-    }
+    public Task AbortAsync() => CloseAsync(null, "the application aborted the connection without DISCONNECT", CancellationToken.None);
 
     /// <summary>Disconnects normally (if still connected), stops every subscription and releases the connection.</summary>
     /// <returns>A task that completes when everything is released.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (!_closing)
-        {
-            try
-            {
-                await DisconnectAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException or ObjectDisposedException)
-            {
-                _logger.LogDebug(e, "Disconnect during dispose failed; the socket is closed anyway.");
-            }
-        }
-
+        await DisconnectAsync().ConfigureAwait(false);
         try
         {
             await _reconnectLoop.ConfigureAwait(false);
@@ -158,27 +155,14 @@ public sealed partial class MqttConnection : IAsyncDisposable
             // The loop ends by cancellation.
         }
 
-        foreach (var entry in _subscriptions.Snapshot())
-        {
-            foreach (var sink in entry.Sinks)
-            {
-                await sink.StopAsync().ConfigureAwait(false);
-            }
-        }
-
-        ClearUnclaimed();
-        FailQueued("The connection was disposed before the message was sent.");
-        if (_link is { } link)
-        {
-            await link.Stop.CancelAsync().ConfigureAwait(false);
-            link.Client.Dispose();
-        }
-
+        await _router.StopAllAsync().ConfigureAwait(false);
+        _delivery.FailAll("The connection was disposed before the message was acknowledged.");
         _lifetime.Dispose();
         _connectGate.Dispose();
     }
 
-    private async Task CloseAsync(MqttClientDisconnectOptionsReason reason, string description, CancellationToken cancellationToken)
+    /// <summary>Closes for good: DISCONNECT with <paramref name="reason"/> (bounded by the connect timeout), or none when null.</summary>
+    private async Task CloseAsync(MqttDisconnectReasonCode? reason, string description, CancellationToken cancellationToken)
     {
         if (_closing)
         {
@@ -187,22 +171,14 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         _closing = true;
         await _lifetime.CancelAsync().ConfigureAwait(false);
-        Volatile.Read(ref _linkReady).TrySetException(new ObjectDisposedException(nameof(MqttConnection), "The connection was closed."));
+        _links.Close("The connection was closed.");
         try
         {
-            if (_link is { } link && link.Client.IsConnected)
+            if (_link is { IsLost: false } link)
             {
-                await link.Stop.CancelAsync().ConfigureAwait(false);
-                var disconnect = new MqttClientDisconnectOptions { Reason = reason };
-                if (reason == MqttClientDisconnectOptionsReason.DisconnectWithWillMessage && Options.ProtocolVersion != MqttVersion.V500)
-                {
-                    // 3.1.1 has no reason codes; dropping the socket without DISCONNECT is what triggers the will there.
-                    link.Client.Dispose();
-                }
-                else
-                {
-                    await SendDisconnectAsync(link, disconnect, cancellationToken).ConfigureAwait(false);
-                }
+                // 3.1.1 has no reason codes; dropping the socket without DISCONNECT is what triggers the will there.
+                var sendDisconnect = reason is { } code && (code != MqttDisconnectReasonCode.DisconnectWithWillMessage || Options.ProtocolVersion == MqttVersion.V500);
+                await link.DisconnectAsync(sendDisconnect ? new MqttDisconnectPacket { ReasonCode = reason!.Value } : null, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -211,23 +187,74 @@ public sealed partial class MqttConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Sends DISCONNECT, but never waits longer than the connect timeout: on a half-open socket whose send buffer is full
-    /// (a frozen peer), the write would wait forever behind MQTTnet's send lock. Past the bound the socket is closed.
-    /// </summary>
-    private async Task SendDisconnectAsync(Link link, MqttClientDisconnectOptions disconnect, CancellationToken cancellationToken)
+    private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(Options.ConnectTimeout);
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await link.Client.DisconnectAsync(disconnect, bounded.Token).WaitAsync(bounded.Token).ConfigureAwait(false);
+            SetState(MqttConnectionState.Connecting, $"connecting to {Options.DisplayAddress}");
+            _router.OnConnectStarting();
+            var (adapter, result) = await _connector.ConnectAsync(Options.CleanStart, cancellationToken).ConfigureAwait(false);
+            await OpenLinkAsync(adapter, result).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        finally
         {
-            _logger.LogDebug("DISCONNECT to {Address} was not written within {Timeout}; closing the socket.", Options.DisplayAddress, Options.ConnectTimeout);
-            link.Client.Dispose();
+            _connectGate.Release();
         }
+    }
+
+    /// <summary>Runs a connected adapter (after CONNACK) as this connection's link: starts its loops, resumes the session, drains the queue.</summary>
+    internal async Task<MqttLink> OpenLinkAsync(MQTTnet.Adapter.IMqttChannelAdapter adapter, MqttConnectResult result)
+    {
+        Volatile.Write(ref _connectResult, result);
+
+        // One keep-alive value for everything on the link: the server's, when it set one.
+        var keepAlive = result.ServerKeepAlive ?? Options.KeepAlive;
+        var settings = new LinkSettings(keepAlive, LinkSettings.DeadlineFor(keepAlive, Options.ConnectTimeout), Options.ConnectTimeout,
+            Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0);
+        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1));
+        _link = link;
+        _router.OnConnectAcknowledged(result.IsSessionPresent);
+        OnConnected();
+        link.Start();
+        SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
+        await _delivery.ResumeAsync(link, result.IsSessionPresent).ConfigureAwait(false);
+        return link;
+    }
+
+    /// <summary>Inbound routing (for benchmarks that measure it).</summary>
+    internal InboundRouter Router => _router;
+
+    /// <summary>Outbound delivery (for benchmarks that measure it).</summary>
+    internal OutboundDelivery Delivery => _delivery;
+
+    ValueTask ILinkOwner.OnPublishReceivedAsync(MqttLink link, MqttPublishPacket packet) => _router.RouteAsync(packet);
+
+    void ILinkOwner.OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet) => _delivery.OnAcknowledgement(link, packet);
+
+    /// <summary>A link ended: nothing new goes to it, a publish it blames may be given up, the state changes and reconnecting starts.</summary>
+    void ILinkOwner.OnLost(MqttLink link, LinkLoss loss)
+    {
+        _links.Clear(link);
+        if (loss.Cause == LinkLossCause.KeepAlive)
+        {
+            Interlocked.Increment(ref _deadConnectionsDetected);
+            Log.DeadConnection(_logger, Options.DisplayAddress, link.Settings.KeepAlive.TotalSeconds);
+        }
+
+        _delivery.OnLinkLost(link, loss);
+        if (_closing || !ReferenceEquals(_link, link))
+        {
+            return;
+        }
+
+        var takenOver = loss.ReasonCode == 0x8E && loss.Cause == LinkLossCause.ServerDisconnect;
+        var reason = loss.Cause is LinkLossCause.KeepAlive or LinkLossCause.AcknowledgementDeadline or LinkLossCause.ServerClosed
+            ? $"{loss.Reason} ({Options.DisplayAddress})"
+            : loss.Reason;
+        OnLinkLost();
+        SetState(takenOver ? MqttConnectionState.SessionTakenOver : MqttConnectionState.Disconnected, reason, loss.ReasonCode, loss.Exception);
+        StartReconnecting(takenOver);
     }
 
     private void SetState(MqttConnectionState state, string reason, int? reasonCode = null, Exception? exception = null)
@@ -239,25 +266,13 @@ public sealed partial class MqttConnection : IAsyncDisposable
             return;
         }
 
-        LogStateChanged(_logger, Options.DisplayAddress, previous, state, reason);
+        Log.StateChanged(_logger, Options.DisplayAddress, previous, state, reason);
         StateChanged?.Invoke(this, new MqttConnectionStateChangedEventArgs(previous, state, reason, reasonCode, exception));
     }
 
-    internal void ReportMessageError(MqttMessageErrorEventArgs error)
+    private void ReportMessageError(MqttMessageErrorEventArgs error)
     {
-        LogMessageFailed(_logger, error.Exception, error.Stage, error.Topic, error.Filter);
+        Log.MessageFailed(_logger, error.Exception, error.Stage, error.Topic, error.Filter);
         MessageFailed?.Invoke(this, error);
     }
-
-    private static readonly Action<ILogger, string, MqttConnectionState, MqttConnectionState, string, Exception?> StateChangedLog =
-        LoggerMessage.Define<string, MqttConnectionState, MqttConnectionState, string>(LogLevel.Information, new EventId(1, "StateChanged"), "MQTT {Address}: {Previous} -> {Current}: {Reason}");
-
-    private static readonly Action<ILogger, MqttMessageErrorStage, string, string, Exception?> MessageFailedLog =
-        LoggerMessage.Define<MqttMessageErrorStage, string, string>(LogLevel.Warning, new EventId(2, "MessageFailed"), "MQTT message failed at {Stage} on topic {Topic} (filter {Filter})");
-
-    private static void LogStateChanged(ILogger logger, string address, MqttConnectionState previous, MqttConnectionState current, string reason) =>
-        StateChangedLog(logger, address, previous, current, reason, null);
-
-    private static void LogMessageFailed(ILogger logger, Exception exception, MqttMessageErrorStage stage, string topic, string filter) =>
-        MessageFailedLog(logger, stage, topic, filter, exception);
 }

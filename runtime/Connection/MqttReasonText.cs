@@ -29,6 +29,20 @@ internal static class MqttReasonText
         _ => $"the server refused the connection with reason code 0x{code:X2}",
     };
 
+    /// <summary>The name of a PUBACK/PUBREC/PUBCOMP reason code.</summary>
+    public static string PublishReason(int code) => code switch
+    {
+        0x80 => "UnspecifiedError",
+        0x83 => "ImplementationSpecificError",
+        0x87 => "NotAuthorized",
+        0x90 => "TopicNameInvalid",
+        0x91 => "PacketIdentifierInUse",
+        0x92 => "PacketIdentifierNotFound",
+        0x97 => "QuotaExceeded",
+        0x99 => "PayloadFormatInvalid",
+        _ => "Error",
+    };
+
     public static string ForDisconnect(int code) => code switch
     {
         0x00 => "the connection was closed normally",

@@ -5,14 +5,14 @@ namespace TypedMqtt;
 /// <summary>A live subscription. Dispose it to unsubscribe (the broker is told when no other local subscriber uses the filter).</summary>
 public sealed class MqttSubscription : IAsyncDisposable
 {
-    private readonly MqttConnection _connection;
+    private readonly Func<SubscriptionRegistry.FilterEntry, MessageSink, ValueTask> _unsubscribe;
     private readonly SubscriptionRegistry.FilterEntry _entry;
     private readonly MessageSink _sink;
     private int _disposed;
 
-    internal MqttSubscription(MqttConnection connection, SubscriptionRegistry.FilterEntry entry, MessageSink sink)
+    internal MqttSubscription(Func<SubscriptionRegistry.FilterEntry, MessageSink, ValueTask> unsubscribe, SubscriptionRegistry.FilterEntry entry, MessageSink sink)
     {
-        _connection = connection;
+        _unsubscribe = unsubscribe;
         _entry = entry;
         _sink = sink;
     }
@@ -23,5 +23,5 @@ public sealed class MqttSubscription : IAsyncDisposable
     /// <summary>Unsubscribes and stops the handler (a handler in progress sees its token cancelled).</summary>
     /// <returns>A task that completes when the handler has stopped.</returns>
     public ValueTask DisposeAsync() =>
-        Interlocked.Exchange(ref _disposed, 1) == 0 ? _connection.UnsubscribeAsync(_entry, _sink) : ValueTask.CompletedTask;
+        Interlocked.Exchange(ref _disposed, 1) == 0 ? _unsubscribe(_entry, _sink) : ValueTask.CompletedTask;
 }

@@ -84,6 +84,17 @@ internal sealed class OutboundQueue(int capacity)
         }
     }
 
+    /// <summary>Takes out a publish withdrawn by its caller; false when it is no longer queued.</summary>
+    public bool Remove(PendingPublish publish)
+    {
+        lock (_gate)
+        {
+            var removed = _items.Remove(publish);
+            Counted();
+            return removed;
+        }
+    }
+
     public bool TryDequeue(out PendingPublish publish)
     {
         lock (_gate)

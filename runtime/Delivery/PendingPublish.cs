@@ -1,13 +1,34 @@
 namespace TypedMqtt.Delivery;
 
-/// <summary>A publish between the caller and the broker's acknowledgement: what to send and whom to tell.</summary>
+/// <summary>Where a QoS 1/2 publish stands in its flow with the broker.</summary>
+internal enum FlowPhase
+{
+    /// <summary>Not written yet (waiting in the queue, or about to be written).</summary>
+    New,
+
+    /// <summary>PUBLISH written, PUBACK (QoS 1) or PUBREC (QoS 2) not received.</summary>
+    Published,
+
+    /// <summary>QoS 2 only: PUBREC received and PUBREL written, PUBCOMP not received.</summary>
+    Released,
+}
+
+/// <summary>
+/// A publish between the caller and the broker's final acknowledgement: what to send, where its flow stands (packet
+/// identifier and phase, owned by <see cref="Session.SessionState"/> once written) and whom to tell.
+/// </summary>
 internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy policy, bool ownsPayload)
 {
+    private const int Waiting = 0;
+    private const int Taken = 1;
+    private const int Withdrawn = 2;
+
     private static long _lastSequence;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _ownsPayload = ownsPayload;
+    private int _claim;
 
-    /// <summary>Order of acceptance; a publish put back in the queue goes back to its place by it.</summary>
+    /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
 
     public string Topic { get; } = topic;
@@ -26,13 +47,42 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     /// <summary>The outbox id, or 0 when not stored in an outbox.</summary>
     public long OutboxId { get; set; }
 
-    /// <summary>How many times it was handed to MQTTnet.</summary>
+    /// <summary>The packet identifier of its flow; 0 until the session assigns one.</summary>
+    public ushort PacketId { get; set; }
+
+    /// <summary>Where the flow stands; changed by the session under its lock.</summary>
+    public FlowPhase Phase { get; set; }
+
+    /// <summary>How many times its PUBLISH was written.</summary>
     public int Attempts { get; set; }
 
-    /// <summary>The connection it was last handed to (0 = none); a send on a later one is a resend.</summary>
-    public int LastLink { get; set; }
+    /// <summary>The link it was last written on (0 = none).</summary>
+    public int LinkNumber { get; set; }
+
+    /// <summary>When its last packet was written (Environment.TickCount64), for the acknowledgement deadline.</summary>
+    public long SentAt { get; set; }
+
+    /// <summary>Links that ended with this flow as the oldest unacknowledged one and a reason that names a bad publish.</summary>
+    public int Suspicions { get; set; }
+
+    /// <summary>The link whose in-flight slot (receive maximum) the flow holds, released on its acknowledgement.</summary>
+    public Link.MqttLink? SlotLink { get; set; }
+
+    /// <summary>Whether <see cref="Payload"/> is this publish's own copy (not the caller's pooled buffer).</summary>
+    public bool OwnsPayload => _ownsPayload;
 
     public Task Completion => _completion.Task;
+
+    public bool IsDone => _completion.Task.IsCompleted;
+
+    /// <summary>Claims a waiting publish for sending; false when it was withdrawn (cancelled) or already taken.</summary>
+    public bool TryTake() => Interlocked.CompareExchange(ref _claim, Taken, Waiting) == Waiting;
+
+    /// <summary>Gives a taken publish back (it goes back to the queue unwritten).</summary>
+    public void Untake() => Interlocked.CompareExchange(ref _claim, Waiting, Taken);
+
+    /// <summary>Withdraws a publish nobody has taken for sending yet; false once it is being (or was) written.</summary>
+    public bool TryWithdraw() => Interlocked.CompareExchange(ref _claim, Withdrawn, Waiting) == Waiting;
 
     /// <summary>Copies the payload so it outlives the caller's buffer (needed before it waits in a queue).</summary>
     public void OwnPayload()

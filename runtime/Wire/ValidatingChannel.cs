@@ -157,27 +157,36 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     }
 }
 
-/// <summary>Builds MQTTnet's channel adapter around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
-internal sealed class ValidatingAdapterFactory(MqttConnectionOptions options) : IMqttClientAdapterFactory
+/// <summary>What the inbound validator of one connection enforces.</summary>
+/// <param name="Version5">Whether the connection speaks MQTT 5.</param>
+/// <param name="MaximumPacketSize">The largest packet accepted from the broker.</param>
+/// <param name="TopicAliasMaximum">The most topic aliases the broker may use toward us.</param>
+internal sealed record InboundLimits(bool Version5, long MaximumPacketSize, ushort TopicAliasMaximum)
 {
     /// <summary>Largest packet accepted when the application set no maximum packet size: generous, but a hostile length is refused before anything is allocated.</summary>
     public const long DefaultInboundPacketLimit = 16 * 1024 * 1024;
 
-    public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions clientOptions, MqttPacketInspector packetInspector, IMqttNetLogger logger)
+    public static InboundLimits For(MqttConnectionOptions options) => new(
+        options.ProtocolVersion == MqttVersion.V500,
+        options.MaximumPacketSize ?? Math.Max(DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000),
+        options.TopicAliasMaximum ?? 0);
+}
+
+/// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
+internal static class ValidatingAdapterFactory
+{
+    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(clientOptions);
         IMqttChannel channel = clientOptions.ChannelOptions switch
         {
             MqttClientWebSocketOptions webSocket => new MqttWebSocketChannel(webSocket),
             _ => new TcpChannel(clientOptions),
         };
-        var limit = options.MaximumPacketSize ?? Math.Max(DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000);
-        var validator = new InboundPacketValidator(options.ProtocolVersion == MqttVersion.V500, limit, options.TopicAliasMaximum ?? 0);
+        var validator = new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum);
         var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(clientOptions.WriterBufferSize, clientOptions.WriterBufferSizeMax));
-        return new MqttChannelAdapter(new ValidatingChannel(channel, validator), formatter, logger)
+        return new MqttChannelAdapter(new ValidatingChannel(channel, validator), formatter, MqttNetNullLogger.Instance)
         {
             AllowPacketFragmentation = clientOptions.AllowPacketFragmentation,
-            PacketInspector = packetInspector,
         };
     }
 }

@@ -1,5 +1,8 @@
 using System.Buffers;
-using System.Reflection;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet.Adapter;
+using MQTTnet.Formatter;
 using MQTTnet;
 using MQTTnet.Diagnostics.PacketInspection;
 using MQTTnet.Packets;
@@ -69,48 +72,96 @@ internal sealed class FakeMqttClient : IMqttClient
 }
 
 /// <summary>
-/// A real <see cref="MqttConnection"/> (built by its private constructor) whose live link is a <see cref="FakeMqttClient"/>.
-/// Reflection only wires it up; every benchmarked call goes through the connection's own code.
+/// A channel adapter that sends nothing and receives nothing (its reads wait until it is disposed): the typed
+/// connection's link runs on it, so the micro-benchmarks measure TypedMqtt's own publish and receive code without sockets.
+/// It remembers the packet identifier of the last PUBLISH written, so a benchmark can acknowledge it.
+/// </summary>
+internal sealed class SilentChannelAdapter : IMqttChannelAdapter
+{
+    private readonly TaskCompletionSource<MqttPacket> _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ushort LastPacketId { get; private set; }
+
+    public long BytesReceived => 0;
+
+    public long BytesSent => 0;
+
+    public X509Certificate2 ClientCertificate => null!;
+
+    public EndPoint RemoteEndPoint => null!;
+
+    public EndPoint LocalEndPoint => null!;
+
+    public bool IsSecureConnection => false;
+
+    public MqttPacketFormatterAdapter PacketFormatterAdapter { get; } = new(MqttProtocolVersion.V500, new MqttBufferWriter(4096, 65536));
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) => _never.Task;
+
+    public void ResetStatistics()
+    {
+    }
+
+    public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+    {
+        if (packet is MqttPublishPacket publish)
+        {
+            LastPacketId = publish.PacketIdentifier;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _never.TrySetResult(null!);
+}
+
+/// <summary>
+/// A real <see cref="MqttConnection"/> (built through its internal constructor) whose live link runs on a
+/// <see cref="SilentChannelAdapter"/>; every benchmarked call goes through the connection's own code. The hand-written
+/// baseline publishes through a <see cref="FakeMqttClient"/>.
 /// </summary>
 internal sealed class ConnectionRig
 {
-    private const BindingFlags Instance = BindingFlags.Instance | BindingFlags.NonPublic;
-    private const BindingFlags Static = BindingFlags.Static | BindingFlags.NonPublic;
-
     public ConnectionRig()
     {
-        var options = new MqttConnectionOptionsBuilder().WithAddress("mqtt://127.0.0.1:1883").WithClientId("bench-rig").Build();
-        Connection = (MqttConnection)typeof(MqttConnection).GetConstructor(Instance, [typeof(MqttConnectionOptions)])!.Invoke([options]);
-        var linkType = typeof(MqttConnection).GetNestedType("Link", BindingFlags.NonPublic)!;
-        var link = Activator.CreateInstance(linkType, Instance | BindingFlags.Public, null, [Client, (int)ushort.MaxValue, 1], null)!;
-        typeof(MqttConnection).GetField("_link", Instance)!.SetValue(Connection, link);
-        OnMessageReceived = typeof(MqttConnection).GetMethod("OnMessageReceivedAsync", Instance)!.CreateDelegate<Func<MqttApplicationMessageReceivedEventArgs, Task>>(Connection);
-        Registry = (Dispatch.SubscriptionRegistry)typeof(MqttConnection).GetField("_subscriptions", Instance)!.GetValue(Connection)!;
+        var options = new MqttConnectionOptionsBuilder().WithAddress("mqtt://127.0.0.1:1883").WithClientId("bench-rig").WithKeepAlive(TimeSpan.Zero).Build();
+        Connection = new MqttConnection(options);
+        Link = Connection.OpenLinkAsync(Adapter, new MqttConnectResult()).GetAwaiter().GetResult();
     }
 
+    /// <summary>The hand-written baseline's MQTTnet client.</summary>
     public FakeMqttClient Client { get; } = new();
+
+    public SilentChannelAdapter Adapter { get; } = new();
 
     public MqttConnection Connection { get; }
 
-    /// <summary>The connection's receive entry point (what MQTTnet calls for every PUBLISH).</summary>
-    public Func<MqttApplicationMessageReceivedEventArgs, Task> OnMessageReceived { get; }
+    internal Link.MqttLink Link { get; }
 
-    public Dispatch.SubscriptionRegistry Registry { get; }
+    public Dispatch.SubscriptionRegistry Registry => Connection.Router.Registry;
 
-    /// <summary>The connection's private receive-side context builder.</summary>
-    public static Func<MqttApplicationMessage, MqttMessageContext> CreateContext { get; } =
-        typeof(MqttConnection).GetMethod("CreateContext", Static)!.CreateDelegate<Func<MqttApplicationMessage, MqttMessageContext>>();
+    /// <summary>The connection's receive entry point (what its link calls for every PUBLISH).</summary>
+    public ValueTask OnMessageReceived(MqttPublishPacket packet) => Connection.Router.RouteAsync(packet);
 
-    /// <summary>A received message as MQTTnet hands it over from a TypedMqtt publisher (content type, payload format).</summary>
-    public static MqttApplicationMessageReceivedEventArgs Received(string topic, byte[] payload)
+    /// <summary>Acknowledges the typed connection's last QoS 1 publish, as a PUBACK read from the broker would.</summary>
+    public void AcknowledgeTyped() => Connection.Delivery.OnAcknowledgement(Link, new MqttPubAckPacket { PacketIdentifier = Adapter.LastPacketId });
+
+    /// <summary>The connection's receive-side context builder.</summary>
+    public static MqttMessageContext CreateContext(MqttPublishPacket packet) => Dispatch.InboundRouter.CreateContext(packet);
+
+    /// <summary>A received PUBLISH as it comes from a TypedMqtt publisher (content type, payload format).</summary>
+    public static MqttPublishPacket Received(string topic, byte[] payload) => new()
     {
-        var message = new MqttApplicationMessage
-        {
-            Topic = topic,
-            Payload = new ReadOnlySequence<byte>(payload),
-            ContentType = "application/json",
-            PayloadFormatIndicator = MQTTnet.Protocol.MqttPayloadFormatIndicator.CharacterData,
-        };
-        return new MqttApplicationMessageReceivedEventArgs("bench-rig", message, new MqttPublishPacket(), null);
-    }
+        Topic = topic,
+        Payload = new ReadOnlySequence<byte>(payload),
+        ContentType = "application/json",
+        PayloadFormatIndicator = MQTTnet.Protocol.MqttPayloadFormatIndicator.CharacterData,
+    };
+
+    /// <summary>The same message as MQTTnet's client hands it to a hand-written handler.</summary>
+    public static MqttApplicationMessage ReceivedByMqttnet(string topic, byte[] payload) => MqttApplicationMessageFactory.Create(Received(topic, payload));
 }

@@ -42,7 +42,6 @@ public class PublishPath
     [Benchmark(Description = "typed QoS 0 call")]
     public Task Typed_Qos0_Call()
     {
-        _rig.Client.DeferAcknowledgement = false;
         return _qos0.PublishAsync(_device, _reading);
     }
 
@@ -58,9 +57,8 @@ public class PublishPath
     [Benchmark(Description = "typed QoS 1 call (ack later)")]
     public Task Typed_Qos1_Call()
     {
-        _rig.Client.DeferAcknowledgement = true;
         var task = _qos1.PublishAsync(_device, _reading);
-        _rig.Client.Acknowledge();
+        _rig.AcknowledgeTyped();
         return task;
     }
 

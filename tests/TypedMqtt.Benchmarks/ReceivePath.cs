@@ -21,7 +21,8 @@ public class ReceivePath
     private readonly List<MessageSink> _sinks = [];
     private ConnectionRig _rig = null!;
     private string[] _filters = [];
-    private MqttApplicationMessageReceivedEventArgs _received = null!;
+    private MQTTnet.Packets.MqttPublishPacket _received = null!;
+    private MqttApplicationMessage _receivedByMqttnet = null!;
     private IAsyncDisposable? _subscription;
     private int _handled;
     private double _sink;
@@ -42,6 +43,7 @@ public class ReceivePath
         }
 
         _received = ConnectionRig.Received(Topic, _payload);
+        _receivedByMqttnet = ConnectionRig.ReceivedByMqttnet(Topic, _payload);
         if (_rig.Registry.FilterCount != Subscriptions)
         {
             throw new InvalidOperationException($"{_rig.Registry.FilterCount} filters registered, expected {Subscriptions}");
@@ -93,12 +95,12 @@ public class ReceivePath
     }
 
     [Benchmark(Description = "typed full receive (OnMessageReceivedAsync)")]
-    public Task Typed_Receive() => _rig.OnMessageReceived(_received);
+    public ValueTask Typed_Receive() => _rig.OnMessageReceived(_received);
 
     [Benchmark(Description = "hand-written receive (one handler, Split + Deserialize)")]
     public Task Raw_Receive()
     {
-        var (device, reading) = EndToEnd.HandWrittenDecode(_received.ApplicationMessage);
+        var (device, reading) = EndToEnd.HandWrittenDecode(_receivedByMqttnet);
         return OnTyped(device, reading);
     }
 
@@ -109,7 +111,7 @@ public class ReceivePath
         {
             if (MqttTopicFilterComparer.Compare(Topic, filter) == MqttTopicFilterCompareResult.IsMatch)
             {
-                var (device, reading) = EndToEnd.HandWrittenDecode(_received.ApplicationMessage);
+                var (device, reading) = EndToEnd.HandWrittenDecode(_receivedByMqttnet);
                 _ = OnTyped(device, reading);
             }
         }
@@ -131,13 +133,14 @@ public class ReceivePieces
 {
     private const string Topic = "bench/dev-0001/reading";
     private static readonly JsonPayloadCodec<Reading> Codec = new(BenchJson.Default.Reading, allowNull: false);
-    private readonly MqttApplicationMessage _message = ConnectionRig.Received(Topic, JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading)).ApplicationMessage;
+    private readonly MqttApplicationMessage _message = ConnectionRig.ReceivedByMqttnet(Topic, JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading));
+    private readonly MQTTnet.Packets.MqttPublishPacket _packet = ConnectionRig.Received(Topic, JsonSerializer.SerializeToUtf8Bytes(Reading.Sample, BenchJson.Default.Reading));
 
     [Benchmark(Description = "typed topic-name check (TopicRules.CheckTopicName)")]
     public string? Typed_TopicCheck() => Topics.TopicRules.CheckTopicName(_message.Topic);
 
     [Benchmark(Description = "typed CreateContext (MqttMessageContext per message)")]
-    public MqttMessageContext Typed_CreateContext() => ConnectionRig.CreateContext(_message);
+    public MqttMessageContext Typed_CreateContext() => ConnectionRig.CreateContext(_packet);
 
     /// <summary>The generated decoder's expression, as emitted for IBenchQos0.OnReadingAsync.</summary>
     [Benchmark(Description = "typed decode (generated: GetLevel + Reuse + codec.Decode)")]

@@ -1,77 +1,81 @@
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Formatter;
 using MQTTnet.Exceptions;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using TypedMqtt.Diagnostics;
 
-namespace TypedMqtt;
+namespace TypedMqtt.Link;
 
-public sealed partial class MqttConnection
+/// <summary>
+/// Opens one network connection and performs the MQTT handshake: turns <see cref="MqttConnectionOptions"/> into MQTTnet's
+/// transport options and a CONNECT packet, writes it through a validating channel adapter, reads CONNACK, and turns every
+/// way this can fail into an <see cref="MqttConnectException"/> that says what to do.
+/// </summary>
+internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logger)
 {
-    private async Task ConnectOnceAsync(CancellationToken cancellationToken)
+    /// <summary>Connects; on success the adapter is open and CONNACK accepted the connection.</summary>
+    public async Task<(IMqttChannelAdapter Adapter, MqttConnectResult Result)> ConnectAsync(bool cleanStart, CancellationToken cancellationToken)
     {
-        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var tlsFailure = new TlsFailure();
+        var clientOptions = BuildClientOptions(cleanStart == options.CleanStart ? options : options with { CleanStart = cleanStart }, tlsFailure);
+        if (options.UsesTls && options.Tls.DangerousAcceptAnyServerCertificate)
+        {
+            Log.UnsafeTls(logger, options.DisplayAddress);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        var adapter = Wire.ValidatingAdapterFactory.Create(clientOptions, Wire.InboundLimits.For(options));
+        MqttConnAckPacket connAck;
         try
         {
-            SetState(MqttConnectionState.Connecting, $"connecting to {Options.DisplayAddress}");
-            var tlsFailure = new TlsFailure();
-            var cleanStart = _cleanStartNext && !Options.CleanStart;
-            var clientOptions = BuildClientOptions(cleanStart ? Options with { CleanStart = true } : Options, tlsFailure);
-            if (Options.UsesTls && Options.Tls.DangerousAcceptAnyServerCertificate)
-            {
-                LogUnsafeTls(_logger, Options.DisplayAddress);
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Options.ConnectTimeout);
-            MqttClientConnectResult result;
-            OnConnectStarting();
-            var client = CreateClient();
-            try
-            {
-                result = await client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not MqttConnectException && !cancellationToken.IsCancellationRequested)
-            {
-                client.Dispose();
-                throw TranslateConnectFailure(e, tlsFailure, timeout.IsCancellationRequested);
-            }
-            catch
-            {
-                client.Dispose();
-                throw;
-            }
-
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
-            {
-                client.Dispose();
-                throw Refused(result);
-            }
-
-            Volatile.Write(ref _connectResult, ToConnectResult(result, Options.ClientId, Options.ProtocolVersion));
-            OnConnectAcknowledged(result.IsSessionPresent);
-            OnConnected();
-            SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
-            if (cleanStart)
-            {
-                _cleanStartNext = false;
-            }
-
-            OnLinkEstablished(client);
+            connAck = await HandshakeAsync(adapter, MqttConnectPacketFactory.Create(clientOptions), timeout.Token).ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            _connectGate.Release();
+            adapter.Dispose();
+            throw TranslateConnectFailure(e, tlsFailure, timeout.IsCancellationRequested);
         }
+        catch
+        {
+            adapter.Dispose();
+            throw;
+        }
+
+        var result = MqttClientConnectResultFactory.Create(connAck, clientOptions.ProtocolVersion);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            adapter.Dispose();
+            throw Refused(result);
+        }
+
+        return (adapter, ToConnectResult(result, options.ClientId, options.ProtocolVersion));
+    }
+
+    private static async Task<MqttConnAckPacket> HandshakeAsync(IMqttChannelAdapter adapter, MqttConnectPacket connect, CancellationToken cancellationToken)
+    {
+        await adapter.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await adapter.SendPacketAsync(connect, cancellationToken).ConfigureAwait(false);
+        var packet = await adapter.ReceivePacketAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return packet switch
+        {
+            MqttConnAckPacket connAck => connAck,
+            null => throw new MqttCommunicationException("The broker closed the connection before CONNACK."),
+            MqttAuthPacket => throw new MqttCommunicationException("The broker started an enhanced authentication exchange (AUTH), which this client does not support yet."),
+            _ => throw new Wire.MqttProtocolViolation(0x82, $"the broker sent {packet.GetType().Name} instead of CONNACK"),
+        };
     }
 
     private MqttConnectException TranslateConnectFailure(Exception e, TlsFailure tls, bool timedOut)
     {
-        var address = Options.DisplayAddress;
+        var address = options.DisplayAddress;
         if (tls.Reason is not null || Find<AuthenticationException>(e) is not null)
         {
             var why = tls.Reason ?? Find<AuthenticationException>(e)?.Message ?? e.Message;
@@ -82,10 +86,10 @@ public sealed partial class MqttConnection
         if (timedOut || e is OperationCanceledException || Find<MqttCommunicationTimedOutException>(e) is not null)
         {
             return new MqttConnectException(MqttConnectFailure.Timeout, null,
-                $"No CONNACK from {address} within the connect timeout of {Options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
+                $"No CONNACK from {address} within the connect timeout of {options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
         }
 
-        if (Options.UsesTls && Options.Tls.ClientCertificate is null && !FailedBeforeTcpConnected(e))
+        if (options.UsesTls && options.Tls.ClientCertificate is null && !FailedBeforeTcpConnected(e))
         {
             // A broker that requires a client certificate completes the handshake (TLS 1.3 checks the certificate last)
             // and then closes or resets the socket. Depending on timing MQTTnet reports a bare socket error
@@ -95,7 +99,7 @@ public sealed partial class MqttConnection
                 $"when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address. ({e.GetBaseException().Message})", e);
         }
 
-        if (Options.UsesTls && Options.Tls.ClientCertificate is { } certificate && !FailedBeforeTcpConnected(e) && Find<Wire.MqttProtocolViolation>(e) is null)
+        if (options.UsesTls && options.Tls.ClientCertificate is { } certificate && !FailedBeforeTcpConnected(e) && Find<Wire.MqttProtocolViolation>(e) is null)
         {
             // The broker checked our certificate after the handshake and hung up (or sent an alert such as 'unknown ca').
             return new MqttConnectException(MqttConnectFailure.Tls, null,
@@ -123,7 +127,7 @@ public sealed partial class MqttConnection
         var code = (int)result.ResultCode;
         var sentence = MqttReasonText.ForConnect(code);
         var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-        return new MqttConnectException(MqttConnectFailure.Refused, code, $"{Options.DisplayAddress} refused the connection: {sentence}.{serverSays}")
+        return new MqttConnectException(MqttConnectFailure.Refused, code, $"{options.DisplayAddress} refused the connection: {sentence}.{serverSays}")
         {
             ServerReason = result.ReasonString,
         };
@@ -341,72 +345,10 @@ public sealed partial class MqttConnection
         });
     }
 
-    private static void LogUnsafeTls(ILogger logger, string address) => UnsafeTlsLog(logger, address, null);
 
-    private static readonly Action<ILogger, string, Exception?> UnsafeTlsLog =
-        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(3, "UnsafeTls"),
-            "MQTT {Address}: server certificate validation is OFF (DangerousAcceptAnyServerCertificate). Anyone on the network path can impersonate the broker and read every message and password.");
-
-    /// <summary>Carries the reason a certificate was refused out of MQTTnet's validation callback.</summary>
+    /// <summary>Carries the reason a certificate was refused out of the TLS validation callback.</summary>
     private sealed class TlsFailure
     {
         public string? Reason { get; set; }
-    }
-}
-
-/// <summary>Strict server certificate validation: trusted chain (system store or only the given CAs) and matching host name.</summary>
-internal static class ServerCertificateValidator
-{
-    /// <summary>Returns <see langword="null"/> when the certificate is acceptable, otherwise why not.</summary>
-    public static string? Check(X509Certificate? certificate, X509Chain? presentedChain, SslPolicyErrors errors, MqttTlsOptions options, string host)
-    {
-        if (options.DangerousAcceptAnyServerCertificate)
-        {
-            return null;
-        }
-
-        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-        {
-            return "the server sent no certificate.";
-        }
-
-        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
-        {
-            return $"the server certificate ('{certificate.Subject}') is not valid for host '{host}'. Connect by a name the certificate lists, or set TargetHost to one.";
-        }
-
-        if (options.TrustedCaCertificates is not { Count: > 0 } trusted)
-        {
-            return errors == SslPolicyErrors.None
-                ? null
-                : $"the server certificate ('{certificate.Subject}', issued by '{certificate.Issuer}') does not chain to a CA in the system trust store ({Describe(presentedChain)}). Give the broker's CA with WithCaCertificatePem or caFile=.";
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presentedChain is not null)
-        {
-            foreach (var element in presentedChain.ChainElements)
-            {
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-
-        using var leaf = new X509Certificate2(certificate);
-        return chain.Build(leaf)
-            ? null
-            : $"the server certificate ('{leaf.Subject}', issued by '{leaf.Issuer}') does not chain to the configured CA ({Describe(chain)}).";
-    }
-
-    private static string Describe(X509Chain? chain)
-    {
-        if (chain is null || chain.ChainStatus.Length == 0)
-        {
-            return "no chain status";
-        }
-
-        return string.Join("; ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct(StringComparer.Ordinal));
     }
 }

@@ -1,0 +1,574 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using TypedMqtt.Diagnostics;
+using TypedMqtt.Link;
+using TypedMqtt.Session;
+
+namespace TypedMqtt.Delivery;
+
+/// <summary>Content type and payload format a codec implies, sent on MQTT 5 unless the message's properties set them.</summary>
+/// <param name="ContentType">The codec's content type.</param>
+/// <param name="Format">The codec's payload format.</param>
+internal readonly record struct CodecDefaults(string? ContentType, MqttPayloadFormat Format);
+
+/// <summary>What outbound delivery needs to know of the connection's options.</summary>
+/// <param name="Address">The broker, for messages.</param>
+/// <param name="Version5">Whether the connection speaks MQTT 5.</param>
+/// <param name="Outbox">Durable storage of accepted QoS 1/2 messages, if any.</param>
+/// <param name="OfflineQueue">Capacity and policies of the offline queue.</param>
+internal sealed record DeliverySettings(string Address, bool Version5, IMqttOutbox? Outbox, MqttOfflineQueueOptions OfflineQueue);
+
+/// <summary>
+/// Outbound messages: one send path for every publish. A publish is written at once when a link is ready and nothing
+/// waits ahead of it, otherwise it waits in the <see cref="OutboundQueue"/> (offline, or for an in-flight slot) and a
+/// drain writes the queue in order. Once written, a QoS 1/2 publish is a flow in the <see cref="SessionState"/>: it
+/// keeps its packet identifier across links and completes on PUBACK or PUBCOMP. When a link is resumed with the
+/// session present, the unfinished flows are written again first, in their original order: PUBLISH with DUP and the
+/// original identifier, or PUBREL for a flow past PUBREC. Without a session they start again as new messages.
+/// </summary>
+internal sealed class OutboundDelivery
+{
+    // Reasons a broker gives when it closes the connection because of one publish (MQTT 5 DISCONNECT reason codes).
+    private static readonly HashSet<int> PoisonReasons = [0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B];
+
+    private readonly DeliverySettings _settings;
+    private readonly SessionState _session;
+    private readonly LinkHolder _links;
+    private readonly ILogger _logger;
+    private readonly OutboundQueue _queue;
+    private int _draining;
+    private long _completed;
+    private long _resent;
+    private long _queued;
+    private long _dropped;
+    private long _rejected;
+    private int _maxInFlight;
+
+    public OutboundDelivery(DeliverySettings settings, SessionState session, LinkHolder links, ILogger logger)
+    {
+        _settings = settings;
+        _session = session;
+        _links = links;
+        _logger = logger;
+        _queue = new OutboundQueue(Math.Max(settings.OfflineQueue.Capacity, 1));
+    }
+
+    /// <summary>Raised when a publish is given up because the broker refused it by closing the connection.</summary>
+    public event Action<string, string, int?>? PublishRejected;
+
+    public long Completed => Interlocked.Read(ref _completed);
+
+    public long Resent => Interlocked.Read(ref _resent);
+
+    public long Queued => Interlocked.Read(ref _queued);
+
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    public int QueueLength => _queue.Count;
+
+    public MqttOfflinePolicy PolicyFor(MqttQos qos, MqttOfflinePolicy? chosen) =>
+        chosen ?? (qos == MqttQos.AtMostOnce ? _settings.OfflineQueue.AtMostOncePolicy : _settings.OfflineQueue.ReliablePolicy);
+
+    /// <summary>Queues what a previous process left in the outbox; it is sent once connected.</summary>
+    public void RecoverOutbox()
+    {
+        if (_settings.Outbox is not { } outbox)
+        {
+            return;
+        }
+
+        foreach (var message in outbox.Pending())
+        {
+            _queue.Requeue(new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, null, MqttOfflinePolicy.Queue, ownsPayload: true)
+            {
+                OutboxId = message.Id,
+            });
+        }
+    }
+
+    /// <summary>
+    /// Delivers one publish: written now when a link is ready and nothing waits ahead, otherwise queued by its offline
+    /// policy. QoS 0 completes when written; QoS 1/2 on the final acknowledgement, however many links that takes.
+    /// Cancelling withdraws a publish not yet written (it is never sent); once written, it may still arrive, and the
+    /// task says so. <paramref name="rented"/>, when given, is the pooled array under <paramref name="payload"/>; it goes
+    /// back to the pool when the publish is done. The state machine comes from a pool, so a publish waiting for its
+    /// acknowledgement costs the caller's task and its flow, and a QoS 0 publish nothing.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask DeliverAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    {
+        var returnRented = true;
+        try
+        {
+            var link = _links.Ready;
+            if (qos == MqttQos.AtMostOnce && link is not null && _queue.Count == 0)
+            {
+                await SendAtMostOnceAsync(link, topic, BuildPublish(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var publish = Pending(topic, payload, qos, retain, properties, defaults, policy);
+            if (qos != MqttQos.AtMostOnce && _settings.Outbox is { } outbox)
+            {
+                publish.OutboxId = outbox.Add(topic, payload.Span, qos, retain);
+            }
+
+            if (link is not null && _queue.Count == 0 && publish.TryTake()
+                && (link.InFlight.Wait(0, CancellationToken.None) || await WaitForSlotAsync(link, cancellationToken).ConfigureAwait(false)))
+            {
+                await WriteFlowAsync(link, publish, first: true).ConfigureAwait(false);
+            }
+            else
+            {
+                publish.Untake();
+                Enqueue(publish);
+            }
+
+            try
+            {
+                await publish.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !publish.IsDone)
+            {
+                if (publish.TryWithdraw())
+                {
+                    _queue.Remove(publish);
+                    AcknowledgeOutbox(publish.OutboxId);
+                    throw new OperationCanceledException($"The publish to '{topic}' was cancelled before it was written: it was withdrawn and is never sent.", cancellationToken);
+                }
+
+                // The flow goes on (and may be resent) from the caller's buffer: it must not go back to the pool.
+                returnRented = publish.OwnsPayload;
+                throw new OperationCanceledException($"The publish to '{topic}' was cancelled after it was written: the broker may still receive it, and it is resent until acknowledged.", cancellationToken);
+            }
+        }
+        finally
+        {
+            if (rented is not null && returnRented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private async ValueTask SendAtMostOnceAsync(MqttLink link, string topic, MqttPublishPacket packet, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await link.SendAsync(packet, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _completed);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
+            throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
+        }
+    }
+
+    /// <summary>Waits for a free in-flight slot (the server's receive maximum); false when the link dropped meanwhile.</summary>
+    private static async ValueTask<bool> WaitForSlotAsync(MqttLink link, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
+            await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Writes the PUBLISH of a flow that holds an in-flight slot on <paramref name="link"/>. A failed write ends the
+    /// link; the flow stays in the session and is written again on the next one.
+    /// </summary>
+    private async ValueTask WriteFlowAsync(MqttLink link, PendingPublish publish, bool first)
+    {
+        publish.SlotLink = link;
+        _session.BeginFlow(publish, link.Number);
+        UpdateMax(ref _maxInFlight, _session.OutboundCount);
+        if (!first)
+        {
+            Interlocked.Increment(ref _resent);
+        }
+
+        var packet = BuildPublish(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default);
+        packet.PacketIdentifier = publish.PacketId;
+        try
+        {
+            await link.SendAsync(packet).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The link reported its own end; the flow is resent on the next one.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>PUBACK, PUBREC or PUBCOMP from the broker.</summary>
+    public void OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet)
+    {
+        var id = packet.PacketIdentifier;
+        switch (packet)
+        {
+            case MqttPubAckPacket ack:
+                Settle(_session.Finish(id, MqttQos.AtLeastOnce), (int)ack.ReasonCode, ack.ReasonString);
+                break;
+            case MqttPubRecPacket received when (int)received.ReasonCode >= 0x80:
+                // A refusal ends a QoS 2 flow at PUBREC: no PUBREL follows.
+                var refused = _session.Finish(id, MqttQos.ExactlyOnce, refused: true);
+                Settle(refused, (int)received.ReasonCode, received.ReasonString);
+                break;
+            case MqttPubRecPacket:
+                var released = _session.Release(id, link.Number);
+                _ = SendReleaseAsync(link, id, released is not null || !_settings.Version5);
+                break;
+            case MqttPubCompPacket complete:
+                Settle(_session.Finish(id, MqttQos.ExactlyOnce), (int)complete.ReasonCode, complete.ReasonString);
+                break;
+        }
+    }
+
+    private static async Task SendReleaseAsync(MqttLink link, ushort id, bool known)
+    {
+        try
+        {
+            await link.SendAsync(new MqttPubRelPacket
+            {
+                PacketIdentifier = id,
+                ReasonCode = known ? MqttPubRelReasonCode.Success : MqttPubRelReasonCode.PacketIdentifierNotFound,
+            }).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The link reported its own end; the PUBREL is resent on the next one.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private void Settle(PendingPublish? publish, int reasonCode, string? reasonString)
+    {
+        if (publish is null)
+        {
+            return;
+        }
+
+        publish.SlotLink?.InFlight.Release();
+        publish.SlotLink = null;
+        AcknowledgeOutbox(publish.OutboxId);
+        if (reasonCode >= 0x80)
+        {
+            var serverSays = string.IsNullOrEmpty(reasonString) ? string.Empty : $" The server said: \"{reasonString}\".";
+            Interlocked.Increment(ref _rejected);
+            publish.Fail(new MqttOperationException($"The broker refused the publish to '{publish.Topic}' with reason {MqttReasonText.PublishReason(reasonCode)} (0x{reasonCode:X2}).{serverSays}", reasonCode));
+            return;
+        }
+
+        Interlocked.Increment(ref _completed);
+        publish.Complete();
+    }
+
+    /// <summary>
+    /// Makes <paramref name="link"/> ready for new work after CONNACK. With the session present, the unfinished flows are
+    /// written again first, in their original order; without, flows past PUBREC are done and the others go back to the
+    /// front of the queue as new messages. Then the queue drains.
+    /// </summary>
+    public async Task ResumeAsync(MqttLink link, bool sessionPresent)
+    {
+        if (!sessionPresent)
+        {
+            var (finished, restart) = _session.StartNew();
+            foreach (var flow in finished)
+            {
+                Settle(flow, 0, null);
+            }
+
+            foreach (var flow in restart)
+            {
+                flow.SlotLink?.InFlight.Release();
+                flow.SlotLink = null;
+                flow.Untake();
+                _queue.Requeue(flow);
+            }
+        }
+        else
+        {
+            foreach (var flow in _session.Unfinished())
+            {
+                if (link.IsLost)
+                {
+                    return;
+                }
+
+                flow.SlotLink = link.InFlight.Wait(0, CancellationToken.None) ? link : null;
+                Interlocked.Increment(ref _resent);
+                MqttPacket packet;
+                if (_session.Resend(flow, link.Number) == FlowPhase.Released)
+                {
+                    packet = new MqttPubRelPacket { PacketIdentifier = flow.PacketId };
+                }
+                else
+                {
+                    var publish = BuildPublish(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
+                    publish.PacketIdentifier = flow.PacketId;
+                    publish.Dup = true;
+                    packet = publish;
+                }
+
+                try
+                {
+                    await link.SendAsync(packet).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // The link reported its own end; the next one resumes again.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                    return;
+                }
+            }
+        }
+
+        _links.SetReady(link);
+        StartDrain();
+    }
+
+    /// <summary>
+    /// A link ended. When the broker named a reason that blames one publish (packet too large, QoS or retain not
+    /// supported, bad topic or payload format, quota), or closed a 3.1.1 connection without a word, the oldest publish it
+    /// had not acknowledged is suspected; a publish suspected twice is given up, so everything behind it flows on.
+    /// </summary>
+    public void OnLinkLost(MqttLink link, LinkLoss loss)
+    {
+        var blames = loss.Cause == LinkLossCause.ServerDisconnect && loss.ReasonCode is { } code && PoisonReasons.Contains(code)
+            || (loss.Cause == LinkLossCause.ServerClosed && !_settings.Version5);
+        if (!blames || _session.OldestUnacknowledged(link.Number) is not { } suspect || ++suspect.Suspicions < 2)
+        {
+            return;
+        }
+
+        _session.Abandon(suspect);
+        suspect.SlotLink = null;
+        AcknowledgeOutbox(suspect.OutboxId);
+        Interlocked.Increment(ref _rejected);
+        var reason = $"the broker closed the connection right after it twice ({loss.Reason})";
+        Log.PublishRejected(_logger, _settings.Address, suspect.Topic, reason);
+        suspect.Fail(new MqttOperationException($"The publish to '{suspect.Topic}' was given up: {reason}. The messages behind it are sent on.", loss.ReasonCode));
+        PublishRejected?.Invoke(suspect.Topic, reason, loss.ReasonCode);
+    }
+
+    private static PendingPublish Pending(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy)
+    {
+        // A publish carries the codec's defaults as properties of its own (it may be written later, or again).
+        if (defaults.ContentType is not null || defaults.Format != MqttPayloadFormat.Unspecified)
+        {
+            properties = (properties ?? MqttMessageProperties.Empty) with
+            {
+                ContentType = properties?.ContentType ?? defaults.ContentType,
+                PayloadFormat = properties?.PayloadFormat ?? (defaults.Format == MqttPayloadFormat.Unspecified ? null : defaults.Format),
+            };
+        }
+
+        return new PendingPublish(topic, payload, qos, retain, properties, policy, ownsPayload: false);
+    }
+
+    private void Enqueue(PendingPublish publish)
+    {
+        publish.OwnPayload();
+        PendingPublish? displaced;
+        try
+        {
+            displaced = _queue.Enqueue(publish);
+        }
+        catch (MqttOperationException)
+        {
+            Interlocked.Increment(ref _rejected);
+            AcknowledgeOutbox(publish.OutboxId);
+            throw;
+        }
+
+        Interlocked.Increment(ref _queued);
+        if (displaced is not null)
+        {
+            Interlocked.Increment(ref _dropped);
+            AcknowledgeOutbox(displaced.OutboxId);
+            displaced.Fail(new MqttOperationException(displaced.Policy == MqttOfflinePolicy.KeepLatestPerTopic
+                ? $"The publish to '{displaced.Topic}' was superseded by a newer one for the same topic while offline (KeepLatestPerTopic)."
+                : $"The publish to '{displaced.Topic}' was dropped: the offline queue was full and the policy is DropOldest."));
+        }
+
+        if (_links.Ready is not null)
+        {
+            StartDrain();
+        }
+    }
+
+    private void StartDrain()
+    {
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            _ = Task.Run(DrainAsync);
+        }
+    }
+
+    /// <summary>Writes the queue in order, as many QoS 1/2 in flight as the server allows, until it is empty or the link drops.</summary>
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            var link = _links.Ready;
+            while (link is not null && !link.IsLost && _queue.TryDequeue(out var publish))
+            {
+                if (!publish.TryTake())
+                {
+                    continue; // withdrawn by its caller
+                }
+
+                if (publish.Qos == MqttQos.AtMostOnce)
+                {
+                    await WriteQueuedAtMostOnceAsync(link, publish).ConfigureAwait(false);
+                    continue;
+                }
+
+                try
+                {
+                    await link.InFlight.WaitAsync(link.Stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    publish.Untake();
+                    _queue.Requeue(publish);
+                    break;
+                }
+
+                await WriteFlowAsync(link, publish, first: publish.Attempts == 0).ConfigureAwait(false);
+            }
+
+            // A full fence between giving up the drain and reading the queue's length (a lock-free snapshot): with only a
+            // release write the read could move ahead of it and miss a publish queued by a caller whose StartDrain still
+            // saw the drain running, leaving that publish unsent until the next one.
+            Interlocked.Exchange(ref _draining, 0);
+            if (_queue.Count == 0 || _links.Ready is null || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask WriteQueuedAtMostOnceAsync(MqttLink link, PendingPublish publish)
+    {
+        try
+        {
+            await link.SendAsync(BuildPublish(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default)).ConfigureAwait(false);
+            Interlocked.Increment(ref _completed);
+            publish.Complete();
+        }
+#pragma warning disable CA1031 // Reported on the publish's own task.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            publish.Fail(new MqttOperationException($"Publishing to '{publish.Topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e));
+        }
+    }
+
+    /// <summary>Fails everything still queued or in flight (the connection is closing for good).</summary>
+    public void FailAll(string reason)
+    {
+        foreach (var publish in _queue.DrainAll().Concat(_session.Unfinished()))
+        {
+            publish.Fail(new MqttOperationException(reason + (publish.OutboxId != 0 ? " It stays in the outbox and is sent by the next connection that opens it." : string.Empty)));
+        }
+    }
+
+    private void AcknowledgeOutbox(long outboxId)
+    {
+        if (outboxId == 0 || _settings.Outbox is not { } outbox)
+        {
+            return;
+        }
+
+        try
+        {
+            outbox.Acknowledge(outboxId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // The broker has the message; failing to note that locally must not fail the publish or the connection.
+            // The entry stays in the outbox, so the next process that opens it sends the message once more.
+            Log.OutboxAcknowledgeFailed(_logger, outboxId, e);
+        }
+    }
+
+    /// <summary>The PUBLISH packet for a message (without packet identifier).</summary>
+    private static MqttPublishPacket BuildPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
+    {
+        var packet = new MqttPublishPacket
+        {
+            Topic = topic,
+            Payload = new ReadOnlySequence<byte>(payload),
+            QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos,
+            Retain = retain,
+            ContentType = properties?.ContentType ?? defaults.ContentType,
+            PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)(properties?.PayloadFormat ?? defaults.Format),
+        };
+
+        if (properties is null || properties.IsEmpty)
+        {
+            return packet;
+        }
+
+        if (properties.MessageExpiryInterval is { } expiry)
+        {
+            packet.MessageExpiryInterval = expiry;
+        }
+
+        packet.ResponseTopic = properties.ResponseTopic;
+        if (!properties.CorrelationData.IsEmpty)
+        {
+            packet.CorrelationData = properties.CorrelationData.ToArray();
+        }
+
+        if (properties.UserProperties.Count > 0)
+        {
+            // Declared properties are one object reused by every publish: convert them once.
+            packet.UserProperties = ConvertedUserProperties.GetValue(properties, static p =>
+            {
+                var list = new List<MQTTnet.Packets.MqttUserProperty>(p.UserProperties.Count);
+                foreach (var property in p.UserProperties)
+                {
+                    list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
+                }
+
+                return list;
+            });
+        }
+
+        return packet;
+    }
+
+    private static readonly ConditionalWeakTable<MqttMessageProperties, List<MQTTnet.Packets.MqttUserProperty>> ConvertedUserProperties = new();
+
+    private static void UpdateMax(ref int maximum, int value)
+    {
+        var current = Volatile.Read(ref maximum);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref maximum, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}

@@ -1,0 +1,281 @@
+using System.Buffers;
+using MQTTnet.Exceptions;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using TypedMqtt.Link;
+
+namespace TypedMqtt.Dispatch;
+
+/// <summary>
+/// Inbound messages and the subscriptions they are routed by: keeps the registry of local subscriptions, asks the broker
+/// for them (SUBSCRIBE/UNSUBSCRIBE on a link, again after a reconnect without a session), and hands every received
+/// PUBLISH to the sinks whose filters match it. Messages a resumed session delivers before the application subscribed
+/// again are held for a short while and given to the first subscription that matches them.
+/// </summary>
+internal sealed class InboundRouter
+{
+    // A resumed session (clean start false) delivers the messages queued while the client was away right after CONNACK,
+    // before the application had a chance to call SubscribeAsync again. Without a local subscription those messages were
+    // acknowledged and dropped. They are held here instead (bounded, for a short while after a session-present CONNACK).
+    private const int MaxHeldMessages = 4096;
+    private static readonly TimeSpan HoldWindow = TimeSpan.FromSeconds(30);
+
+    private readonly SubscriptionRegistry _subscriptions = new();
+    private readonly List<SubscriptionRegistry.FilterEntry> _entryScratch = [];
+    private readonly List<MessageSink> _sinkScratch = [];
+    private readonly object _gate = new();
+    private readonly LinkedList<HeldMessage> _held = new();
+    private readonly bool _cleanStart;
+    private readonly TimeSpan _connectTimeout;
+    private long _holdUntil;
+
+    public InboundRouter(bool cleanStart, TimeSpan connectTimeout)
+    {
+        _cleanStart = cleanStart;
+        _connectTimeout = connectTimeout;
+    }
+
+    /// <summary>The registry (for benchmarks and tests that measure routing).</summary>
+    internal SubscriptionRegistry Registry => _subscriptions;
+
+    /// <summary>Holding starts with the connect attempt: the first queued messages may arrive right after CONNACK.</summary>
+    public void OnConnectStarting()
+    {
+        lock (_gate)
+        {
+            _holdUntil = _cleanStart ? 0 : Environment.TickCount64 + (long)(_connectTimeout + HoldWindow).TotalMilliseconds;
+        }
+    }
+
+    public void OnConnectAcknowledged(bool sessionPresent)
+    {
+        lock (_gate)
+        {
+            _holdUntil = sessionPresent ? Environment.TickCount64 + (long)HoldWindow.TotalMilliseconds : 0;
+        }
+    }
+
+    /// <summary>Hands a received message to every matching sink, in order; a full sink pauses the caller (back pressure).</summary>
+    public ValueTask RouteAsync(MqttPublishPacket message)
+    {
+        // The topic needs no check here: Wire/InboundPacketValidator already closed the link on a PUBLISH whose topic has
+        // a wildcard, U+0000, invalid UTF-8 or is empty, before MQTTnet decoded it.
+        var sinks = _sinkScratch;
+        sinks.Clear();
+        CollectOrHold(message, sinks);
+        if (sinks.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // The context is built once, and only when a handler takes it.
+        MqttMessageContext? context = null;
+        for (var i = 0; i < sinks.Count; i++)
+        {
+            var sink = sinks[i];
+            var delivery = sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context));
+            if (!delivery.IsCompletedSuccessfully)
+            {
+                return DeliverRestAsync(delivery, sinks.GetRange(i + 1, sinks.Count - i - 1), message, context);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask DeliverRestAsync(ValueTask pending, List<MessageSink> rest, MqttPublishPacket message, MqttMessageContext? context)
+    {
+        await pending.ConfigureAwait(false);
+        foreach (var sink in rest)
+        {
+            await sink.DeliverAsync(message.Topic, message.Payload, ContextFor(sink, message, ref context)).ConfigureAwait(false);
+        }
+    }
+
+    private static MqttMessageContext? ContextFor(MessageSink sink, MqttPublishPacket message, ref MqttMessageContext? context) =>
+        sink.NeedsContext ? context ??= CreateContext(message) : null;
+
+    /// <summary>The context a handler sees for a received PUBLISH.</summary>
+    internal static MqttMessageContext CreateContext(MqttPublishPacket m) => new()
+    {
+        Topic = m.Topic,
+        Qos = (MqttQos)(int)m.QualityOfServiceLevel,
+        Retain = m.Retain,
+        Duplicate = m.Dup,
+        ContentType = m.ContentType,
+        PayloadFormat = (MqttPayloadFormat)(int)m.PayloadFormatIndicator,
+        MessageExpiryInterval = m.MessageExpiryInterval == 0 ? null : m.MessageExpiryInterval,
+        ResponseTopic = m.ResponseTopic,
+        CorrelationData = m.CorrelationData ?? ReadOnlyMemory<byte>.Empty,
+        UserProperties = MqttnetConversions.ToUserProperties(m.UserProperties),
+        SubscriptionIdentifiers = m.SubscriptionIdentifiers is { Count: > 0 } ids ? ids : [],
+        TopicAlias = m.TopicAlias,
+    };
+
+    private void CollectOrHold(MqttPublishPacket message, List<MessageSink> sinks)
+    {
+        lock (_gate)
+        {
+            _subscriptions.Collect(message.Topic, _entryScratch, sinks);
+            if (sinks.Count > 0 || Environment.TickCount64 >= _holdUntil)
+            {
+                return;
+            }
+
+            if (_held.Count >= MaxHeldMessages)
+            {
+                _held.RemoveFirst();
+            }
+
+            _held.AddLast(new HeldMessage(message.Topic, new ReadOnlySequence<byte>(message.Payload.ToArray()), CreateContext(message), Environment.TickCount64));
+        }
+    }
+
+    /// <summary>Adds a subscription and, atomically with it, takes the held messages it matches (in arrival order).</summary>
+    public List<HeldMessage>? Add(string brokerFilter, string filter, MqttSubscriptionOptions options, MessageSink sink, out SubscriptionRegistry.FilterEntry entry, out bool mustSubscribe)
+    {
+        lock (_gate)
+        {
+            entry = _subscriptions.Add(brokerFilter, filter, options, sink, out mustSubscribe);
+            if (_held.Count == 0)
+            {
+                return null;
+            }
+
+            var matcher = new TopicTrie<string>();
+            matcher.Add(filter, filter);
+            var matches = new List<string>(1);
+            var oldest = Environment.TickCount64 - (long)HoldWindow.TotalMilliseconds;
+            List<HeldMessage>? taken = null;
+            for (var node = _held.First; node is not null;)
+            {
+                var next = node.Next;
+                matches.Clear();
+                if (node.Value.ReceivedAt < oldest)
+                {
+                    _held.Remove(node);
+                }
+                else
+                {
+                    matcher.Match(node.Value.Topic, matches);
+                    if (matches.Count > 0)
+                    {
+                        (taken ??= []).Add(node.Value);
+                        _held.Remove(node);
+                    }
+                }
+
+                node = next;
+            }
+
+            return taken;
+        }
+    }
+
+    /// <summary>Removes a local subscription; true when it was the filter's last (the broker should be told).</summary>
+    public bool Remove(SubscriptionRegistry.FilterEntry entry, MessageSink sink) => _subscriptions.Remove(entry, sink);
+
+    /// <summary>Sends SUBSCRIBE for one filter on <paramref name="link"/> and checks the broker's answer.</summary>
+    public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    {
+        var options = entry.Options;
+        var subscribe = new MqttSubscribePacket
+        {
+            TopicFilters =
+            [
+                new MqttTopicFilter
+                {
+                    Topic = entry.Filter,
+                    QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)options.Qos,
+                    NoLocal = options.NoLocal,
+                    RetainAsPublished = options.RetainAsPublished,
+                    RetainHandling = (MQTTnet.Protocol.MqttRetainHandling)(int)options.RetainHandling,
+                },
+            ],
+        };
+
+        MqttSubAckPacket answer;
+        try
+        {
+            answer = await link.RequestAsync<MqttSubAckPacket>(subscribe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MqttCommunicationException e)
+        {
+            throw new MqttOperationException($"Subscribing to '{entry.Filter}' failed: {e.GetBaseException().Message}", null, e);
+        }
+        catch (MqttProtocolViolationException e)
+        {
+            throw Malformed(link, entry, e.Message);
+        }
+
+        if (answer.ReasonCodes is not { Count: 1 } codes)
+        {
+            throw Malformed(link, entry, $"it holds {answer.ReasonCodes?.Count ?? 0} reason codes for 1 topic filter");
+        }
+
+        var code = (int)codes[0];
+        if (code > 2)
+        {
+            var serverSays = string.IsNullOrEmpty(answer.ReasonString) ? string.Empty : $" The server said: \"{answer.ReasonString}\".";
+            throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {codes[0]} (0x{code:X2}).{serverSays}", code);
+        }
+    }
+
+    private static MqttOperationException Malformed(MqttLink link, SubscriptionRegistry.FilterEntry entry, string why)
+    {
+        link.Lose(new LinkLoss("the broker sent a malformed SUBACK: " + why, 0x82, null, LinkLossCause.Failure));
+        return new MqttOperationException($"Subscribing to '{entry.Filter}' failed: the broker answered with a malformed SUBACK ({why}). The connection is closed as a protocol error.", 0x82);
+    }
+
+    /// <summary>Sends UNSUBSCRIBE; a link that drops meanwhile is ignored (the filter is gone from the registry, so it is not restored).</summary>
+    public static async Task UnsubscribeAsync(MqttLink link, string filter)
+    {
+        try
+        {
+            await link.RequestAsync<MqttUnsubAckPacket>(new MqttUnsubscribePacket { TopicFilters = [filter] }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MqttCommunicationException or MqttProtocolViolationException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The connection dropped (or stalled past the request timeout) meanwhile.
+        }
+    }
+
+    /// <summary>Subscribes every filter again (after a connect without a session); refusals go to <paramref name="failed"/>.</summary>
+    public async Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken)
+    {
+        foreach (var entry in _subscriptions.Snapshot())
+        {
+            try
+            {
+                await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (MqttOperationException e)
+            {
+                failed(entry.Filter, e);
+            }
+        }
+    }
+
+    /// <summary>Stops every sink and forgets held messages (the connection is disposed).</summary>
+    public async Task StopAllAsync()
+    {
+        foreach (var entry in _subscriptions.Snapshot())
+        {
+            foreach (var sink in entry.Sinks)
+            {
+                await sink.StopAsync().ConfigureAwait(false);
+            }
+        }
+
+        lock (_gate)
+        {
+            _held.Clear();
+        }
+    }
+
+    internal sealed record HeldMessage(string Topic, ReadOnlySequence<byte> Payload, MqttMessageContext Context, long ReceivedAt);
+}

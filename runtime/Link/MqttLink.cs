@@ -1,0 +1,432 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using MQTTnet.Adapter;
+using MQTTnet.Exceptions;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using TypedMqtt.Session;
+
+namespace TypedMqtt.Link;
+
+/// <summary>What a link reports upward: received messages, acknowledgements of our publishes, and its end.</summary>
+internal interface ILinkOwner
+{
+    /// <summary>A PUBLISH to deliver (its topic alias already resolved). The link acknowledges it when the task completes.</summary>
+    ValueTask OnPublishReceivedAsync(MqttLink link, MqttPublishPacket packet);
+
+    /// <summary>PUBACK, PUBREC or PUBCOMP for one of our publishes.</summary>
+    void OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet);
+
+    /// <summary>The link ended (once).</summary>
+    void OnLost(MqttLink link, LinkLoss loss);
+}
+
+/// <summary>Why a link ended.</summary>
+/// <param name="Reason">A sentence for the state change.</param>
+/// <param name="ReasonCode">The DISCONNECT or violation reason code, if any.</param>
+/// <param name="Exception">The failure, if any.</param>
+/// <param name="Cause">Who ended it.</param>
+internal sealed record LinkLoss(string Reason, int? ReasonCode, Exception? Exception, LinkLossCause Cause);
+
+internal enum LinkLossCause
+{
+    /// <summary>The broker sent DISCONNECT.</summary>
+    ServerDisconnect,
+
+    /// <summary>The broker closed the socket without DISCONNECT.</summary>
+    ServerClosed,
+
+    /// <summary>A read or write failed.</summary>
+    Failure,
+
+    /// <summary>No PINGRESP within the keep alive.</summary>
+    KeepAlive,
+
+    /// <summary>An acknowledgement did not come within the deadline.</summary>
+    AcknowledgementDeadline,
+
+    /// <summary>The application closed it.</summary>
+    Closed,
+}
+
+/// <summary>Timing of one link: one keep-alive value (the server's if it set one, else ours) and what follows from it.</summary>
+/// <param name="KeepAlive">Ping period basis; zero turns pinging off.</param>
+/// <param name="AcknowledgementDeadline">How long a written publish may wait for its next acknowledgement.</param>
+/// <param name="RequestTimeout">How long SUBSCRIBE and UNSUBSCRIBE wait for their answer.</param>
+/// <param name="Version5">Whether the link speaks MQTT 5.</param>
+/// <param name="TopicAliasMaximum">The most topic aliases the broker may use toward us.</param>
+internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum)
+{
+    public static TimeSpan DeadlineFor(TimeSpan keepAlive, TimeSpan connectTimeout) =>
+        TimeSpan.FromTicks(Math.Max(connectTimeout.Ticks, (keepAlive > TimeSpan.Zero ? keepAlive : TimeSpan.FromSeconds(30)).Ticks * 3 / 2));
+}
+
+/// <summary>
+/// One network connection after CONNACK: MQTTnet's channel adapter (codec and transport) under TypedMqtt's own protocol
+/// loop. It reads packets (PUBLISH goes to an ordered delivery loop so acknowledgements and PINGRESP keep flowing while a
+/// handler applies back pressure), answers the broker's QoS 1/2 flows, matches SUBACK/UNSUBACK/PINGRESP to their
+/// requests, maps inbound topic aliases back to topics, pings every half keep alive and ends itself when a PINGRESP or
+/// an acknowledgement is overdue. It never reconnects: its owner creates the next link.
+/// </summary>
+internal sealed class MqttLink
+{
+    private readonly IMqttChannelAdapter _adapter;
+    private readonly ILinkOwner _owner;
+    private readonly SessionState _session;
+    private readonly LinkSettings _settings;
+    private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new();
+    private readonly Channel<MqttPublishPacket> _received = Channel.CreateUnbounded<MqttPublishPacket>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly string?[] _aliases;
+    private TaskCompletionSource? _pingAnswer;
+    private int _lost;
+
+    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum)
+    {
+        _adapter = adapter;
+        _settings = settings;
+        _session = session;
+        _owner = owner;
+        Number = number;
+        InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
+        _aliases = new string?[settings.TopicAliasMaximum + 1];
+    }
+
+    /// <summary>1 for the first connection, 2 for the first reconnect...</summary>
+    public int Number { get; }
+
+    public LinkSettings Settings => _settings;
+
+    /// <summary>Cancelled when this link is lost or closed.</summary>
+    public CancellationTokenSource Stop { get; } = new();
+
+    /// <summary>QoS 1/2 publishes awaiting acknowledgement may not exceed the server's receive maximum.</summary>
+    public SemaphoreSlim InFlight { get; }
+
+    public bool IsLost => Volatile.Read(ref _lost) != 0;
+
+    /// <summary>Starts the read, delivery and watchdog loops (after CONNACK).</summary>
+    public void Start()
+    {
+        _ = Task.Run(ReadLoopAsync);
+        _ = Task.Run(DeliveryLoopAsync);
+        _ = Task.Run(WatchdogAsync);
+    }
+
+    /// <summary>Writes a packet; a failure ends the link and is rethrown.</summary>
+    public async ValueTask SendAsync(MqttPacket packet, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _adapter.SendPacketAsync(packet, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Lose(new LinkLoss($"writing to the broker failed: {e.GetBaseException().Message}", null, e, LinkLossCause.Failure));
+            throw;
+        }
+    }
+
+    /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE and waits for its answer (bounded by the request timeout).</summary>
+    public async Task<TAnswer> RequestAsync<TAnswer>(MqttPacketWithIdentifier request, CancellationToken cancellationToken)
+        where TAnswer : MqttPacket
+    {
+        var id = _session.BeginRequest();
+        request.PacketIdentifier = id;
+        var answer = new TaskCompletionSource<MqttPacket>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _requests[id] = answer;
+        try
+        {
+            if (IsLost)
+            {
+                throw new MqttCommunicationException("The connection was lost.");
+            }
+
+            await SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var packet = await answer.Task.WaitAsync(_settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            return packet as TAnswer ?? throw new MqttProtocolViolationException($"The broker answered {request.GetType().Name} with {packet.GetType().Name}.");
+        }
+        catch (TimeoutException e)
+        {
+            throw new MqttCommunicationTimedOutException(e);
+        }
+        finally
+        {
+            _requests.TryRemove(id, out _);
+            _session.EndRequest(id);
+        }
+    }
+
+    /// <summary>Writes DISCONNECT (bounded by <paramref name="bound"/>), then closes the socket gracefully; the link ends without reporting a loss.</summary>
+    public async Task DisconnectAsync(MqttDisconnectPacket? disconnect, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _lost, 1) != 0)
+        {
+            return;
+        }
+
+        await Stop.CancelAsync().ConfigureAwait(false);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(bound);
+        try
+        {
+            if (disconnect is not null)
+            {
+                await _adapter.SendPacketAsync(disconnect, bounded.Token).ConfigureAwait(false);
+                await _adapter.DisconnectAsync(bounded.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or IOException)
+        {
+            // A frozen peer with a full send buffer, or a socket already gone: closing it is all that is left.
+        }
+        finally
+        {
+            FailRequests(new MqttCommunicationException("The connection was closed."));
+            _received.Writer.TryComplete();
+            _adapter.Dispose();
+        }
+    }
+
+    /// <summary>Ends the link once: stops its loops, fails its requests, resets the socket and tells the owner.</summary>
+    public void Lose(LinkLoss loss)
+    {
+        if (Interlocked.Exchange(ref _lost, 1) != 0)
+        {
+            return;
+        }
+
+        Stop.Cancel();
+        FailRequests(new MqttCommunicationException("The connection was lost: " + loss.Reason));
+        _received.Writer.TryComplete();
+
+        // Not on this thread: the adapter may be inside a read or write of the caller.
+        _ = Task.Run(_adapter.Dispose);
+        _owner.OnLost(this, loss);
+    }
+
+    private void FailRequests(Exception e)
+    {
+        foreach (var request in _requests.Values)
+        {
+            request.TrySetException(e);
+        }
+
+        Volatile.Read(ref _pingAnswer)?.TrySetException(e);
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var token = Stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var packet = await _adapter.ReceivePacketAsync(token).ConfigureAwait(false);
+                if (packet is null)
+                {
+                    if (!token.IsCancellationRequested)
+                    {
+                        Lose(new LinkLoss("the broker closed the connection without DISCONNECT", null, null, LinkLossCause.ServerClosed));
+                    }
+
+                    return;
+                }
+
+                if (!Dispatch(packet))
+                {
+                    return;
+                }
+            }
+        }
+#pragma warning disable CA1031 // Whatever ends the read loop ends the link; the reason is reported with it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            if (!token.IsCancellationRequested)
+            {
+                Lose(LossFrom(e));
+            }
+        }
+    }
+
+    private static LinkLoss LossFrom(Exception e)
+    {
+        for (Exception? current = e; current is not null; current = current.InnerException)
+        {
+            if (current is Wire.MqttProtocolViolation violation)
+            {
+                return new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure);
+            }
+        }
+
+        return new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
+    }
+
+    /// <summary>Handles one packet from the broker; false when the link ended.</summary>
+    private bool Dispatch(MqttPacket packet)
+    {
+        switch (packet)
+        {
+            case MqttPublishPacket publish:
+                if (publish.TopicAlias != 0)
+                {
+                    // The validator already refused an alias above our maximum or one the broker never set.
+                    if (string.IsNullOrEmpty(publish.Topic))
+                    {
+                        publish.Topic = _aliases[publish.TopicAlias]!;
+                    }
+                    else
+                    {
+                        _aliases[publish.TopicAlias] = publish.Topic;
+                    }
+                }
+
+                _received.Writer.TryWrite(publish);
+                return true;
+            case MqttPubAckPacket or MqttPubRecPacket or MqttPubCompPacket:
+                _owner.OnAcknowledgement(this, (MqttPacketWithIdentifier)packet);
+                return true;
+            case MqttPubRelPacket release:
+                var known = _session.ReleaseInbound(release.PacketIdentifier);
+                _ = SendQuietlyAsync(new MqttPubCompPacket
+                {
+                    PacketIdentifier = release.PacketIdentifier,
+                    ReasonCode = known || !_settings.Version5 ? MqttPubCompReasonCode.Success : MqttPubCompReasonCode.PacketIdentifierNotFound,
+                });
+                return true;
+            case MqttSubAckPacket or MqttUnsubAckPacket:
+                var id = ((MqttPacketWithIdentifier)packet).PacketIdentifier;
+                if (_requests.TryGetValue(id, out var request))
+                {
+                    request.TrySetResult(packet);
+                }
+
+                return true;
+            case MqttPingRespPacket:
+                Volatile.Read(ref _pingAnswer)?.TrySetResult();
+                return true;
+            case MqttDisconnectPacket disconnect:
+                var code = (int)disconnect.ReasonCode;
+                var says = string.IsNullOrEmpty(disconnect.ReasonString) ? string.Empty : $" (\"{disconnect.ReasonString}\")";
+                Lose(new LinkLoss(MqttReasonText.ForDisconnect(code) + says, code == 0 ? null : code, null, LinkLossCause.ServerDisconnect));
+                return false;
+            default:
+                Lose(new LinkLoss($"the connection was closed: the broker sent an unexpected {packet.GetType().Name}", 0x82, null, LinkLossCause.Failure));
+                return false;
+        }
+    }
+
+    /// <summary>Delivers received messages in order and acknowledges each once its handlers have it.</summary>
+    private async Task DeliveryLoopAsync()
+    {
+        var reader = _received.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var publish))
+                {
+                    if (Stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    await ReceiveAsync(publish).ConfigureAwait(false);
+                }
+            }
+        }
+#pragma warning disable CA1031 // A failed acknowledgement already ended the link; nothing else is thrown here.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // The link is gone; the broker resends what was not acknowledged.
+        }
+    }
+
+    private async ValueTask ReceiveAsync(MqttPublishPacket publish)
+    {
+        switch (publish.QualityOfServiceLevel)
+        {
+            case MqttQualityOfServiceLevel.AtMostOnce:
+                await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
+                break;
+            case MqttQualityOfServiceLevel.AtLeastOnce:
+                await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
+                await SendAsync(new MqttPubAckPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
+                break;
+            default:
+                // Exactly once: a PUBLISH whose identifier is still held (received, not yet released) is a resend of a
+                // message the handlers already have; it is acknowledged again but not delivered again.
+                if (_session.ReceiveExactlyOnce(publish.PacketIdentifier, publish.Dup, MessageFingerprint.Of(publish.Topic, publish.Payload)))
+                {
+                    await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
+                }
+
+                await SendAsync(new MqttPubRecPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task SendQuietlyAsync(MqttPacket packet)
+    {
+        try
+        {
+            await SendAsync(packet).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The failure already ended the link.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>
+    /// Pings every half keep alive and ends the link when no PINGRESP comes within one keep alive (writes into a half-open
+    /// socket succeed until its buffer fills, so only an answer proves the link alive), or when a written publish has
+    /// waited longer than the acknowledgement deadline for its next answer (a broker that lost the flow): it is then
+    /// resent on the next link.
+    /// </summary>
+    private async Task WatchdogAsync()
+    {
+        var keepAlive = _settings.KeepAlive;
+        var deadline = _settings.AcknowledgementDeadline;
+        var interval = keepAlive > TimeSpan.Zero
+            ? TimeSpan.FromTicks(Math.Max(keepAlive.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks))
+            : deadline / 4;
+        var token = Stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, token).ConfigureAwait(false);
+                var oldest = _session.OldestUnanswered(Number);
+                if (oldest != 0 && Environment.TickCount64 - oldest > (long)deadline.TotalMilliseconds)
+                {
+                    Lose(new LinkLoss($"a publish was not acknowledged within {deadline.TotalSeconds:0.###} s: the broker lost the flow; it is resent on the next connection", null, null, LinkLossCause.AcknowledgementDeadline));
+                    return;
+                }
+
+                if (keepAlive <= TimeSpan.Zero)
+                {
+                    continue;
+                }
+
+                var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _pingAnswer, answer);
+                await SendAsync(MqttPingReqPacket.Instance, token).ConfigureAwait(false);
+                await answer.Task.WaitAsync(keepAlive, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // Any failure to get a PINGRESP in time means the link is unusable.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Lose(new LinkLoss($"no answer to a ping within the keep alive of {keepAlive.TotalSeconds:0.###} s: the connection is dead", null, e, LinkLossCause.KeepAlive));
+                return;
+            }
+        }
+    }
+}
