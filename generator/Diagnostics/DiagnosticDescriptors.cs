@@ -62,7 +62,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor OverlappingFilters = Warning(
         "TMQ0014", "Overlapping subscription filters",
-        "Filter '{0}' of '{1}' overlaps '{2}' of '{3}': a message on a topic such as '{4}' is delivered to both handlers");
+        "Filter '{0}' of '{1}' overlaps '{2}' of '{3}': a message on a topic such as '{4}' reaches both handlers, each once on MQTT 5 with subscription identifiers; on MQTT 3.1.1, or a server without them, every copy the broker sends reaches every matching handler, so a broker that sends one copy per subscription runs each handler once per matching subscription");
 
     public static readonly DiagnosticDescriptor MissingJsonContext = Error(
         "TMQ0015", "JSON payload without a JSON context",

@@ -21,7 +21,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ILogger _logger;
-    private readonly SessionState _session = new();
+    private readonly SessionState _session;
     private readonly LinkHolder _links = new();
     private readonly LinkConnector _connector;
     private readonly OutboundDelivery _delivery;
@@ -39,6 +39,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     {
         Options = options;
         _logger = options.Logger;
+        _session = new SessionState(options.Outbox);
         _connector = new LinkConnector(options, _logger);
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
         _router = new InboundRouter(options.CleanStart, options.ConnectTimeout);
@@ -170,6 +171,11 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         }
 
         _closing = true;
+        if (reason is not null)
+        {
+            await _delivery.WrittenAsync(Options.ConnectTimeout).ConfigureAwait(false);
+        }
+
         await _lifetime.CancelAsync().ConfigureAwait(false);
         _links.Close("The connection was closed.");
         try
@@ -211,7 +217,8 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         // One keep-alive value for everything on the link: the server's, when it set one.
         var keepAlive = result.ServerKeepAlive ?? Options.KeepAlive;
         var settings = new LinkSettings(keepAlive, LinkSettings.DeadlineFor(keepAlive, Options.ConnectTimeout), Options.ConnectTimeout,
-            Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0);
+            Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0,
+            Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable);
         var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1));
         _link = link;
         _router.OnConnectAcknowledged(result.IsSessionPresent);

@@ -4,8 +4,9 @@ using System.Text;
 namespace TypedMqtt;
 
 /// <summary>
-/// An <see cref="IMqttOutbox"/> in one append-only file: a record per accepted QoS 1/2 message and one per
-/// acknowledgement. Every record is written to the operating system before <c>PublishAsync</c> goes on, so a process
+/// An <see cref="IMqttOutbox"/> in one append-only file: a record per accepted QoS 1/2 message, one per acknowledgement,
+/// one each time a message's flow gets a packet identifier or passes PUBREC, and one per inbound QoS 2 identifier held or
+/// released. Every record is written to the operating system before <c>PublishAsync</c> goes on, so a process
 /// crash loses nothing; with <c>flushToDisk</c> each record is also forced to the disk (survives power loss, slower).
 /// On open, a torn record at the end (a crash mid-write) is cut off and the file is compacted to the pending messages.
 /// </summary>
@@ -13,11 +14,14 @@ public sealed class MqttFileOutbox : IMqttOutbox
 {
     private const byte AddRecord = (byte)'A';
     private const byte AckRecord = (byte)'K';
+    private const byte FlowRecord = (byte)'F';
+    private const byte InboundRecord = (byte)'I';
 
     private readonly object _gate = new();
     private readonly FileStream _file;
     private readonly bool _flushToDisk;
     private readonly Dictionary<long, MqttOutboxMessage> _pending = [];
+    private readonly HashSet<ushort> _inbound = [];
     private long _nextId = 1;
 
     /// <summary>Opens (or creates) the outbox file.</summary>
@@ -38,10 +42,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
         var temporary = Path + ".tmp";
         using (var rewrite = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            foreach (var message in _pending.Values.OrderBy(m => m.Id))
-            {
-                rewrite.Write(EncodeAdd(message.Id, message.Topic, message.Payload.Span, message.Qos, message.Retain));
-            }
+            WriteState(rewrite);
 
             rewrite.Flush(flushToDisk: true);
         }
@@ -80,9 +81,10 @@ public sealed class MqttFileOutbox : IMqttOutbox
 
             if (_pending.Count == 0)
             {
-                // Nothing pending: start the file afresh instead of letting it grow.
+                // Nothing pending: start the file afresh (with the inbound identifiers still held) instead of letting it grow.
                 _file.SetLength(0);
                 _file.Position = 0;
+                WriteState(_file);
                 _file.Flush(_flushToDisk);
                 return;
             }
@@ -103,6 +105,42 @@ public sealed class MqttFileOutbox : IMqttOutbox
         }
     }
 
+    /// <inheritdoc/>
+    public void RecordFlow(long id, ushort packetId, bool released)
+    {
+        lock (_gate)
+        {
+            if (!_pending.TryGetValue(id, out var message))
+            {
+                return;
+            }
+
+            _pending[id] = message with { PacketId = packetId, Released = released };
+            Append(EncodeFlow(id, packetId, released));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void RecordInbound(ushort packetId, bool held)
+    {
+        lock (_gate)
+        {
+            if (held ? _inbound.Add(packetId) : _inbound.Remove(packetId))
+            {
+                Append(EncodeInbound(packetId, held));
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyCollection<ushort> HeldInbound()
+    {
+        lock (_gate)
+        {
+            return [.. _inbound];
+        }
+    }
+
     /// <summary>Closes the file.</summary>
     public void Dispose()
     {
@@ -116,6 +154,43 @@ public sealed class MqttFileOutbox : IMqttOutbox
     {
         _file.Write(record);
         _file.Flush(_flushToDisk);
+    }
+
+    /// <summary>Writes the whole current state: each pending message (with its flow) and each held inbound identifier.</summary>
+    private void WriteState(Stream stream)
+    {
+        foreach (var message in _pending.Values.OrderBy(m => m.Id))
+        {
+            stream.Write(EncodeAdd(message.Id, message.Topic, message.Payload.Span, message.Qos, message.Retain));
+            if (message.PacketId != 0)
+            {
+                stream.Write(EncodeFlow(message.Id, message.PacketId, message.Released));
+            }
+        }
+
+        foreach (var packetId in _inbound)
+        {
+            stream.Write(EncodeInbound(packetId, held: true));
+        }
+    }
+
+    private static byte[] EncodeFlow(long id, ushort packetId, bool released)
+    {
+        var record = new byte[12];
+        record[0] = FlowRecord;
+        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), id);
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(9), packetId);
+        record[11] = released ? (byte)1 : (byte)0;
+        return record;
+    }
+
+    private static byte[] EncodeInbound(ushort packetId, bool held)
+    {
+        var record = new byte[4];
+        record[0] = InboundRecord;
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(1), packetId);
+        record[3] = held ? (byte)1 : (byte)0;
+        return record;
     }
 
     private static byte[] EncodeAdd(long id, string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain)
@@ -145,6 +220,34 @@ public sealed class MqttFileOutbox : IMqttOutbox
             {
                 _pending.Remove(BinaryPrimitives.ReadInt64LittleEndian(rest[1..]));
                 at += 9;
+                continue;
+            }
+
+            if (rest[0] == FlowRecord && rest.Length >= 12)
+            {
+                var flowId = BinaryPrimitives.ReadInt64LittleEndian(rest[1..]);
+                if (_pending.TryGetValue(flowId, out var message))
+                {
+                    _pending[flowId] = message with { PacketId = BinaryPrimitives.ReadUInt16LittleEndian(rest[9..]), Released = rest[11] == 1 };
+                }
+
+                at += 12;
+                continue;
+            }
+
+            if (rest[0] == InboundRecord && rest.Length >= 4)
+            {
+                var packetId = BinaryPrimitives.ReadUInt16LittleEndian(rest[1..]);
+                if (rest[3] == 1)
+                {
+                    _inbound.Add(packetId);
+                }
+                else
+                {
+                    _inbound.Remove(packetId);
+                }
+
+                at += 4;
                 continue;
             }
 

@@ -77,7 +77,7 @@ internal sealed class OutboundDelivery
     public MqttOfflinePolicy PolicyFor(MqttQos qos, MqttOfflinePolicy? chosen) =>
         chosen ?? (qos == MqttQos.AtMostOnce ? _settings.OfflineQueue.AtMostOncePolicy : _settings.OfflineQueue.ReliablePolicy);
 
-    /// <summary>Queues what a previous process left in the outbox; it is sent once connected.</summary>
+    /// <summary>Takes over what a previous process left in the outbox: its flows and held inbound identifiers; the rest is sent once connected.</summary>
     public void RecoverOutbox()
     {
         if (_settings.Outbox is not { } outbox)
@@ -85,12 +85,22 @@ internal sealed class OutboundDelivery
             return;
         }
 
+        _session.RestoreInbound(outbox.HeldInbound());
         foreach (var message in outbox.Pending())
         {
-            _queue.Requeue(new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, null, MqttOfflinePolicy.Queue, ownsPayload: true)
+            var publish = new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, null, MqttOfflinePolicy.Queue, ownsPayload: true)
             {
                 OutboxId = message.Id,
-            });
+                PacketId = message.Qos == MqttQos.AtMostOnce ? (ushort)0 : message.PacketId,
+                Phase = message.PacketId == 0 ? FlowPhase.New : message.Released ? FlowPhase.Released : FlowPhase.Published,
+            };
+
+            // A flow the previous process had written resumes with its identifier (if the broker kept the session);
+            // the others are sent as new messages, oldest first.
+            if (publish.PacketId == 0 || !_session.RestoreFlow(publish))
+            {
+                _queue.Requeue(publish);
+            }
         }
     }
 
@@ -108,10 +118,12 @@ internal sealed class OutboundDelivery
         var returnRented = true;
         try
         {
+            // Written at once only when nothing waits ahead: not in the queue, and no drain busy writing what it took from it.
             var link = _links.Ready;
-            if (qos == MqttQos.AtMostOnce && link is not null && _queue.Count == 0)
+            var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
+            if (qos == MqttQos.AtMostOnce && direct)
             {
-                await SendAtMostOnceAsync(link, topic, BuildPublish(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+                await SendAtMostOnceAsync(link!, topic, BuildPublish(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -121,8 +133,9 @@ internal sealed class OutboundDelivery
                 publish.OutboxId = outbox.Add(topic, payload.Span, qos, retain);
             }
 
-            if (link is not null && _queue.Count == 0 && publish.TryTake()
-                && (link.InFlight.Wait(0, CancellationToken.None) || await WaitForSlotAsync(link, cancellationToken).ConfigureAwait(false)))
+            // A publish that would have to wait for an in-flight slot waits in the queue instead: only the drain, which
+            // writes one publish after the other, may wait for slots, so publishes are written in the order they came.
+            if (direct && publish.TryTake() && link!.InFlight.Wait(0, CancellationToken.None))
             {
                 await WriteFlowAsync(link, publish, first: true).ConfigureAwait(false);
             }
@@ -173,21 +186,6 @@ internal sealed class OutboundDelivery
         }
     }
 
-    /// <summary>Waits for a free in-flight slot (the server's receive maximum); false when the link dropped meanwhile.</summary>
-    private static async ValueTask<bool> WaitForSlotAsync(MqttLink link, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, link.Stop.Token);
-            await link.InFlight.WaitAsync(wait.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
     /// <summary>
     /// Writes the PUBLISH of a flow that holds an in-flight slot on <paramref name="link"/>. A failed write ends the
     /// link; the flow stays in the session and is written again on the next one.
@@ -234,7 +232,9 @@ internal sealed class OutboundDelivery
                 _ = SendReleaseAsync(link, id, released is not null || !_settings.Version5);
                 break;
             case MqttPubCompPacket complete:
-                Settle(_session.Finish(id, MqttQos.ExactlyOnce), (int)complete.ReasonCode, complete.ReasonString);
+                // 0x92 (identifier not found) answers a PUBREL the broker had already completed: the message was delivered.
+                var code = complete.ReasonCode == MqttPubCompReasonCode.PacketIdentifierNotFound ? 0 : (int)complete.ReasonCode;
+                Settle(_session.Finish(id, MqttQos.ExactlyOnce), code, complete.ReasonString);
                 break;
         }
     }
@@ -339,7 +339,20 @@ internal sealed class OutboundDelivery
         }
 
         _links.SetReady(link);
-        StartDrain();
+        if (_queue.Count > 0)
+        {
+            StartDrain();
+        }
+    }
+
+    /// <summary>Waits until everything queued was written (or the link is gone), at most <paramref name="timeout"/>: a graceful close sends what was accepted before DISCONNECT.</summary>
+    public async Task WrittenAsync(TimeSpan timeout)
+    {
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while ((_queue.Count > 0 || Volatile.Read(ref _draining) != 0) && _links.Ready is { IsLost: false } && Environment.TickCount64 < until)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

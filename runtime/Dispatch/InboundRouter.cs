@@ -116,7 +116,15 @@ internal sealed class InboundRouter
     {
         lock (_gate)
         {
-            _subscriptions.Collect(message.Topic, _entryScratch, sinks);
+            if (message.SubscriptionIdentifiers is { Count: > 0 } identifiers)
+            {
+                _subscriptions.CollectByIdentifiers(identifiers, sinks);
+            }
+            else
+            {
+                _subscriptions.Collect(message.Topic, _entryScratch, sinks);
+            }
+
             if (sinks.Count > 0 || Environment.TickCount64 >= _holdUntil)
             {
                 return;
@@ -175,12 +183,16 @@ internal sealed class InboundRouter
     /// <summary>Removes a local subscription; true when it was the filter's last (the broker should be told).</summary>
     public bool Remove(SubscriptionRegistry.FilterEntry entry, MessageSink sink) => _subscriptions.Remove(entry, sink);
 
-    /// <summary>Sends SUBSCRIBE for one filter on <paramref name="link"/> and checks the broker's answer.</summary>
+    /// <summary>
+    /// Sends SUBSCRIBE for one filter on <paramref name="link"/> (with the filter's subscription identifier where the
+    /// server supports them) and checks the broker's answer.
+    /// </summary>
     public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
     {
         var options = entry.Options;
         var subscribe = new MqttSubscribePacket
         {
+            SubscriptionIdentifier = link.Settings.SubscriptionIdentifiers ? entry.Identifier : 0,
             TopicFilters =
             [
                 new MqttTopicFilter

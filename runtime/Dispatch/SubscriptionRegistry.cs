@@ -2,14 +2,17 @@ namespace TypedMqtt.Dispatch;
 
 /// <summary>
 /// Every live subscription of a connection: one broker subscription per filter, any number of local sinks on it.
-/// Routes a received message through a <see cref="TopicTrie{T}"/>, never by scanning every filter. (MQTT 5
-/// subscription identifiers are not requested: the trie routes as fast, and they cost MQTTnet a list per message.)
+/// Each broker subscription has its own MQTT 5 subscription identifier: a message that carries identifiers goes to the
+/// sinks of exactly those subscriptions (a broker that sends one copy per matching subscription, as Mosquitto does, then
+/// reaches each handler once); one without goes through a <see cref="TopicTrie{T}"/>, never a scan of every filter.
 /// </summary>
 internal sealed class SubscriptionRegistry
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, FilterEntry> _byFilter = new(StringComparer.Ordinal);
     private readonly TopicTrie<FilterEntry> _trie = new();
+    private readonly Dictionary<uint, FilterEntry> _byIdentifier = [];
+    private uint _lastIdentifier;
 
     public int FilterCount
     {
@@ -39,8 +42,11 @@ internal sealed class SubscriptionRegistry
                 return entry;
             }
 
-            entry = new FilterEntry(filter, matchFilter, options) { Sinks = [sink] };
+            // Identifiers run from 1 to 268,435,455 (a variable byte integer); one per broker subscription, for its lifetime.
+            _lastIdentifier = _lastIdentifier >= 268_435_455 ? 1 : _lastIdentifier + 1;
+            entry = new FilterEntry(filter, matchFilter, options, _lastIdentifier) { Sinks = [sink] };
             _byFilter.Add(filter, entry);
+            _byIdentifier[entry.Identifier] = entry;
             _trie.Add(matchFilter, entry);
             mustSubscribe = true;
             return entry;
@@ -59,6 +65,7 @@ internal sealed class SubscriptionRegistry
             }
 
             _byFilter.Remove(entry.Filter);
+            _byIdentifier.Remove(entry.Identifier);
             _trie.Remove(entry.MatchFilter, entry);
             return true;
         }
@@ -78,6 +85,21 @@ internal sealed class SubscriptionRegistry
         }
     }
 
+    /// <summary>Collects the sinks of the subscriptions a message names by identifier (none for an identifier no longer subscribed).</summary>
+    public void CollectByIdentifiers(List<uint> identifiers, List<MessageSink> results)
+    {
+        lock (_gate)
+        {
+            foreach (var identifier in identifiers)
+            {
+                if (_byIdentifier.TryGetValue(identifier, out var entry))
+                {
+                    results.AddRange(entry.Sinks);
+                }
+            }
+        }
+    }
+
     /// <summary>The filters to restore after the broker lost the session.</summary>
     public FilterEntry[] Snapshot()
     {
@@ -87,8 +109,11 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    internal sealed class FilterEntry(string filter, string matchFilter, MqttSubscriptionOptions options)
+    internal sealed class FilterEntry(string filter, string matchFilter, MqttSubscriptionOptions options, uint identifier = 0)
     {
+        /// <summary>The subscription identifier sent with SUBSCRIBE where the server supports them.</summary>
+        public uint Identifier { get; } = identifier;
+
         public string Filter { get; } = filter;
 
         public string MatchFilter { get; } = matchFilter;

@@ -55,7 +55,8 @@ internal enum LinkLossCause
 /// <param name="RequestTimeout">How long SUBSCRIBE and UNSUBSCRIBE wait for their answer.</param>
 /// <param name="Version5">Whether the link speaks MQTT 5.</param>
 /// <param name="TopicAliasMaximum">The most topic aliases the broker may use toward us.</param>
-internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum)
+/// <param name="SubscriptionIdentifiers">Whether SUBSCRIBE carries subscription identifiers (MQTT 5, and the server supports them).</param>
+internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum, bool SubscriptionIdentifiers)
 {
     public static TimeSpan DeadlineFor(TimeSpan keepAlive, TimeSpan connectTimeout) =>
         TimeSpan.FromTicks(Math.Max(connectTimeout.Ticks, (keepAlive > TimeSpan.Zero ? keepAlive : TimeSpan.FromSeconds(30)).Ticks * 3 / 2));

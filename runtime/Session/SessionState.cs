@@ -6,9 +6,11 @@ namespace TypedMqtt.Session;
 /// The client's half of an MQTT session, owned by TypedMqtt rather than by MQTTnet: the packet identifiers in use, the
 /// outbound QoS 1/2 flows (each with its identifier and phase, kept across links until the final acknowledgement), and
 /// the identifiers of inbound QoS 2 messages received but not yet released (so a resent PUBLISH is acknowledged
-/// without reaching a handler twice). Thread-safe; every method takes one short lock.
+/// without reaching a handler twice). Thread-safe; every method takes one short lock. With an outbox, every change of a
+/// flow's identifier or phase and every inbound identifier held or released is recorded there before the packet that
+/// depends on it is written, so a process restarted after a crash resumes its flows (see <see cref="IMqttOutbox"/>).
 /// </summary>
-internal sealed class SessionState
+internal sealed class SessionState(IMqttOutbox? outbox = null)
 {
     private readonly object _gate = new();
     private readonly Dictionary<ushort, PendingPublish> _outbound = [];
@@ -43,6 +45,7 @@ internal sealed class SessionState
             {
                 publish.PacketId = NextId();
                 _outbound.Add(publish.PacketId, publish);
+                Persist(publish);
             }
 
             publish.Phase = FlowPhase.Published;
@@ -82,6 +85,7 @@ internal sealed class SessionState
             publish.Phase = FlowPhase.Released;
             publish.LinkNumber = linkNumber;
             publish.SentAt = Math.Max(Environment.TickCount64, 1);
+            Persist(publish);
             return publish;
         }
     }
@@ -138,6 +142,11 @@ internal sealed class SessionState
             var flows = _outbound.Values.ToList();
             flows.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
             _outbound.Clear();
+            foreach (var id in _inbound.Keys)
+            {
+                RecordInbound(id, held: false);
+            }
+
             _inbound.Clear();
             _completed.Clear();
             _completedOrder.Clear();
@@ -154,6 +163,7 @@ internal sealed class SessionState
 
                 flow.PacketId = 0;
                 flow.Phase = FlowPhase.New;
+                Persist(flow);
                 restart.Add(flow);
             }
 
@@ -214,6 +224,7 @@ internal sealed class SessionState
             }
 
             _inbound.Add(packetId, fingerprint);
+            RecordInbound(packetId, held: true);
             if (_completed.TryGetValue(packetId, out var previous))
             {
                 if (duplicate && previous == fingerprint)
@@ -238,6 +249,7 @@ internal sealed class SessionState
                 return false;
             }
 
+            RecordInbound(packetId, held: false);
             if (_completed.TryAdd(packetId, fingerprint))
             {
                 _completedOrder.Enqueue(packetId);
@@ -277,15 +289,19 @@ internal sealed class SessionState
     }
 
     /// <summary>Restores an outbound flow a previous process had written (from the outbox), keeping its identifier and phase.</summary>
-    public void RestoreFlow(PendingPublish publish)
+    /// <returns>False when the identifier is taken (the message is then sent as a new one).</returns>
+    public bool RestoreFlow(PendingPublish publish)
     {
         lock (_gate)
         {
-            if (publish.PacketId == 0 || !_outbound.TryAdd(publish.PacketId, publish))
+            if (publish.PacketId != 0 && _outbound.TryAdd(publish.PacketId, publish))
             {
-                publish.PacketId = 0;
-                publish.Phase = FlowPhase.New;
+                return true;
             }
+
+            publish.PacketId = 0;
+            publish.Phase = FlowPhase.New;
+            return false;
         }
     }
 
@@ -305,6 +321,40 @@ internal sealed class SessionState
         lock (_gate)
         {
             _requests.Remove(packetId);
+        }
+    }
+
+    // A failure to write a record must not end the session: the state in memory is right, and at worst a process
+    // restarted after a crash sends the message again as a new one.
+    private void Persist(PendingPublish publish)
+    {
+        if (outbox is null || publish.OutboxId == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            outbox.RecordFlow(publish.OutboxId, publish.PacketId, publish.Phase == FlowPhase.Released);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private void RecordInbound(ushort packetId, bool held)
+    {
+        if (outbox is null)
+        {
+            return;
+        }
+
+        try
+        {
+            outbox.RecordInbound(packetId, held);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
         }
     }
 

@@ -72,13 +72,14 @@ internal sealed class FakeMqttClient : IMqttClient
 }
 
 /// <summary>
-/// A channel adapter that sends nothing and receives nothing (its reads wait until it is disposed): the typed
-/// connection's link runs on it, so the micro-benchmarks measure TypedMqtt's own publish and receive code without sockets.
-/// It remembers the packet identifier of the last PUBLISH written, so a benchmark can acknowledge it.
+/// A channel adapter that sends nothing and receives only the SUBACK for each SUBSCRIBE (its reads otherwise wait until
+/// it is disposed): the typed connection's link runs on it, so the micro-benchmarks measure TypedMqtt's own publish and
+/// receive code without sockets. It remembers the packet identifier of the last PUBLISH written, so a benchmark can
+/// acknowledge it.
 /// </summary>
 internal sealed class SilentChannelAdapter : IMqttChannelAdapter
 {
-    private readonly TaskCompletionSource<MqttPacket> _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Threading.Channels.Channel<MqttPacket> _answers = System.Threading.Channels.Channel.CreateUnbounded<MqttPacket>();
 
     public ushort LastPacketId { get; private set; }
 
@@ -100,7 +101,8 @@ internal sealed class SilentChannelAdapter : IMqttChannelAdapter
 
     public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) => _never.Task;
+    public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) =>
+        await _answers.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && _answers.Reader.TryRead(out var packet) ? packet : null!;
 
     public void ResetStatistics()
     {
@@ -112,11 +114,15 @@ internal sealed class SilentChannelAdapter : IMqttChannelAdapter
         {
             LastPacketId = publish.PacketIdentifier;
         }
+        else if (packet is MqttSubscribePacket subscribe)
+        {
+            _answers.Writer.TryWrite(new MqttSubAckPacket { PacketIdentifier = subscribe.PacketIdentifier, ReasonCodes = [MQTTnet.Protocol.MqttSubscribeReasonCode.GrantedQoS1] });
+        }
 
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _never.TrySetResult(null!);
+    public void Dispose() => _answers.Writer.TryComplete();
 }
 
 /// <summary>

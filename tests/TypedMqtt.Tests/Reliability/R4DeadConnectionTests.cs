@@ -105,6 +105,10 @@ public sealed class R4DeadConnectionTests(ITestOutputHelper output)
 
         Print(output, "R4", ("statistics", Stats(connection)));
         Assert.True(detection <= Limit, $"{fault} ({(publishing ? "publishing" : "idle")}) was detected after {Ms(detection)}; limit {Ms(Limit)}");
+
+        // The watchdog itself ended the link (not a write failure or the broker): the reason names the keep alive.
+        Assert.Contains("keep alive", reason, StringComparison.Ordinal);
+        Assert.Equal(1, connection.Statistics.DeadConnectionsDetected);
         if (publishing)
         {
             Assert.True(publishedBeforeFault > 0, "the publish loop never ran");

@@ -96,9 +96,21 @@ internal static class ReliabilityKit
     /// Publishes <paramref name="count"/> sequence-numbered messages with at most <paramref name="window"/> publishes
     /// awaiting completion, and runs the faults one after another at evenly spaced points of the flow.
     /// </summary>
-    public static async Task<FlowReport> PublishUnderFaultsAsync(
+    public static Task<FlowReport> PublishUnderFaultsAsync(
         MqttConnection publisher,
         string topic,
+        int count,
+        MqttQos qos,
+        int window,
+        IReadOnlyList<Func<Task>> faults,
+        TimeSpan timeout,
+        params MqttConnection[] mustBeConnectedBeforeEachFault) =>
+        PublishUnderFaultsAsync(publisher, _ => topic, count, qos, window, faults, timeout, mustBeConnectedBeforeEachFault);
+
+    /// <summary>As above, each message to the topic <paramref name="topicFor"/> gives its sequence number.</summary>
+    public static async Task<FlowReport> PublishUnderFaultsAsync(
+        MqttConnection publisher,
+        Func<int, string> topicFor,
         int count,
         MqttQos qos,
         int window,
@@ -159,7 +171,7 @@ internal static class ReliabilityKit
             Task publish;
             try
             {
-                publish = publisher.PublishAsync(topic, Sequence(sequence), qos);
+                publish = publisher.PublishAsync(topicFor(sequence), Sequence(sequence), qos);
             }
 #pragma warning disable CA1031 // A synchronous failure is a failed publish like any other: counted and reported.
             catch (Exception e)
