@@ -43,6 +43,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _connector = new LinkConnector(options, _logger);
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
         _router = new InboundRouter(options.CleanStart, options.ConnectTimeout);
+        _delivery.PublishRejected += (topic, reason, code) => PublishRejected?.Invoke(this, new MqttPublishRejectedEventArgs(topic, reason, code));
     }
 
     /// <summary>Raised on every state change: connected, disconnected (with the reason), session taken over, closed.</summary>
@@ -53,6 +54,12 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
 
     /// <summary>Raised when a subscription could not be restored after a reconnect (the broker refused it).</summary>
     public event EventHandler<MqttSubscriptionFailedEventArgs>? SubscriptionFailed;
+
+    /// <summary>
+    /// Raised when a publish is given up because the broker closed the connection right after it twice (packet too large,
+    /// QoS or retain not allowed, bad topic or payload format, quota). Its task fails with the same reason.
+    /// </summary>
+    public event EventHandler<MqttPublishRejectedEventArgs>? PublishRejected;
 
     /// <summary>The options this connection was opened with (the client id is final).</summary>
     public MqttConnectionOptions Options { get; }

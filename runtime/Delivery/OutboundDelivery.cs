@@ -34,6 +34,7 @@ internal sealed class OutboundDelivery
 {
     // Reasons a broker gives when it closes the connection because of one publish (MQTT 5 DISCONNECT reason codes).
     private static readonly HashSet<int> PoisonReasons = [0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B];
+    private const long SilentCloseWindowMs = 2000;
 
     private readonly DeliverySettings _settings;
     private readonly SessionState _session;
@@ -362,9 +363,21 @@ internal sealed class OutboundDelivery
     /// </summary>
     public void OnLinkLost(MqttLink link, LinkLoss loss)
     {
-        var blames = loss.Cause == LinkLossCause.ServerDisconnect && loss.ReasonCode is { } code && PoisonReasons.Contains(code)
-            || (loss.Cause == LinkLossCause.ServerClosed && !_settings.Version5);
-        if (!blames || _session.OldestUnacknowledged(link.Number) is not { } suspect || ++suspect.Suspicions < 2)
+        var byReason = loss.Cause == LinkLossCause.ServerDisconnect && loss.ReasonCode is { } code && PoisonReasons.Contains(code);
+        // On 3.1.1 the broker just closes: seen as end of stream, or as a reset when our writes were still going out.
+        var silently = !_settings.Version5 && loss.ReasonCode is null && loss.Cause is LinkLossCause.ServerClosed or LinkLossCause.Failure;
+        if ((!byReason && !silently) || _session.OldestUnacknowledged(link.Number) is not { } suspect)
+        {
+            return;
+        }
+
+        // A 3.1.1 broker says nothing: only a close right after the publish was written counts against it.
+        if (silently && Environment.TickCount64 - suspect.SentAt > SilentCloseWindowMs)
+        {
+            return;
+        }
+
+        if (++suspect.Suspicions < 2)
         {
             return;
         }
@@ -373,9 +386,9 @@ internal sealed class OutboundDelivery
         suspect.SlotLink = null;
         AcknowledgeOutbox(suspect.OutboxId);
         Interlocked.Increment(ref _rejected);
-        var reason = $"the broker closed the connection right after it twice ({loss.Reason})";
+        var reason = $"the broker closed the connection right after it, twice ({loss.Reason})";
         Log.PublishRejected(_logger, _settings.Address, suspect.Topic, reason);
-        suspect.Fail(new MqttOperationException($"The publish to '{suspect.Topic}' was given up: {reason}. The messages behind it are sent on.", loss.ReasonCode));
+        suspect.Fail(new MqttOperationException($"The publish to '{suspect.Topic}' was given up after {suspect.Attempts} attempts: {reason}. The messages behind it are sent on.", loss.ReasonCode));
         PublishRejected?.Invoke(suspect.Topic, reason, loss.ReasonCode);
     }
 
