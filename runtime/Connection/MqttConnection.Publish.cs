@@ -1,5 +1,4 @@
-using System.Text;
-using TypedMqtt.Topics;
+using TypedMqtt.Delivery;
 
 namespace TypedMqtt;
 
@@ -30,62 +29,8 @@ public sealed partial class MqttConnection
         MqttOfflinePolicy? offlinePolicy = null,
         CancellationToken cancellationToken = default)
     {
-        ValidatePublish(topic, qos, properties);
-        CheckServerLimits(topic, payload.Length, qos, retain);
+        PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
+        PublishRules.CheckServerLimits(topic, payload.Length, qos, retain, ConnectResult);
         return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
-    }
-
-    /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
-    private void ValidatePublish(string topic, MqttQos qos, MqttMessageProperties? properties)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        var topicError = TopicRules.CheckTopicName(topic);
-        if (topicError is not null)
-        {
-            throw new ArgumentException(topicError, nameof(topic));
-        }
-
-        if (qos is < MqttQos.AtMostOnce or > MqttQos.ExactlyOnce)
-        {
-            throw new ArgumentOutOfRangeException(nameof(qos), qos, "QoS must be 0, 1 or 2.");
-        }
-
-        if (properties is not null && !properties.IsEmpty)
-        {
-            if (Options.ProtocolVersion != MqttVersion.V500)
-            {
-                throw new ArgumentException($"Message properties are an MQTT 5 feature but the connection uses {MqttConnectionOptionsValidator.Describe(Options.ProtocolVersion)}.", nameof(properties));
-            }
-
-            var propertyError = MqttConnectionOptionsValidator.CheckMessageProperties(properties, "Message");
-            if (propertyError is not null)
-            {
-                throw new ArgumentException(propertyError, nameof(properties));
-            }
-        }
-    }
-
-    private void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain)
-    {
-        var server = ConnectResult;
-        if (qos > server.MaximumQos)
-        {
-            throw new MqttOperationException($"Publishing to '{topic}' with QoS {(int)qos} is refused locally: the server accepts at most QoS {(int)server.MaximumQos}. Lower the QoS.", 0x9B);
-        }
-
-        if (retain && !server.RetainAvailable)
-        {
-            throw new MqttOperationException($"Publishing to '{topic}' with retain is refused locally: the server does not support retained messages. Publish without retain.", 0x9A);
-        }
-
-        if (server.MaximumPacketSize is { } maximum)
-        {
-            // Fixed header (up to 5) + topic length prefix + topic + packet id + properties length estimate.
-            long size = 5 + 2 + Encoding.UTF8.GetByteCount(topic) + 2 + 64 + payloadLength;
-            if (size > maximum)
-            {
-                throw new MqttOperationException($"Publishing {payloadLength} bytes to '{topic}' is refused locally: the packet would exceed the server's maximum packet size of {maximum} bytes.", 0x95);
-            }
-        }
     }
 }

@@ -41,7 +41,7 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return SubscribeCoreAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
+        return _router.SubscribeAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
     }
 
     /// <summary>
@@ -65,104 +65,6 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return SubscribeCoreAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
-    }
-
-    private async Task<MqttSubscription> SubscribeCoreAsync<T>(
-        string filter,
-        MqttPayloadDecoder<T> decoder,
-        MessageHandler<T> handler,
-        MqttSubscriptionOptions? options,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        ArgumentNullException.ThrowIfNull(decoder);
-        options ??= MqttSubscriptionOptions.Default;
-        var brokerFilter = ValidateSubscription(filter, options);
-
-        var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, options.MaxPayloadBytes ?? Options.MaxInboundPayloadBytes, ReportMessageError);
-        var held = _router.Add(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
-        if (held is not null)
-        {
-            foreach (var message in held)
-            {
-                await sink.DeliverAsync(message.Topic, message.Payload, message.Context).ConfigureAwait(false);
-            }
-        }
-
-        if (mustSubscribe)
-        {
-            try
-            {
-                await SubscribeWhenConnectedAsync(entry, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                _router.Remove(entry, sink);
-                await sink.StopAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-
-        return new MqttSubscription(UnsubscribeAsync, entry, sink);
-    }
-
-    /// <summary>
-    /// Sends SUBSCRIBE now, or, while the connection is down, on the next connection: a subscription declared offline is
-    /// not lost, and the call completes (or fails with the broker's reason) once the broker has answered.
-    /// </summary>
-    private async Task SubscribeWhenConnectedAsync(SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            ObjectDisposedException.ThrowIf(_closing, this);
-            var link = await _links.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await InboundRouter.SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (MqttOperationException) when (link.IsLost && !_closing)
-            {
-                // The connection dropped while we asked; ask again on the next one.
-            }
-        }
-    }
-
-    private string ValidateSubscription(string filter, MqttSubscriptionOptions options)
-    {
-        var error = TopicRules.CheckTopicFilter(filter);
-        if (error is not null)
-        {
-            throw new ArgumentException(error, nameof(filter));
-        }
-
-        if (options.Qos is < MqttQos.AtMostOnce or > MqttQos.ExactlyOnce)
-        {
-            throw new ArgumentException($"Subscription QoS {(int)options.Qos} is invalid; use 0, 1 or 2.", nameof(options));
-        }
-
-        if (options.UsesVersion5Features && Options.ProtocolVersion != MqttVersion.V500)
-        {
-            throw new ArgumentException($"No local, retain as published, retain handling and shared subscriptions are MQTT 5 features but the connection uses {MqttConnectionOptionsValidator.Describe(Options.ProtocolVersion)}.", nameof(options));
-        }
-
-        if (options.SharedGroup is null)
-        {
-            return filter;
-        }
-
-        var groupError = TopicRules.CheckShareName(options.SharedGroup);
-        return groupError is not null ? throw new ArgumentException(groupError, nameof(options)) : $"$share/{options.SharedGroup}/{filter}";
-    }
-
-    private async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
-    {
-        if (_router.Remove(entry, sink) && _links.Ready is { } link && !_closing)
-        {
-            await InboundRouter.UnsubscribeAsync(link, entry.Filter).ConfigureAwait(false);
-        }
-
-        await sink.StopAsync().ConfigureAwait(false);
+        return _router.SubscribeAsync(filter, decoder, new MessageHandler<T>(handler), options, cancellationToken);
     }
 }

@@ -30,13 +30,13 @@ public sealed partial class MqttConnection
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
-        ValidatePublish(topic, qos, properties);
+        PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
 
         // Encoded into an array rented from the pool; the delivery returns it when the publish is done.
         var (rented, length) = PooledBufferWriter.Encode(payload, codec);
         try
         {
-            CheckServerLimits(topic, length, qos, retain);
+            PublishRules.CheckServerLimits(topic, length, qos, retain, ConnectResult);
         }
         catch
         {

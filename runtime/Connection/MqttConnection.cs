@@ -31,8 +31,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     private MqttConnectionState _state = MqttConnectionState.Connecting;
     private volatile bool _closing;
     private int _linkNumber;
-    private int _reconnectAttempts;
-    private int _reconnects;
+    private readonly ReconnectSupervisor _reconnect;
     private int _deadConnectionsDetected;
 
     internal MqttConnection(MqttConnectionOptions options)
@@ -42,7 +41,12 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _session = new SessionState(options.Outbox);
         _connector = new LinkConnector(options, _logger);
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
-        _router = new InboundRouter(options.CleanStart, options.ConnectTimeout);
+        _router = new InboundRouter(new RouterSettings(options.ProtocolVersion, options.CleanStart, options.ConnectTimeout, options.MaxInboundPayloadBytes, ReportMessageError), _links);
+        _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, ConnectOnceAsync,
+            (attempt, e) => SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {e.Message}", e.ReasonCode, e),
+            token => ConnectResult.IsSessionPresent || _link is not { } link
+                ? Task.CompletedTask
+                : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), token));
         _delivery.PublishRejected += (topic, reason, code) => PublishRejected?.Invoke(this, new MqttPublishRejectedEventArgs(topic, reason, code));
     }
 
@@ -74,7 +78,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     public bool IsConnected => _state == MqttConnectionState.Connected && _link is { IsLost: false };
 
     /// <summary>How many reconnect attempts were made since the connection was opened.</summary>
-    public int ReconnectAttempts => Volatile.Read(ref _reconnectAttempts);
+    public int ReconnectAttempts => _reconnect.Attempts;
 
     /// <summary>Counters since the connection was opened.</summary>
     public MqttConnectionStatistics Statistics => new()
@@ -85,7 +89,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         Dropped = _delivery.Dropped,
         Rejected = _delivery.Rejected,
         MaxInFlight = _delivery.MaxInFlight,
-        Reconnects = Volatile.Read(ref _reconnects),
+        Reconnects = _reconnect.Reconnects,
         DeadConnectionsDetected = Volatile.Read(ref _deadConnectionsDetected),
         QueueLength = _delivery.QueueLength,
     };
@@ -156,7 +160,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         await DisconnectAsync().ConfigureAwait(false);
         try
         {
-            await _reconnectLoop.ConfigureAwait(false);
+            await _reconnect.Loop.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -229,7 +233,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1));
         _link = link;
         _router.OnConnectAcknowledged(result.IsSessionPresent);
-        OnConnected();
+        _reconnect.OnConnected();
         link.Start();
         SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         await _delivery.ResumeAsync(link, result.IsSessionPresent).ConfigureAwait(false);
@@ -266,9 +270,8 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         var reason = loss.Cause is LinkLossCause.KeepAlive or LinkLossCause.AcknowledgementDeadline or LinkLossCause.ServerClosed
             ? $"{loss.Reason} ({Options.DisplayAddress})"
             : loss.Reason;
-        OnLinkLost();
         SetState(takenOver ? MqttConnectionState.SessionTakenOver : MqttConnectionState.Disconnected, reason, loss.ReasonCode, loss.Exception);
-        StartReconnecting(takenOver);
+        _reconnect.OnLost(takenOver);
     }
 
     private void SetState(MqttConnectionState state, string reason, int? reasonCode = null, Exception? exception = null)

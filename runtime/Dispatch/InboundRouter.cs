@@ -6,6 +6,14 @@ using TypedMqtt.Link;
 
 namespace TypedMqtt.Dispatch;
 
+/// <summary>What the router needs to know of the connection's options.</summary>
+/// <param name="Version">The protocol version (MQTT 5 features are refused on older ones).</param>
+/// <param name="CleanStart">Whether each connect starts a clean session (then no messages are held).</param>
+/// <param name="ConnectTimeout">How long a connect may take (messages are held from its start).</param>
+/// <param name="MaxInboundPayloadBytes">The largest payload a subscription decodes, unless it sets its own.</param>
+/// <param name="ReportError">Where a message that failed to decode, or whose handler threw, is reported.</param>
+internal sealed record RouterSettings(MqttVersion Version, bool CleanStart, TimeSpan ConnectTimeout, long MaxInboundPayloadBytes, Action<MqttMessageErrorEventArgs> ReportError);
+
 /// <summary>
 /// Inbound messages and the subscriptions they are routed by: keeps the registry of local subscriptions, asks the broker
 /// for them (SUBSCRIBE/UNSUBSCRIBE on a link, again after a reconnect without a session), and hands every received
@@ -25,14 +33,14 @@ internal sealed class InboundRouter
     private readonly List<MessageSink> _sinkScratch = [];
     private readonly object _gate = new();
     private readonly LinkedList<HeldMessage> _held = new();
-    private readonly bool _cleanStart;
-    private readonly TimeSpan _connectTimeout;
+    private readonly RouterSettings _settings;
+    private readonly LinkHolder _links;
     private long _holdUntil;
 
-    public InboundRouter(bool cleanStart, TimeSpan connectTimeout)
+    public InboundRouter(RouterSettings settings, LinkHolder links)
     {
-        _cleanStart = cleanStart;
-        _connectTimeout = connectTimeout;
+        _settings = settings;
+        _links = links;
     }
 
     /// <summary>The registry (for benchmarks and tests that measure routing).</summary>
@@ -43,7 +51,7 @@ internal sealed class InboundRouter
     {
         lock (_gate)
         {
-            _holdUntil = _cleanStart ? 0 : Environment.TickCount64 + (long)(_connectTimeout + HoldWindow).TotalMilliseconds;
+            _holdUntil = _settings.CleanStart ? 0 : Environment.TickCount64 + (long)(_settings.ConnectTimeout + HoldWindow).TotalMilliseconds;
         }
     }
 
@@ -178,6 +186,80 @@ internal sealed class InboundRouter
 
             return taken;
         }
+    }
+
+    /// <summary>
+    /// Adds a local subscription (handing it the held messages it matches) and, when the broker must be told, subscribes
+    /// now or on the next link; returns the subscription, whose disposal unsubscribes.
+    /// </summary>
+    public async Task<MqttSubscription> SubscribeAsync<T>(
+        string filter,
+        MqttPayloadDecoder<T> decoder,
+        MessageHandler<T> handler,
+        MqttSubscriptionOptions? options,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(decoder);
+        options ??= MqttSubscriptionOptions.Default;
+        var brokerFilter = SubscriptionRules.BrokerFilter(filter, options, _settings.Version);
+
+        var sink = new MessageSink<T>(brokerFilter, decoder, handler, options.BufferCapacity, options.MaxPayloadBytes ?? _settings.MaxInboundPayloadBytes, _settings.ReportError);
+        var held = Add(brokerFilter, filter, options, sink, out var entry, out var mustSubscribe);
+        if (held is not null)
+        {
+            foreach (var message in held)
+            {
+                await sink.DeliverAsync(message.Topic, message.Payload, message.Context).ConfigureAwait(false);
+            }
+        }
+
+        if (mustSubscribe)
+        {
+            try
+            {
+                await SubscribeWhenConnectedAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Remove(entry, sink);
+                await sink.StopAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        return new MqttSubscription(UnsubscribeAsync, entry, sink);
+    }
+
+    /// <summary>
+    /// Sends SUBSCRIBE now, or, while the connection is down, on the next connection: a subscription declared offline is
+    /// not lost, and the call completes (or fails with the broker's reason) once the broker has answered.
+    /// </summary>
+    private async Task SubscribeWhenConnectedAsync(SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var link = await _links.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MqttOperationException) when (link.IsLost)
+            {
+                // The connection dropped while we asked; ask again on the next one.
+            }
+        }
+    }
+
+    private async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
+    {
+        if (Remove(entry, sink) && _links.Ready is { } link)
+        {
+            await UnsubscribeAsync(link, entry.Filter).ConfigureAwait(false);
+        }
+
+        await sink.StopAsync().ConfigureAwait(false);
     }
 
     /// <summary>Removes a local subscription; true when it was the filter's last (the broker should be told).</summary>

@@ -6,6 +6,9 @@ namespace TypedMqtt.Link;
 /// </summary>
 internal sealed class LinkHolder
 {
+    // The disposed object as the application sees it.
+    private const string ObjectName = "MqttConnection";
+
     private readonly object _gate = new();
     private MqttLink? _ready;
     private TaskCompletionSource<MqttLink> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,10 +62,10 @@ internal sealed class LinkHolder
         {
             _closed = true;
             Volatile.Write(ref _ready, null);
-            if (!_next.TrySetException(new ObjectDisposedException(nameof(MqttConnection), reason)))
+            if (!_next.TrySetException(new ObjectDisposedException(ObjectName, reason)))
             {
                 _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                _next.TrySetException(new ObjectDisposedException(nameof(MqttConnection), reason));
+                _next.TrySetException(new ObjectDisposedException(ObjectName, reason));
             }
         }
     }

@@ -1,0 +1,62 @@
+using System.Text;
+using TypedMqtt.Topics;
+
+namespace TypedMqtt.Delivery;
+
+/// <summary>What a publish must satisfy before anything is queued or sent: a valid topic, QoS and properties, within the server's limits.</summary>
+internal static class PublishRules
+{
+    /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
+    public static void Validate(string topic, MqttQos qos, MqttMessageProperties? properties, MqttVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        var topicError = TopicRules.CheckTopicName(topic);
+        if (topicError is not null)
+        {
+            throw new ArgumentException(topicError, nameof(topic));
+        }
+
+        if (qos is < MqttQos.AtMostOnce or > MqttQos.ExactlyOnce)
+        {
+            throw new ArgumentOutOfRangeException(nameof(qos), qos, "QoS must be 0, 1 or 2.");
+        }
+
+        if (properties is not null && !properties.IsEmpty)
+        {
+            if (version != MqttVersion.V500)
+            {
+                throw new ArgumentException($"Message properties are an MQTT 5 feature but the connection uses {MqttConnectionOptionsValidator.Describe(version)}.", nameof(properties));
+            }
+
+            var propertyError = MqttConnectionOptionsValidator.CheckMessageProperties(properties, "Message");
+            if (propertyError is not null)
+            {
+                throw new ArgumentException(propertyError, nameof(properties));
+            }
+        }
+    }
+
+    /// <summary>Refuses locally what the server said in CONNACK it would refuse (QoS, retain, packet size).</summary>
+    public static void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain, MqttConnectResult server)
+    {
+        if (qos > server.MaximumQos)
+        {
+            throw new MqttOperationException($"Publishing to '{topic}' with QoS {(int)qos} is refused locally: the server accepts at most QoS {(int)server.MaximumQos}. Lower the QoS.", 0x9B);
+        }
+
+        if (retain && !server.RetainAvailable)
+        {
+            throw new MqttOperationException($"Publishing to '{topic}' with retain is refused locally: the server does not support retained messages. Publish without retain.", 0x9A);
+        }
+
+        if (server.MaximumPacketSize is { } maximum)
+        {
+            // Fixed header (up to 5) + topic length prefix + topic + packet id + properties length estimate.
+            long size = 5 + 2 + Encoding.UTF8.GetByteCount(topic) + 2 + 64 + payloadLength;
+            if (size > maximum)
+            {
+                throw new MqttOperationException($"Publishing {payloadLength} bytes to '{topic}' is refused locally: the packet would exceed the server's maximum packet size of {maximum} bytes.", 0x95);
+            }
+        }
+    }
+}
