@@ -232,6 +232,13 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
             Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable);
         var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1));
         _link = link;
+        if (_closing)
+        {
+            // Closed while this attempt was connecting: nobody will close this link later.
+            await link.DisconnectAsync(new MqttDisconnectPacket(), Options.ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+            throw new OperationCanceledException("The connection was closed while connecting.");
+        }
+
         _router.OnConnectAcknowledged(result.IsSessionPresent);
         _reconnect.OnConnected();
         link.Start();

@@ -30,7 +30,11 @@ internal sealed class InboundRouter
 
     private readonly SubscriptionRegistry _subscriptions = new();
     private readonly List<SubscriptionRegistry.FilterEntry> _entryScratch = [];
-    private readonly List<MessageSink> _sinkScratch = [];
+
+    // Per thread: the delivery loop of a link being replaced may still be routing its last message while the next
+    // link's loop starts.
+    [ThreadStatic]
+    private static List<MessageSink>? _sinkScratch;
     private readonly object _gate = new();
     private readonly LinkedList<HeldMessage> _held = new();
     private readonly RouterSettings _settings;
@@ -68,7 +72,7 @@ internal sealed class InboundRouter
     {
         // The topic needs no check here: Wire/InboundPacketValidator already closed the link on a PUBLISH whose topic has
         // a wildcard, U+0000, invalid UTF-8 or is empty, before MQTTnet decoded it.
-        var sinks = _sinkScratch;
+        var sinks = _sinkScratch ??= [];
         sinks.Clear();
         CollectOrHold(message, sinks);
         if (sinks.Count == 0)

@@ -31,7 +31,11 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
-        var adapter = Wire.ValidatingAdapterFactory.Create(clientOptions, Wire.InboundLimits.For(options));
+        var limits = new Wire.InboundLimits(
+            options.ProtocolVersion == MqttVersion.V500,
+            options.MaximumPacketSize ?? Math.Max(Wire.InboundLimits.DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000),
+            options.TopicAliasMaximum ?? 0);
+        var adapter = Wire.ValidatingAdapterFactory.Create(clientOptions, limits);
         MqttConnAckPacket connAck;
         try
         {

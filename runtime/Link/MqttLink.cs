@@ -309,7 +309,8 @@ internal sealed class MqttLink
             case MqttDisconnectPacket disconnect:
                 var code = (int)disconnect.ReasonCode;
                 var says = string.IsNullOrEmpty(disconnect.ReasonString) ? string.Empty : $" (\"{disconnect.ReasonString}\")";
-                Lose(new LinkLoss(MqttReasonText.ForDisconnect(code) + says, code == 0 ? null : code, null, LinkLossCause.ServerDisconnect));
+                var what = code == 0 ? "the broker sent DISCONNECT 0x00 (normal disconnection) and closed the connection" : MqttReasonText.ForDisconnect(code);
+                Lose(new LinkLoss(what + says, code == 0 ? null : code, null, LinkLossCause.ServerDisconnect));
                 return false;
             default:
                 Lose(new LinkLoss($"the connection was closed: the broker sent an unexpected {packet.GetType().Name}", 0x82, null, LinkLossCause.Failure));

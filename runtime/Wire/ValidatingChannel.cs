@@ -165,11 +165,6 @@ internal sealed record InboundLimits(bool Version5, long MaximumPacketSize, usho
 {
     /// <summary>Largest packet accepted when the application set no maximum packet size: generous, but a hostile length is refused before anything is allocated.</summary>
     public const long DefaultInboundPacketLimit = 16 * 1024 * 1024;
-
-    public static InboundLimits For(MqttConnectionOptions options) => new(
-        options.ProtocolVersion == MqttVersion.V500,
-        options.MaximumPacketSize ?? Math.Max(DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000),
-        options.TopicAliasMaximum ?? 0);
 }
 
 /// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>

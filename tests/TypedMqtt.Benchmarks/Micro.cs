@@ -52,7 +52,7 @@ internal static class Micro
         var results = all.Where(r => r.ResultStatistics is not null).ToDictionary(Key, r => (Ns: r.ResultStatistics!.Median, Bytes: (double)(r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase) ?? 0)));
         var descriptions = all.ToDictionary(Key, r => r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''));
 
-        var publish = report.Table("Publish path micro (BenchmarkDotNet median; up to MQTTnet's PublishAsync, which is a fake that sends nothing)", "benchmark", "ns/op", "B/op", "typed/raw time", "typed/raw bytes");
+        var publish = report.Table("Publish path micro (BenchmarkDotNet median; typed: up to the link's write into a silent channel adapter; raw: up to MQTTnet's PublishAsync on a fake client)", "benchmark", "ns/op", "B/op", "typed/raw time", "typed/raw bytes");
         AddPairs(publish, results, descriptions, [
             ("Raw_Qos0_Call", "Typed_Qos0_Call"), ("Raw_Qos1_Call", "Typed_Qos1_Call"), ("Raw_Topic", "Typed_Topic"),
             ("Raw_Serialize", "Typed_Serialize"), ("Raw_Message", null), (null, "Typed_PendingPublish")]);
