@@ -21,5 +21,6 @@ internal static class KnownTypeNames
     public const string ValueTaskOfT = "System.Threading.Tasks.ValueTask`1";
     public const string IAsyncDisposable = "System.IAsyncDisposable";
     public const string Guid = "System.Guid";
+    public const string FlagsAttribute = "System.FlagsAttribute";
     public const string ReadOnlyMemory = "System.ReadOnlyMemory`1";
 }

@@ -411,6 +411,7 @@ public sealed partial class TypedMqttGenerator
                 ? $"{Runtime}MqttTopic.Rest({value}, {Literal(parameter.Name)})"
                 : $"{Runtime}MqttTopic.Level({value}, {Literal(parameter.Name)})",
             TopicValueKind.Boolean => $"{Runtime}MqttTopic.Format({value})",
+            TopicValueKind.Enum => $"{Runtime}MqttTopic.FormatEnum({value}, {Literal(parameter.Name)})",
             _ => value,
         };
 

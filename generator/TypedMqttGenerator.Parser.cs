@@ -620,6 +620,12 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
+            if (kind == TopicValueKind.Enum && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.FlagsAttribute))
+            {
+                Report(DiagnosticDescriptors.FlagsEnumTopicParameter, location, level.Parameter!, type.ToDisplayString());
+                return null;
+            }
+
             return new TopicParameterModel(level.Parameter!, type.ToDisplayString(TypeFormat), kind.Value, levelIndex, level.IsCatchAll);
         }
 

@@ -36,6 +36,10 @@ internal static class DiagnosticDescriptors
         "TMQ0007", "Unsupported topic parameter type",
         "Topic parameter '{0}' has type '{1}', which cannot be a topic level; use string, an integer type, Guid, bool or an enum (a catch-all {{*name}} must be string)");
 
+    public static readonly DiagnosticDescriptor FlagsEnumTopicParameter = Error(
+        "TMQ0017", "[Flags] enum as a topic parameter",
+        "Topic parameter '{0}' has the [Flags] enum type '{1}': a combination of flags has no single member name, so one value would not be one topic level; use an enum without [Flags], or one topic parameter per flag");
+
     public static readonly DiagnosticDescriptor MultiplePayloadParameters = Error(
         "TMQ0008", "More than one payload parameter",
         "'{0}' has more than one parameter that is not in the topic template ({1}); a message has one payload: bind the others to the topic or mark the payload with [Payload]");
@@ -77,6 +81,7 @@ internal static class DiagnosticDescriptors
         ContractNotPartialInterface, PublishTopicHasWildcard, MalformedTopic, TemplateParameterNotBound, ParameterNotInTemplate,
         DuplicateTemplateParameter, UnsupportedTopicParameterType, MultiplePayloadParameters, InvalidQos, WrongMethodShape,
         PayloadTypeNotInJsonContext, InvalidWillTopic, Version5FeatureOnOlderContract, OverlappingFilters, MissingJsonContext, InvalidCodec,
+        FlagsEnumTopicParameter,
     ];
 
     public static IEnumerable<DiagnosticDescriptor> AllDescriptors => All;

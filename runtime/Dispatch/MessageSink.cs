@@ -102,7 +102,8 @@ internal sealed class MessageSink<T> : MessageSink
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _reportError(new MqttMessageErrorEventArgs(MqttMessageErrorStage.Decode, Filter, topic, payload.ToArray(), e));
+            var stage = e is MqttTopicLevelException ? MqttMessageErrorStage.Topic : MqttMessageErrorStage.Decode;
+            _reportError(new MqttMessageErrorEventArgs(stage, Filter, topic, payload.ToArray(), e));
             return ValueTask.CompletedTask;
         }
 

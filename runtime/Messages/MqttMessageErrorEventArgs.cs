@@ -8,6 +8,9 @@ public enum MqttMessageErrorStage
 
     /// <summary>The handler threw.</summary>
     Handler,
+
+    /// <summary>A level of the topic is not in the one text form of its parameter's type (<see cref="MqttTopicLevelException"/>); the handler was not called.</summary>
+    Topic,
 }
 
 /// <summary>A received message could not be processed. The connection and other subscriptions are unaffected.</summary>

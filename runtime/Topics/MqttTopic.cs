@@ -110,36 +110,70 @@ public static class MqttTopic
         return topic[start..];
     }
 
-    /// <summary>Parses a level as <typeparamref name="T"/> with the invariant culture.</summary>
-    /// <typeparam name="T">A parsable type (integers, <see cref="Guid"/>...).</typeparam>
+    /// <summary>
+    /// Parses a level as <typeparamref name="T"/>, accepting only its one text form: what <typeparamref name="T"/> formats
+    /// to with the invariant culture and no format string (integers without leading zeros, '+' or white space; a
+    /// <see cref="Guid"/> as 32 lower-case hex digits in 8-4-4-4-12 groups). Anything else is refused, so one value has
+    /// exactly one topic.
+    /// </summary>
+    /// <typeparam name="T">An integer type or <see cref="Guid"/>.</typeparam>
     /// <param name="level">The level.</param>
     /// <param name="parameterName">The template parameter, for the error message.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="FormatException">The level is not the canonical text of a <typeparamref name="T"/>.</exception>
     public static T Parse<T>(ReadOnlySpan<char> level, string parameterName)
-        where T : ISpanParsable<T> =>
-        T.TryParse(level, CultureInfo.InvariantCulture, out var value)
+        where T : ISpanParsable<T>, ISpanFormattable
+    {
+        Span<char> canonical = stackalloc char[64];
+        return T.TryParse(level, CultureInfo.InvariantCulture, out var value)
+            && value.TryFormat(canonical, out var length, default, CultureInfo.InvariantCulture)
+            && canonical[..length].SequenceEqual(level)
             ? value
-            : throw new FormatException($"Topic level '{level}' for parameter '{parameterName}' is not a valid {typeof(T).Name}.");
+            : throw new MqttTopicLevelException(level, parameterName, typeof(T) == typeof(Guid)
+                ? "a Guid in its one text form (32 lower-case hex digits as 8-4-4-4-12)"
+                : $"a {typeof(T).Name} in its one text form (invariant, no leading zeros, '+' or white space)");
+    }
 
-    /// <summary>Parses a level as an enum member name (case-sensitive) or number.</summary>
+    /// <summary>Parses a level as the declared name of an enum member, exactly as declared (no numbers, no combinations, no other case).</summary>
     /// <typeparam name="T">The enum type.</typeparam>
     /// <param name="level">The level.</param>
     /// <param name="parameterName">The template parameter, for the error message.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="FormatException">The level is not a member name of <typeparamref name="T"/>.</exception>
     public static T ParseEnum<T>(ReadOnlySpan<char> level, string parameterName)
         where T : struct, Enum =>
-        Enum.TryParse<T>(level, ignoreCase: false, out var value)
+        level.Length > 0 && (char.IsLetter(level[0]) || level[0] == '_')
+            && Enum.TryParse<T>(level, ignoreCase: false, out var value)
+            && Enum.GetName(value) is { } name && level.SequenceEqual(name)
             ? value
-            : throw new FormatException($"Topic level '{level}' for parameter '{parameterName}' is not a member of {typeof(T).Name}.");
+            : throw new MqttTopicLevelException(level, parameterName, $"a member name of {typeof(T).Name} as declared");
 
-    /// <summary>Parses a level as <c>true</c> or <c>false</c> (any case).</summary>
+    /// <summary>Parses a level as exactly <c>true</c> or <c>false</c>.</summary>
     /// <param name="level">The level.</param>
     /// <param name="parameterName">The template parameter, for the error message.</param>
     /// <returns>The value.</returns>
-    public static bool ParseBoolean(ReadOnlySpan<char> level, string parameterName) =>
-        bool.TryParse(level, out var value)
-            ? value
-            : throw new FormatException($"Topic level '{level}' for parameter '{parameterName}' is not true or false.");
+    /// <exception cref="FormatException">The level is neither.</exception>
+    public static bool ParseBoolean(ReadOnlySpan<char> level, string parameterName)
+    {
+        if (level.SequenceEqual("true"))
+        {
+            return true;
+        }
+
+        return level.SequenceEqual("false") ? false : throw new MqttTopicLevelException(level, parameterName, "true or false");
+    }
+
+    /// <summary>Formats an enum value for a topic level: its declared member name.</summary>
+    /// <typeparam name="T">The enum type.</typeparam>
+    /// <param name="value">The value.</param>
+    /// <param name="parameterName">The method parameter it came from.</param>
+    /// <returns>The member name.</returns>
+    /// <exception cref="ArgumentException">The value is not a declared member (an undefined number or a combination of flags).</exception>
+    public static string FormatEnum<T>(T value, string parameterName)
+        where T : struct, Enum =>
+        Enum.GetName(value) ?? throw new ArgumentException(
+            $"Topic parameter '{parameterName}' was {value}, which is not a declared member of {typeof(T).Name}: a topic level holds exactly one member name. Pass one of {string.Join(", ", Enum.GetNames<T>())}.",
+            parameterName);
 
     /// <summary>Formats a boolean for a topic level: <c>true</c> or <c>false</c>.</summary>
     /// <param name="value">The value.</param>

@@ -279,6 +279,38 @@ public sealed class DiagnosticTests
         }
         """);
 
+    // ---- TMQ0017 [Flags] enum as a topic parameter: at the method parameter (publish) or the handler (subscribe)
+
+    [Fact]
+    public Task TMQ0017_FlagsEnumPublishParameter() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [System.Flags]
+        public enum Features { None = 0, Heat = 1, Cool = 2 }
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Publish("home/{features}")]
+            Task PublishAsync(Features {|TMQ0017:features|}, string text);
+        }
+        """);
+
+    [Fact]
+    public Task TMQ0017_FlagsEnumSubscribeArgument() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [System.Flags]
+        public enum Features { None = 0, Heat = 1, Cool = 2 }
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Subscribe("home/{features}")]
+            Task<IAsyncDisposable> OnAsync(Func<Features, string, Task> {|TMQ0017:handler|});
+        }
+        """);
+
     // ---- TMQ0008 more than one payload parameter: at the method identifier
 
     [Fact]
@@ -615,7 +647,7 @@ public sealed class DiagnosticTests
             .ToHashSet(StringComparer.Ordinal);
         var untested = DiagnosticDescriptors.AllDescriptors.Select(d => d.Id).Where(id => !tested.Contains(id)).ToList();
         Assert.Empty(untested);
-        Assert.Equal(16, DiagnosticDescriptors.AllDescriptors.Count());
+        Assert.Equal(17, DiagnosticDescriptors.AllDescriptors.Count());
     }
 
     private static DiagnosticResult Expect(DiagnosticDescriptor descriptor, params object[] arguments) =>

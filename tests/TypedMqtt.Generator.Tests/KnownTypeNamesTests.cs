@@ -26,6 +26,7 @@ public sealed class KnownTypeNamesTests
         [nameof(KnownTypeNames.ValueTaskOfT)] = typeof(ValueTask<>),
         [nameof(KnownTypeNames.IAsyncDisposable)] = typeof(IAsyncDisposable),
         [nameof(KnownTypeNames.Guid)] = typeof(Guid),
+        [nameof(KnownTypeNames.FlagsAttribute)] = typeof(FlagsAttribute),
         [nameof(KnownTypeNames.ReadOnlyMemory)] = typeof(ReadOnlyMemory<>),
     };
 

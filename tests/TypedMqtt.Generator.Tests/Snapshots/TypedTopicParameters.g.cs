@@ -72,9 +72,9 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishReadingAsync(string site, int floor, global::System.Guid deviceId, global::Shapes.DeviceKind kind, bool enabled, global::Shapes.Reading reading, global::System.Threading.CancellationToken cancellationToken = default)
         {
             global::System.Span<char> __text = stackalloc char[256];
-            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}", out var __length)
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/{(global::TypedMqtt.MqttTopic.Format(enabled))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
-                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(kind)}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, null, cancellationToken);
         }
 

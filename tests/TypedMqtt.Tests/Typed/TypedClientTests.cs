@@ -205,6 +205,58 @@ public sealed class TypedClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Topic_levels_not_in_their_one_text_form_go_to_MessageFailed_with_stage_Topic_and_never_to_the_handler()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var failures = Channel.CreateUnbounded<MqttMessageErrorEventArgs>();
+        client.Connection.MessageFailed += (_, e) => failures.Writer.TryWrite(e);
+        var handled = Channel.CreateUnbounded<string>();
+        await using var subscription = await client.OnReadingAsync((_, id, mode, active, batch, _, context, _) => handled.Writer.WriteAsync(context.Topic).AsTask());
+
+        var json = Encoding.UTF8.GetBytes("""{"Value":1,"Unit":"x"}""");
+        const string Batch = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+        string[] nonCanonical =
+        [
+            $"test/sensors/s/05/Idle/true/{Batch}",            // leading zero
+            $"test/sensors/s/-0/Idle/true/{Batch}",            // negative zero
+            $"test/sensors/s/ 5/Idle/true/{Batch}",            // white space
+            $"test/sensors/s/5/idle/true/{Batch}",             // enum in another case
+            $"test/sensors/s/5/1/true/{Batch}",                // enum as a number
+            $"test/sensors/s/5/Idle,Cooling/true/{Batch}",     // enum combination
+            $"test/sensors/s/5/Idle/True/{Batch}",             // bool in another case
+            $"test/sensors/s/5/Idle/true/{Batch.ToUpperInvariant()}", // Guid upper case
+            $"test/sensors/s/5/Idle/true/{Batch.Replace("-", string.Empty, StringComparison.Ordinal)}", // Guid without hyphens
+        ];
+        foreach (var topic in nonCanonical)
+        {
+            await client.Connection.PublishAsync(topic, json, MqttQos.AtLeastOnce);
+        }
+
+        await client.PublishReadingAsync("s", 5, Mode.Idle, true, Guid.Parse(Batch), new Reading(1, "x"));
+
+        Assert.Equal($"test/sensors/s/5/Idle/true/{Batch}", await handled.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        var reported = new List<MqttMessageErrorEventArgs>();
+        while (reported.Count < nonCanonical.Length)
+        {
+            reported.Add(await failures.Reader.ReadAsync().AsTask().WaitAsync(Wait));
+        }
+
+        Assert.Equal(nonCanonical, reported.Select(f => f.Topic));
+        Assert.All(reported, f => Assert.Equal(MqttMessageErrorStage.Topic, f.Stage));
+        Assert.All(reported, f => Assert.IsType<MqttTopicLevelException>(f.Exception));
+        Assert.False(handled.Reader.TryRead(out var extra), $"a non-canonical topic reached the handler: {extra}");
+    }
+
+    [Fact]
+    public async Task Publishing_an_undefined_enum_value_throws_naming_the_parameter_and_sends_nothing()
+    {
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishReadingAsync("s", 1, (Mode)42, true, Guid.Empty, new Reading(1, "x")));
+        Assert.Equal("mode", error.ParamName);
+        Assert.Equal(0, client.Connection.Statistics.Completed + client.Connection.Statistics.QueueLength);
+    }
+
+    [Fact]
     public async Task An_oversized_payload_is_reported_and_never_decoded_and_small_ones_still_arrive()
     {
         await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
