@@ -224,7 +224,7 @@ public sealed partial class TypedMqttGenerator
                 call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MemberKey}, {qos}, {retain}, {properties}, {offline}, {token})";
                 if (NullMeansEmpty(payload))
                 {
-                    // A null string or byte[] payload is an empty message (which also clears a retained topic).
+                    // A null payload is an empty message (which also clears a retained topic), whatever the codec.
                     call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token}) : {call}";
                 }
             }
@@ -333,8 +333,8 @@ public sealed partial class TypedMqttGenerator
             w.Close();
         }
 
-        private static bool NullMeansEmpty(PayloadModel payload) =>
-            payload.AllowNull && payload.Codec is CodecKind.Utf8String or CodecKind.ByteArray or CodecKind.Custom;
+        // A null payload is an empty message for every codec (it also clears a retained topic).
+        private static bool NullMeansEmpty(PayloadModel payload) => payload.AllowNull;
 
         private static string CodecExpression(PayloadModel payload) => payload.Codec switch
         {

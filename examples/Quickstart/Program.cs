@@ -110,6 +110,7 @@ try
     await device.DisposeAsync();
 
     // Leave a shared broker as we found it: an empty retained message clears a retained topic.
+    await home.Connection.PublishAsync("home/kitchen/temperature", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
     await home.Connection.PublishAsync("home/garage/temperature", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
     await home.Connection.PublishAsync($"devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
 }

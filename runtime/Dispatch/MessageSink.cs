@@ -98,6 +98,11 @@ internal sealed class MessageSink<T> : MessageSink
         {
             message = _decode(topic, payload);
         }
+        catch (MqttEmptyPayloadException)
+        {
+            // A cleared retained topic, for a handler whose payload cannot be absent: skipped, not a failure.
+            return ValueTask.CompletedTask;
+        }
 #pragma warning disable CA1031 // A malformed payload must never reach the receive loop: it is reported, not thrown.
         catch (Exception e)
 #pragma warning restore CA1031

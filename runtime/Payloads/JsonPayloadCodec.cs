@@ -48,8 +48,14 @@ public sealed class JsonPayloadCodec<T> : IMqttPayloadCodec<T>
     public MqttPayloadFormat PayloadFormat => MqttPayloadFormat.Utf8;
 
     /// <inheritdoc/>
+    /// <remarks><see langword="null"/> encodes as an empty payload (not the JSON literal), which also clears a retained topic.</remarks>
     public void Encode(T value, IBufferWriter<byte> writer)
     {
+        if (value is null)
+        {
+            return;
+        }
+
         // One writer per thread, reset for each message: encoding is synchronous, so it is never shared.
         var json = _cachedWriter;
         if (json is null || !SameOptions(json.Options, _writerOptions))
@@ -91,8 +97,18 @@ public sealed class JsonPayloadCodec<T> : IMqttPayloadCodec<T>
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// An empty payload (the standard way to clear a retained topic) decodes to <see langword="null"/> for a nullable
+    /// payload type; for a non-nullable one it throws <see cref="MqttEmptyPayloadException"/>, and a subscription skips
+    /// the message (a clear is not a failure).
+    /// </remarks>
     public T Decode(ReadOnlySequence<byte> payload)
     {
+        if (payload.IsEmpty)
+        {
+            return _allowNull ? default! : throw new MqttEmptyPayloadException(typeof(T));
+        }
+
         var reader = new Utf8JsonReader(payload, _readerOptions);
         var value = JsonSerializer.Deserialize(ref reader, _typeInfo);
         if (value is null && !_allowNull)

@@ -162,16 +162,16 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishNullableJsonAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return reading is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default) : _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
         }
 
         /// <inheritdoc/>
         public async global::System.Threading.Tasks.Task<global::System.IAsyncDisposable> OnNullableJsonAsync(global::System.Func<string, global::Shapes.Reading?, global::System.Threading.Tasks.Task> handler)
         {
             global::System.ArgumentNullException.ThrowIfNull(handler);
-            return await _connection.SubscribeAsync<(string, global::Shapes.Reading)>(
+            return await _connection.SubscribeAsync<(string, global::Shapes.Reading?)>(
                 "payloads/json/+",
-                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnNullableJsonAsync_2, global::TypedMqtt.MqttTopic.GetLevel(__topic, 2)), CodecForOnNullableJsonAsync.Decode(__payload)),
+                static (__topic, __payload) => (global::TypedMqtt.MqttTopic.Reuse(ref LevelOfOnNullableJsonAsync_2, global::TypedMqtt.MqttTopic.GetLevel(__topic, 2)), (__payload.IsEmpty ? null : CodecForOnNullableJsonAsync.Decode(__payload))),
                 (__message, __cancellationToken) => handler(__message.Item1, __message.Item2),
                 OptionsForOnNullableJsonAsync,
                 default).ConfigureAwait(false);

@@ -54,6 +54,29 @@ public sealed class MosquittoExampleTests(MosquittoFixture mosquitto)
     }
 
     [MosquittoFact]
+    public async Task Quickstart_leaves_no_retained_message_behind_on_Mosquitto()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoSetup { PlainOnly = true });
+        var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart", "--broker", broker.TcpAddress);
+        Assert.True(exitCode == 0, output);
+
+        // A new subscriber to everything gets every retained message at once; there must be none.
+        await using var probe = await MqttConnection.ConnectAsync(broker.TcpAddress);
+        var retained = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var all = await probe.SubscribeAsync("#", (payload, context, _) =>
+        {
+            if (context.Retain)
+            {
+                retained.Enqueue($"{context.Topic} ({payload.Length} bytes)");
+            }
+
+            return Task.CompletedTask;
+        });
+        await Task.Delay(500);
+        Assert.True(retained.IsEmpty, "retained after the Quickstart: " + string.Join(", ", retained));
+    }
+
+    [MosquittoFact]
     public async Task DeviceFleet_with_broker_argument_runs_against_Mosquitto()
     {
         var (exitCode, output) = await ExampleRunner.RunAsync("DeviceFleet", "--broker", mosquitto.Broker.TcpAddress);
