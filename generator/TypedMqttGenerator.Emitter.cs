@@ -51,6 +51,7 @@ public sealed partial class TypedMqttGenerator
                 }
             }
 
+            EmitClears(w, contract);
             w.Line();
             EmitOptions(w, contract);
             w.Close();
@@ -187,20 +188,7 @@ public sealed partial class TypedMqttGenerator
         {
             w.Line("/// <inheritdoc/>");
             w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
-            var arguments = operation.TopicParameters.ToDictionary(p => p.Name, p => FormatExpression(p, Identifier(p.Name)), StringComparer.Ordinal);
-            if (operation.TopicParameters.Count == 0)
-            {
-                w.Line($"var __topic = {TopicExpression(operation.Levels, arguments)};");
-            }
-            else
-            {
-                // Formatted on the stack and compared with the last topic of this operation; a new string only when it
-                // differs (or, past 256 characters, always).
-                w.Line("global::System.Span<char> __text = stackalloc char[256];");
-                w.Line($"var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, {Interpolation(operation.Levels, arguments)}, out var __length)");
-                w.Line($"    ? {Runtime}MqttTopic.Reuse(ref _topicOf{operation.MemberKey}, __text.Slice(0, __length))");
-                w.Line($"    : {TopicExpression(operation.Levels, arguments)};");
-            }
+            EmitTopic(w, operation);
 
             var staticProperties = PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is null
                 ? null
@@ -235,6 +223,71 @@ public sealed partial class TypedMqttGenerator
 
             w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask({call});" : $"return {call};");
             w.Close();
+        }
+
+        private static void EmitTopic(IndentedWriter w, OperationModel operation)
+        {
+            var arguments = operation.TopicParameters.ToDictionary(p => p.Name, p => FormatExpression(p, Identifier(p.Name)), StringComparer.Ordinal);
+            if (operation.TopicParameters.Count == 0)
+            {
+                w.Line($"var __topic = {TopicExpression(operation.Levels, arguments)};");
+            }
+            else
+            {
+                // Formatted on the stack and compared with the last topic of this operation; a new string only when it
+                // differs (or, past 256 characters, always).
+                w.Line("global::System.Span<char> __text = stackalloc char[256];");
+                w.Line($"var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, {Interpolation(operation.Levels, arguments)}, out var __length)");
+                w.Line($"    ? {Runtime}MqttTopic.Reuse(ref _topicOf{operation.MemberKey}, __text.Slice(0, __length))");
+                w.Line($"    : {TopicExpression(operation.Levels, arguments)};");
+            }
+        }
+
+        /// <summary>
+        /// The typed clear of a retained publish operation: <c>PublishTemperatureAsync(room, reading)</c> gets
+        /// <c>ClearTemperatureAsync(room)</c>, which publishes an empty retained message (MQTT's way to delete a retained
+        /// message) to the same topic with the operation's QoS. Skipped when the name is taken or the signature repeats.
+        /// </summary>
+        private static void EmitClears(IndentedWriter w, ContractModel contract)
+        {
+            var taken = new HashSet<string>(contract.Operations.Select(o => o.MethodName), StringComparer.Ordinal);
+            var emitted = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var operation in contract.Operations)
+            {
+                if (operation.Kind != ContractOperationKind.Publish || !operation.Retain || operation.Payload is null)
+                {
+                    continue;
+                }
+
+                var name = ClearName(operation.MethodName);
+                var parameters = operation.Parameters.Where(p => operation.TopicParameters.Any(t => t.Name == p.Name)).Select(p => p.Declaration).ToList();
+                var signature = name + "(" + string.Join(",", parameters.Select(d => d.Substring(0, d.LastIndexOf(' ')))) + ")";
+                if (taken.Contains(name) || !emitted.Add(signature))
+                {
+                    continue;
+                }
+
+                parameters.Add("global::System.Threading.CancellationToken cancellationToken = default");
+                var offline = operation.OfflinePolicy is { } policy ? $"({Runtime}MqttOfflinePolicy){policy.ToString(CultureInfo.InvariantCulture)}" : "null";
+                w.Line();
+                w.Line($"/// <summary>Clears the retained message of <see cref=\"{operation.MethodName}\"/>'s topic: publishes an empty retained message to it.</summary>");
+                w.Line("/// <returns>A task that completes when the broker has the clear (for QoS 1/2) or it was written (QoS 0).</returns>");
+                w.Open($"public {Tasks}Task {name}({string.Join(", ", parameters)})");
+                EmitTopic(w, operation);
+                w.Line($"return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, ({Runtime}MqttQos){operation.Qos}, true, null, {offline}, cancellationToken);");
+                w.Close();
+            }
+        }
+
+        private static string ClearName(string methodName)
+        {
+            var stem = methodName.EndsWith("Async", StringComparison.Ordinal) ? methodName.Substring(0, methodName.Length - 5) : methodName;
+            if (stem.StartsWith("Publish", StringComparison.Ordinal) && (stem.Length == 7 || char.IsUpper(stem[7])))
+            {
+                stem = stem.Substring(7);
+            }
+
+            return "Clear" + stem + "Async";
         }
 
         private static void EmitSubscribe(IndentedWriter w, OperationModel operation)

@@ -109,9 +109,10 @@ try
 
     await device.DisposeAsync();
 
-    // Leave a shared broker as we found it: an empty retained message clears a retained topic.
-    await home.Connection.PublishAsync("home/kitchen/temperature", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
-    await home.Connection.PublishAsync("home/garage/temperature", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
+    // Leave a shared broker as we found it: a retained publish operation has a generated typed clear (an empty
+    // retained message, MQTT's way to delete one).
+    await home.ClearTemperatureAsync("kitchen");
+    await home.ClearTemperatureAsync("garage");
     await home.Connection.PublishAsync($"devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
 }
 catch (Exception e) when (e is TimeoutException or MqttConnectException or MqttOperationException)

@@ -100,6 +100,17 @@ namespace Shapes
             return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, null, default);
         }
 
+        /// <summary>Clears the retained message of <see cref="PublishCounterAsync"/>'s topic: publishes an empty retained message to it.</summary>
+        /// <returns>A task that completes when the broker has the clear (for QoS 1/2) or it was written (QoS 0).</returns>
+        public global::System.Threading.Tasks.Task ClearCounterAsync(long big, byte small, ulong unsigned, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishCounterAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, true, null, null, cancellationToken);
+        }
+
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
         public sealed class Options : global::TypedMqtt.MqttConnectionOptionsBuilder
         {

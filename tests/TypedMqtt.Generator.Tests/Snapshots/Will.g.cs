@@ -73,6 +73,17 @@ namespace Shapes
             return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
         }
 
+        /// <summary>Clears the retained message of <see cref="PublishStatusAsync"/>'s topic: publishes an empty retained message to it.</summary>
+        /// <returns>A task that completes when the broker has the clear (for QoS 1/2) or it was written (QoS 0).</returns>
+        public global::System.Threading.Tasks.Task ClearStatusAsync(string deviceId, global::System.Threading.CancellationToken cancellationToken = default)
+        {
+            global::System.Span<char> __text = stackalloc char[256];
+            var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
+                ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
+                : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
+        }
+
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
         public sealed class Options : global::TypedMqtt.MqttConnectionOptionsBuilder
         {

@@ -70,4 +70,40 @@ public sealed class RetainedStateTests(MosquittoFixture fixture)
         await Task.Delay(500);
         Assert.False(lateSeen.Reader.TryRead(out var retained), $"the cleared topic still held {retained}");
     }
+
+    [MosquittoFact]
+    public async Task The_generated_clear_removes_the_retained_message_for_a_late_subscriber()
+    {
+        var room = "room-" + Guid.NewGuid().ToString("N")[..8];
+        await using var state = await RoomStateClient.ConnectAsync(fixture.Broker.TcpAddress);
+        await state.PublishStateAsync(room, new Reading(19, "C"));
+
+        static async Task<List<(Reading? Reading, bool Retain)>> LateAsync(string address, string room)
+        {
+            await using var late = await MqttConnection.ConnectAsync(address);
+            var client = new RoomStateClient(late);
+            var seen = new List<(Reading?, bool)>();
+            await using var subscription = await client.OnStateAsync((r, reading) =>
+            {
+                if (r == room)
+                {
+                    lock (seen)
+                    {
+                        seen.Add((reading, true));
+                    }
+                }
+
+                return Task.CompletedTask;
+            });
+            await Task.Delay(500);
+            lock (seen)
+            {
+                return [.. seen];
+            }
+        }
+
+        Assert.Equal([(new Reading(19, "C"), true)], await LateAsync(fixture.Broker.TcpAddress, room));
+        await state.ClearStateAsync(room);
+        Assert.Empty(await LateAsync(fixture.Broker.TcpAddress, room));
+    }
 }
