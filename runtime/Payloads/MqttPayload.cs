@@ -19,7 +19,10 @@ public static class MqttPayload
         return buffer.WrittenMemory.ToArray();
     }
 
-    /// <summary>The MQTT 5 properties a codec implies for a will, or the declared ones, on MQTT 5 only.</summary>
+    /// <summary>
+    /// The MQTT 5 properties of a contract's will, on MQTT 5 only: the declared ones, plus the codec's content type and
+    /// payload format when the connection sends them for publishes too (<see cref="MqttConnectionOptions.SendCodecContentType"/>).
+    /// </summary>
     /// <typeparam name="T">The payload type.</typeparam>
     /// <param name="options">The connection options (for the protocol version).</param>
     /// <param name="codec">The codec.</param>
@@ -33,6 +36,13 @@ public static class MqttPayload
         if (options.ProtocolVersion != MqttVersion.V500)
         {
             return MqttMessageProperties.Empty;
+        }
+
+        // The codec's content type and payload format follow the same opt-in as publishes (WithCodecContentType);
+        // what the contract declares is always sent.
+        if (!options.SendCodecContentType)
+        {
+            return declared;
         }
 
         return declared with

@@ -322,11 +322,20 @@ public sealed class TypedClientTests : IAsyncLifetime
         await client.PublishNoteAsync("t", string.Empty);
     }
 
-    [Fact]
-    public async Task The_contract_will_is_published_with_the_client_id_in_its_topic_when_the_client_drops()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_contract_will_is_published_with_the_client_id_in_its_topic_when_the_client_drops(bool codecContentType)
     {
         await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address);
-        var device = await TelemetryClient.ConnectAsync(_broker.Address, o => o.Will(new Status(false, "power lost")));
+        var device = await TelemetryClient.ConnectAsync(_broker.Address, o =>
+        {
+            o.Will(new Status(false, "power lost"));
+            if (codecContentType)
+            {
+                o.WithCodecContentType();
+            }
+        });
         var deviceId = device.Connection.Options.ClientId;
         var will = new TaskCompletionSource<(string Id, Status Status, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await watcher.OnStatusAsync((id, status, context, _) =>
@@ -340,7 +349,9 @@ public sealed class TypedClientTests : IAsyncLifetime
         var (id, status, context) = await will.Task.WaitAsync(Wait);
         Assert.Equal(deviceId, id);
         Assert.Equal(new Status(false, "power lost"), status);
-        Assert.Equal("application/json", context.ContentType);
+        // The codec's content type follows the same opt-in as publishes.
+        Assert.Equal(codecContentType ? "application/json" : null, context.ContentType);
+        Assert.Equal(codecContentType ? MqttPayloadFormat.Utf8 : MqttPayloadFormat.Unspecified, context.PayloadFormat);
         await device.DisposeAsync();
         await watcher.Connection.PublishAsync($"test/devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
     }
