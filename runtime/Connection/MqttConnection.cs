@@ -195,7 +195,10 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
             {
                 // 3.1.1 has no reason codes; dropping the socket without DISCONNECT is what triggers the will there.
                 var sendDisconnect = reason is { } code && (code != MqttDisconnectReasonCode.DisconnectWithWillMessage || Options.ProtocolVersion == MqttVersion.V500);
-                await link.DisconnectAsync(sendDisconnect ? new MqttDisconnectPacket { ReasonCode = reason!.Value } : null, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                if (await link.DisconnectAsync(sendDisconnect ? new MqttDisconnectPacket { ReasonCode = reason!.Value } : null, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false) is { } notWritten)
+                {
+                    Log.DisconnectNotWritten(_logger, Options.DisplayAddress, notWritten);
+                }
             }
         }
         finally

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
@@ -9,18 +8,6 @@ using TypedMqtt.Link;
 using TypedMqtt.Session;
 
 namespace TypedMqtt.Delivery;
-
-/// <summary>Content type and payload format a codec implies, sent on MQTT 5 unless the message's properties set them.</summary>
-/// <param name="ContentType">The codec's content type.</param>
-/// <param name="Format">The codec's payload format.</param>
-internal readonly record struct CodecDefaults(string? ContentType, MqttPayloadFormat Format);
-
-/// <summary>What outbound delivery needs to know of the connection's options.</summary>
-/// <param name="Address">The broker, for messages.</param>
-/// <param name="Version5">Whether the connection speaks MQTT 5.</param>
-/// <param name="Outbox">Durable storage of accepted QoS 1/2 messages, if any.</param>
-/// <param name="OfflineQueue">Capacity and policies of the offline queue.</param>
-internal sealed record DeliverySettings(string Address, bool Version5, IMqttOutbox? Outbox, MqttOfflineQueueOptions OfflineQueue);
 
 /// <summary>
 /// Outbound messages: one send path for every publish. A publish is written at once when a link is ready and nothing
@@ -32,15 +19,12 @@ internal sealed record DeliverySettings(string Address, bool Version5, IMqttOutb
 /// </summary>
 internal sealed class OutboundDelivery
 {
-    // Reasons a broker gives when it closes the connection because of one publish (MQTT 5 DISCONNECT reason codes).
-    private static readonly HashSet<int> PoisonReasons = [0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B];
-    private const long SilentCloseWindowMs = 2000;
-
     private readonly DeliverySettings _settings;
     private readonly SessionState _session;
     private readonly LinkHolder _links;
     private readonly ILogger _logger;
     private readonly OutboundQueue _queue;
+    private readonly OutboxLedger _outbox;
     private int _draining;
     private long _completed;
     private long _resent;
@@ -56,6 +40,7 @@ internal sealed class OutboundDelivery
         _links = links;
         _logger = logger;
         _queue = new OutboundQueue(Math.Max(settings.OfflineQueue.Capacity, 1));
+        _outbox = new OutboxLedger(settings.Outbox, logger);
     }
 
     /// <summary>Raised when a publish is given up because the broker refused it by closing the connection.</summary>
@@ -81,27 +66,9 @@ internal sealed class OutboundDelivery
     /// <summary>Takes over what a previous process left in the outbox: its flows and held inbound identifiers; the rest is sent once connected.</summary>
     public void RecoverOutbox()
     {
-        if (_settings.Outbox is not { } outbox)
+        foreach (var publish in _outbox.Recover(_session))
         {
-            return;
-        }
-
-        _session.RestoreInbound(outbox.HeldInbound());
-        foreach (var message in outbox.Pending())
-        {
-            var publish = new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, null, MqttOfflinePolicy.Queue, ownsPayload: true)
-            {
-                OutboxId = message.Id,
-                PacketId = message.Qos == MqttQos.AtMostOnce ? (ushort)0 : message.PacketId,
-                Phase = message.PacketId == 0 ? FlowPhase.New : message.Released ? FlowPhase.Released : FlowPhase.Published,
-            };
-
-            // A flow the previous process had written resumes with its identifier (if the broker kept the session);
-            // the others are sent as new messages, oldest first.
-            if (publish.PacketId == 0 || !_session.RestoreFlow(publish))
-            {
-                _queue.Requeue(publish);
-            }
+            _queue.Requeue(publish);
         }
     }
 
@@ -124,14 +91,14 @@ internal sealed class OutboundDelivery
             var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
             if (qos == MqttQos.AtMostOnce && direct)
             {
-                await SendAtMostOnceAsync(link!, topic, BuildPublish(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+                await SendAtMostOnceAsync(link!, topic, PublishPackets.Build(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            var publish = Pending(topic, payload, qos, retain, properties, defaults, policy);
-            if (qos != MqttQos.AtMostOnce && _settings.Outbox is { } outbox)
+            var publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
+            if (qos != MqttQos.AtMostOnce)
             {
-                publish.OutboxId = outbox.Add(topic, payload.Span, qos, retain);
+                publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain);
             }
 
             // A publish that would have to wait for an in-flight slot waits in the queue instead: only the drain, which
@@ -155,7 +122,7 @@ internal sealed class OutboundDelivery
                 if (publish.TryWithdraw())
                 {
                     _queue.Remove(publish);
-                    AcknowledgeOutbox(publish.OutboxId);
+                    _outbox.Acknowledge(publish.OutboxId);
                     throw new OperationCanceledException($"The publish to '{topic}' was cancelled before it was written: it was withdrawn and is never sent.", cancellationToken);
                 }
 
@@ -195,13 +162,13 @@ internal sealed class OutboundDelivery
     {
         publish.SlotLink = link;
         _session.BeginFlow(publish, link.Number);
-        UpdateMax(ref _maxInFlight, _session.OutboundCount);
+        UpdateMax(ref _maxInFlight, link.InFlightCount);
         if (!first)
         {
             Interlocked.Increment(ref _resent);
         }
 
-        var packet = BuildPublish(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default);
+        var packet = PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default);
         packet.PacketIdentifier = publish.PacketId;
         try
         {
@@ -266,7 +233,7 @@ internal sealed class OutboundDelivery
 
         publish.SlotLink?.InFlight.Release();
         publish.SlotLink = null;
-        AcknowledgeOutbox(publish.OutboxId);
+        _outbox.Acknowledge(publish.OutboxId);
         if (reasonCode >= 0x80)
         {
             var serverSays = string.IsNullOrEmpty(reasonString) ? string.Empty : $" The server said: \"{reasonString}\".";
@@ -320,7 +287,7 @@ internal sealed class OutboundDelivery
                 }
                 else
                 {
-                    var publish = BuildPublish(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
+                    var publish = PublishPackets.Build(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
                     publish.PacketIdentifier = flow.PacketId;
                     publish.Dup = true;
                     packet = publish;
@@ -363,16 +330,7 @@ internal sealed class OutboundDelivery
     /// </summary>
     public void OnLinkLost(MqttLink link, LinkLoss loss)
     {
-        var byReason = loss.Cause == LinkLossCause.ServerDisconnect && loss.ReasonCode is { } code && PoisonReasons.Contains(code);
-        // On 3.1.1 the broker just closes: seen as end of stream, or as a reset when our writes were still going out.
-        var silently = !_settings.Version5 && loss.ReasonCode is null && loss.Cause is LinkLossCause.ServerClosed or LinkLossCause.Failure;
-        if ((!byReason && !silently) || _session.OldestUnacknowledged(link.Number) is not { } suspect)
-        {
-            return;
-        }
-
-        // A 3.1.1 broker says nothing: only a close right after the publish was written counts against it.
-        if (silently && Environment.TickCount64 - suspect.SentAt > SilentCloseWindowMs)
+        if (_session.OldestUnacknowledged(link.Number) is not { } suspect || !PoisonRule.Blames(loss, _settings.Version5, suspect.SentAt))
         {
             return;
         }
@@ -384,27 +342,12 @@ internal sealed class OutboundDelivery
 
         _session.Abandon(suspect);
         suspect.SlotLink = null;
-        AcknowledgeOutbox(suspect.OutboxId);
+        _outbox.Acknowledge(suspect.OutboxId);
         Interlocked.Increment(ref _rejected);
         var reason = $"the broker closed the connection right after it, twice ({loss.Reason})";
         Log.PublishRejected(_logger, _settings.Address, suspect.Topic, reason);
         suspect.Fail(new MqttOperationException($"The publish to '{suspect.Topic}' was given up after {suspect.Attempts} attempts: {reason}. The messages behind it are sent on.", loss.ReasonCode));
         PublishRejected?.Invoke(suspect.Topic, reason, loss.ReasonCode);
-    }
-
-    private static PendingPublish Pending(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy)
-    {
-        // A publish carries the codec's defaults as properties of its own (it may be written later, or again).
-        if (defaults.ContentType is not null || defaults.Format != MqttPayloadFormat.Unspecified)
-        {
-            properties = (properties ?? MqttMessageProperties.Empty) with
-            {
-                ContentType = properties?.ContentType ?? defaults.ContentType,
-                PayloadFormat = properties?.PayloadFormat ?? (defaults.Format == MqttPayloadFormat.Unspecified ? null : defaults.Format),
-            };
-        }
-
-        return new PendingPublish(topic, payload, qos, retain, properties, policy, ownsPayload: false);
     }
 
     private void Enqueue(PendingPublish publish)
@@ -418,7 +361,7 @@ internal sealed class OutboundDelivery
         catch (MqttOperationException)
         {
             Interlocked.Increment(ref _rejected);
-            AcknowledgeOutbox(publish.OutboxId);
+            _outbox.Acknowledge(publish.OutboxId);
             throw;
         }
 
@@ -426,7 +369,7 @@ internal sealed class OutboundDelivery
         if (displaced is not null)
         {
             Interlocked.Increment(ref _dropped);
-            AcknowledgeOutbox(displaced.OutboxId);
+            _outbox.Acknowledge(displaced.OutboxId);
             displaced.Fail(new MqttOperationException(displaced.Policy == MqttOfflinePolicy.KeepLatestPerTopic
                 ? $"The publish to '{displaced.Topic}' was superseded by a newer one for the same topic while offline (KeepLatestPerTopic)."
                 : $"The publish to '{displaced.Topic}' was dropped: the offline queue was full and the policy is DropOldest."));
@@ -494,7 +437,7 @@ internal sealed class OutboundDelivery
     {
         try
         {
-            await link.SendAsync(BuildPublish(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default)).ConfigureAwait(false);
+            await link.SendAsync(PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default)).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
             publish.Complete();
         }
@@ -514,74 +457,6 @@ internal sealed class OutboundDelivery
             publish.Fail(new MqttOperationException(reason + (publish.OutboxId != 0 ? " It stays in the outbox and is sent by the next connection that opens it." : string.Empty)));
         }
     }
-
-    private void AcknowledgeOutbox(long outboxId)
-    {
-        if (outboxId == 0 || _settings.Outbox is not { } outbox)
-        {
-            return;
-        }
-
-        try
-        {
-            outbox.Acknowledge(outboxId);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
-        {
-            // The broker has the message; failing to note that locally must not fail the publish or the connection.
-            // The entry stays in the outbox, so the next process that opens it sends the message once more.
-            Log.OutboxAcknowledgeFailed(_logger, outboxId, e);
-        }
-    }
-
-    /// <summary>The PUBLISH packet for a message (without packet identifier).</summary>
-    private static MqttPublishPacket BuildPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
-    {
-        var packet = new MqttPublishPacket
-        {
-            Topic = topic,
-            Payload = new ReadOnlySequence<byte>(payload),
-            QualityOfServiceLevel = (MqttQualityOfServiceLevel)(int)qos,
-            Retain = retain,
-            ContentType = properties?.ContentType ?? defaults.ContentType,
-            PayloadFormatIndicator = (MqttPayloadFormatIndicator)(int)(properties?.PayloadFormat ?? defaults.Format),
-        };
-
-        if (properties is null || properties.IsEmpty)
-        {
-            return packet;
-        }
-
-        if (properties.MessageExpiryInterval is { } expiry)
-        {
-            packet.MessageExpiryInterval = expiry;
-        }
-
-        packet.ResponseTopic = properties.ResponseTopic;
-        if (!properties.CorrelationData.IsEmpty)
-        {
-            packet.CorrelationData = properties.CorrelationData.ToArray();
-        }
-
-        if (properties.UserProperties.Count > 0)
-        {
-            // Declared properties are one object reused by every publish: convert them once.
-            packet.UserProperties = ConvertedUserProperties.GetValue(properties, static p =>
-            {
-                var list = new List<MQTTnet.Packets.MqttUserProperty>(p.UserProperties.Count);
-                foreach (var property in p.UserProperties)
-                {
-                    list.Add(new MQTTnet.Packets.MqttUserProperty(property.Name, Encoding.UTF8.GetBytes(property.Value).AsMemory()));
-                }
-
-                return list;
-            });
-        }
-
-        return packet;
-    }
-
-    private static readonly ConditionalWeakTable<MqttMessageProperties, List<MQTTnet.Packets.MqttUserProperty>> ConvertedUserProperties = new();
 
     private static void UpdateMax(ref int maximum, int value)
     {

@@ -80,14 +80,14 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
     private MqttConnectException TranslateConnectFailure(Exception e, TlsFailure tls, bool timedOut)
     {
         var address = options.DisplayAddress;
-        if (tls.Reason is not null || Find<AuthenticationException>(e) is not null)
+        if (tls.Reason is not null || ExceptionChain.Find<AuthenticationException>(e) is not null)
         {
-            var why = tls.Reason ?? Find<AuthenticationException>(e)?.Message ?? e.Message;
+            var why = tls.Reason ?? ExceptionChain.Find<AuthenticationException>(e)?.Message ?? e.Message;
             return new MqttConnectException(MqttConnectFailure.Tls, null,
                 $"TLS handshake with {address} failed: {why}", e);
         }
 
-        if (timedOut || e is OperationCanceledException || Find<MqttCommunicationTimedOutException>(e) is not null)
+        if (timedOut || e is OperationCanceledException || ExceptionChain.Find<MqttCommunicationTimedOutException>(e) is not null)
         {
             return new MqttConnectException(MqttConnectFailure.Timeout, null,
                 $"No CONNACK from {address} within the connect timeout of {options.ConnectTimeout.TotalSeconds:0.###} s. Check the address and that the broker is up, or raise ConnectTimeout.", e);
@@ -103,7 +103,7 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
                 $"when none is presented: give one with WithClientCertificatePem, WithClientCertificatePfx or certFile=/keyFile= in the address. ({e.GetBaseException().Message})", e);
         }
 
-        if (options.UsesTls && options.Tls.ClientCertificate is { } certificate && !FailedBeforeTcpConnected(e) && Find<Wire.MqttProtocolViolation>(e) is null)
+        if (options.UsesTls && options.Tls.ClientCertificate is { } certificate && !FailedBeforeTcpConnected(e) && ExceptionChain.Find<Wire.MqttProtocolViolation>(e) is null)
         {
             // The broker checked our certificate after the handshake and hung up (or sent an alert such as 'unknown ca').
             return new MqttConnectException(MqttConnectFailure.Tls, null,
@@ -111,7 +111,7 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
                 $"Use a client certificate signed by a CA the broker trusts. ({e.GetBaseException().Message})", e);
         }
 
-        if (Find<Wire.MqttProtocolViolation>(e) is { } violation)
+        if (ExceptionChain.Find<Wire.MqttProtocolViolation>(e) is { } violation)
         {
             return new MqttConnectException(MqttConnectFailure.ProtocolViolation, violation.ReasonCode, $"Connecting to {address} failed: {violation.Message}", e);
         }
@@ -138,37 +138,12 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
     }
 
     private static bool FailedBeforeTcpConnected(Exception e) =>
-        Find<SocketException>(e) is
+        ExceptionChain.Find<SocketException>(e) is
         {
             SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable
                 or SocketError.NetworkUnreachable or SocketError.TimedOut or SocketError.TryAgain or SocketError.NoData
                 or SocketError.AddressNotAvailable or SocketError.AccessDenied,
         };
-
-    private static T? Find<T>(Exception e)
-        where T : Exception
-    {
-        for (Exception? current = e; current is not null; current = current.InnerException)
-        {
-            if (current is T match)
-            {
-                return match;
-            }
-
-            if (current is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions)
-                {
-                    if (Find<T>(inner) is { } found)
-                    {
-                        return found;
-                    }
-                }
-            }
-        }
-
-        return null;
-    }
 
     private static MqttConnectResult ToConnectResult(MqttClientConnectResult r, string clientId, MqttVersion version)
     {

@@ -44,9 +44,6 @@ internal enum LinkLossCause
 
     /// <summary>An acknowledgement did not come within the deadline.</summary>
     AcknowledgementDeadline,
-
-    /// <summary>The application closed it.</summary>
-    Closed,
 }
 
 /// <summary>Timing of one link: one keep-alive value (the server's if it set one, else ours) and what follows from it.</summary>
@@ -78,6 +75,7 @@ internal sealed class MqttLink
     private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new();
     private readonly Channel<MqttPublishPacket> _received = Channel.CreateUnbounded<MqttPublishPacket>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly string?[] _aliases;
+    private readonly int _receiveMaximum;
     private TaskCompletionSource? _pingAnswer;
     private int _lost;
 
@@ -88,6 +86,7 @@ internal sealed class MqttLink
         _session = session;
         _owner = owner;
         Number = number;
+        _receiveMaximum = receiveMaximum;
         InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
         _aliases = new string?[settings.TopicAliasMaximum + 1];
     }
@@ -102,6 +101,9 @@ internal sealed class MqttLink
 
     /// <summary>QoS 1/2 publishes awaiting acknowledgement may not exceed the server's receive maximum.</summary>
     public SemaphoreSlim InFlight { get; }
+
+    /// <summary>How many in-flight slots are taken now.</summary>
+    public int InFlightCount => _receiveMaximum - InFlight.CurrentCount;
 
     public bool IsLost => Volatile.Read(ref _lost) != 0;
 
@@ -157,12 +159,15 @@ internal sealed class MqttLink
         }
     }
 
-    /// <summary>Writes DISCONNECT (bounded by <paramref name="bound"/>), then closes the socket gracefully; the link ends without reporting a loss.</summary>
-    public async Task DisconnectAsync(MqttDisconnectPacket? disconnect, TimeSpan bound, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes DISCONNECT (bounded by <paramref name="bound"/>), then closes the socket gracefully; the link ends without
+    /// reporting a loss. Returns why DISCONNECT could not be written (the socket is closed anyway), or null.
+    /// </summary>
+    public async Task<Exception?> DisconnectAsync(MqttDisconnectPacket? disconnect, TimeSpan bound, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _lost, 1) != 0)
         {
-            return;
+            return null;
         }
 
         await Stop.CancelAsync().ConfigureAwait(false);
@@ -175,10 +180,13 @@ internal sealed class MqttLink
                 await _adapter.SendPacketAsync(disconnect, bounded.Token).ConfigureAwait(false);
                 await _adapter.DisconnectAsync(bounded.Token).ConfigureAwait(false);
             }
+
+            return null;
         }
         catch (Exception e) when (e is OperationCanceledException or MqttCommunicationException or ObjectDisposedException or IOException)
         {
             // A frozen peer with a full send buffer, or a socket already gone: closing it is all that is left.
+            return e;
         }
         finally
         {
@@ -250,18 +258,10 @@ internal sealed class MqttLink
         }
     }
 
-    private static LinkLoss LossFrom(Exception e)
-    {
-        for (Exception? current = e; current is not null; current = current.InnerException)
-        {
-            if (current is Wire.MqttProtocolViolation violation)
-            {
-                return new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure);
-            }
-        }
-
-        return new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
-    }
+    private static LinkLoss LossFrom(Exception e) =>
+        ExceptionChain.Find<Wire.MqttProtocolViolation>(e) is { } violation
+            ? new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure)
+            : new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
 
     /// <summary>Handles one packet from the broker; false when the link ended.</summary>
     private bool Dispatch(MqttPacket packet)
