@@ -267,7 +267,7 @@ internal sealed class SessionState(IMqttOutbox? outbox = null)
         }
     }
 
-    /// <summary>The inbound QoS 2 identifiers held now (for persistence).</summary>
+    /// <summary>The inbound QoS 2 identifiers held now.</summary>
     public ushort[] InboundIds()
     {
         lock (_gate)
@@ -369,6 +369,6 @@ internal sealed class SessionState(IMqttOutbox? outbox = null)
             }
         }
 
-        throw new MqttOperationException("All 65,535 packet identifiers are in use: too many publishes await their acknowledgement.");
+        throw new MqttOperationException("All 65,535 packet identifiers are in use by publishes awaiting their acknowledgement: wait for some to complete (await the publish tasks) before publishing more.");
     }
 }

@@ -146,15 +146,15 @@ public sealed class ScriptedSession
         }
     }
 
-    /// <summary>Waits for the next packet of a type from the client (others are skipped), or throws after 5 s.</summary>
-    public async Task<RawPacket> WaitForAsync(int type)
+    /// <summary>Waits for the next packet of one of these types from the client (others are skipped), or throws after 5 s.</summary>
+    public async Task<RawPacket> WaitForAsync(params int[] types)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         while (true)
         {
             var packet = await _received.Reader.ReadAsync(timeout.Token);
-            if (packet.Type == type)
+            if (types.Contains(packet.Type))
             {
                 return packet;
             }

@@ -83,6 +83,38 @@ public sealed class SessionResumeWireTests
     }
 
     [Fact]
+    public async Task A_resumed_PUBREL_answered_with_PUBCOMP_0x92_completes_its_publish()
+    {
+        // The broker had completed c's flow before the cut (it never read our PUBCOMP... or lost it): on resume it answers
+        // the resent PUBREL with 0x92 (packet identifier not found). The message was delivered, so the publish succeeds.
+        async Task Resume(ScriptedSession s)
+        {
+            s.AnswerPublish = false;
+            await s.SendAsync(Connack(flags: 0x01));
+            while (true)
+            {
+                var packet = await s.WaitForAsync(3, 6);
+                if (packet.Type == 6)
+                {
+                    await s.SendAsync(Packet(0x70, U16(packet.PacketId), [0x92, 0x00]));
+                }
+                else
+                {
+                    await s.SendAsync(Packet(((packet.Header >> 1) & 0x03) == 1 ? (byte)0x40 : (byte)0x50, U16(PublishId(packet))));
+                }
+            }
+        }
+
+        await using var broker = new ScriptedBroker(CutMidFlowAsync, Resume);
+        var (connection, a, b, c) = await PublishThreeAsync(broker);
+        await using var _ = connection;
+        await Task.WhenAll(a, b, c).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(c.IsCompletedSuccessfully);
+        Assert.Null(broker.ScriptError);
+        Assert.Equal(0, connection.Statistics.Rejected);
+    }
+
+    [Fact]
     public async Task Without_a_session_present_unacknowledged_flows_start_again_as_new_messages_and_a_flow_past_PUBREC_is_done()
     {
         await using var broker = new ScriptedBroker(CutMidFlowAsync, s => s.SendAsync(Connack(flags: 0x00)));
