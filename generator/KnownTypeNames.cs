@@ -6,6 +6,7 @@ internal static class KnownTypeNames
     public const string MqttContractAttribute = "TypedMqtt.MqttContractAttribute";
     public const string PublishAttribute = "TypedMqtt.PublishAttribute";
     public const string SubscribeAttribute = "TypedMqtt.SubscribeAttribute";
+    public const string RequestAttribute = "TypedMqtt.RequestAttribute";
     public const string WillAttribute = "TypedMqtt.WillAttribute";
     public const string UserPropertyAttribute = "TypedMqtt.UserPropertyAttribute";
     public const string PayloadAttribute = "TypedMqtt.PayloadAttribute";
@@ -21,6 +22,7 @@ internal static class KnownTypeNames
     public const string ValueTaskOfT = "System.Threading.Tasks.ValueTask`1";
     public const string IAsyncDisposable = "System.IAsyncDisposable";
     public const string Guid = "System.Guid";
+    public const string TimeSpan = "System.TimeSpan";
     public const string FlagsAttribute = "System.FlagsAttribute";
     public const string ReadOnlyMemory = "System.ReadOnlyMemory`1";
 }

@@ -41,13 +41,19 @@ public sealed partial class TypedMqttGenerator
             foreach (var operation in contract.Operations)
             {
                 w.Line();
-                if (operation.Kind == ContractOperationKind.Publish)
+                switch (operation.Kind)
                 {
-                    EmitPublish(w, operation);
-                }
-                else
-                {
-                    EmitSubscribe(w, operation);
+                    case ContractOperationKind.Publish:
+                        EmitPublish(w, operation);
+                        break;
+                    case ContractOperationKind.Request:
+                        EmitRequest(w, operation);
+                        w.Line();
+                        EmitServe(w, operation);
+                        break;
+                    default:
+                        EmitSubscribe(w, operation);
+                        break;
                 }
             }
 
@@ -74,9 +80,28 @@ public sealed partial class TypedMqttGenerator
                     wroteStatic = true;
                 }
 
-                if (operation.Kind == ContractOperationKind.Publish && PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is { } properties)
+                if (operation.Kind != ContractOperationKind.Subscribe && PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is { } properties)
                 {
                     w.Line($"private static readonly {Runtime}MqttMessageProperties PropertiesFor{operation.MemberKey} = {properties};");
+                    wroteStatic = true;
+                }
+
+                if (operation.Request is { } request)
+                {
+                    w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{request.Reply.TypeName}> ReplyCodecFor{operation.MemberKey} = {CodecExpression(request.Reply)};");
+                    var responder = new StringBuilder($"new {Runtime}MqttResponderOptions {{ Qos = ({Runtime}MqttQos){operation.Qos}");
+                    if (request.SharedGroup is not null)
+                    {
+                        responder.Append($", SharedGroup = {Literal(request.SharedGroup)}");
+                    }
+
+                    responder.Append($", MaxConcurrency = {request.MaxConcurrency.ToString(CultureInfo.InvariantCulture)} }}");
+                    w.Line($"private static readonly {Runtime}MqttResponderOptions ResponderOptionsFor{operation.MemberKey} = {responder};");
+                    foreach (var parameter in operation.TopicParameters.Where(ReusesLevel))
+                    {
+                        w.Line($"private static string? {LevelField(parameter, operation.MemberKey)};");
+                    }
+
                     wroteStatic = true;
                 }
 
@@ -131,7 +156,7 @@ public sealed partial class TypedMqttGenerator
             // The last topic built per publish operation: the same topic again costs no string (MqttTopic.Reuse).
             foreach (var operation in contract.Operations)
             {
-                if (operation.Kind == ContractOperationKind.Publish && operation.TopicParameters.Count > 0)
+                if (operation.Kind != ContractOperationKind.Subscribe && operation.TopicParameters.Count > 0)
                 {
                     w.Line($"private string? _topicOf{operation.MemberKey};");
                 }
@@ -190,16 +215,7 @@ public sealed partial class TypedMqttGenerator
             w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
             EmitTopic(w, operation);
 
-            var staticProperties = PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is null
-                ? null
-                : "PropertiesFor" + operation.MemberKey;
-            var properties = (staticProperties, operation.PropertiesParameter) switch
-            {
-                (null, null) => "null",
-                (null, { } parameter) => Identifier(parameter),
-                ({ } field, null) => field,
-                ({ } field, { } parameter) => $"{field}.MergeWith({Identifier(parameter)})",
-            };
+            var properties = PropertiesArgument(operation);
             var token = operation.CancellationParameter is null ? "default" : Identifier(operation.CancellationParameter);
             var offline = operation.OfflinePolicy is { } policy ? $"({Runtime}MqttOfflinePolicy){policy.ToString(CultureInfo.InvariantCulture)}" : "null";
             var qos = $"({Runtime}MqttQos){operation.Qos}";
@@ -222,6 +238,113 @@ public sealed partial class TypedMqttGenerator
             }
 
             w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask({call});" : $"return {call};");
+            w.Close();
+        }
+
+        /// <summary>The properties a sending operation passes: its static ones, merged with the per-call parameter when it has one.</summary>
+        private static string PropertiesArgument(OperationModel operation)
+        {
+            var staticProperties = PropertiesExpression(operation.MessageExpirySeconds, operation.ContentType, operation.ResponseTopic, operation.UserProperties) is null
+                ? null
+                : "PropertiesFor" + operation.MemberKey;
+            return (staticProperties, operation.PropertiesParameter) switch
+            {
+                (null, null) => "null",
+                (null, { } parameter) => Identifier(parameter),
+                ({ } field, null) => field,
+                ({ } field, { } parameter) => $"{field}.MergeWith({Identifier(parameter)})",
+            };
+        }
+
+        /// <summary>The requester: formats the topic, then publishes the request and waits for the reply (MqttConnection.RequestAsync).</summary>
+        private static void EmitRequest(IndentedWriter w, OperationModel operation)
+        {
+            var request = operation.Request!;
+            w.Line("/// <inheritdoc/>");
+            w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
+            EmitTopic(w, operation);
+            var defaultTimeout = request.TimeoutSeconds > 0 ? $"global::System.TimeSpan.FromSeconds({request.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)})" : "null";
+            var timeout = request.TimeoutParameter is not { } parameter ? defaultTimeout
+                : request.TimeoutIsNullable ? (defaultTimeout == "null" ? Identifier(parameter) : $"{Identifier(parameter)} ?? {defaultTimeout}")
+                : $"{Identifier(parameter)} == global::System.TimeSpan.Zero ? {(defaultTimeout == "null" ? "(global::System.TimeSpan?)null" : defaultTimeout)} : {Identifier(parameter)}";
+            var token = operation.CancellationParameter is null ? "default" : Identifier(operation.CancellationParameter);
+            var (requestType, value, codec) = operation.Payload is { } payload
+                ? (payload.TypeName, Identifier(operation.PayloadParameter!) + (payload.AllowNull ? "!" : string.Empty), "CodecFor" + operation.MemberKey)
+                : ("global::System.ReadOnlyMemory<byte>", "default", $"{Runtime}MemoryCodec.Instance");
+
+            // A nullable reply is decoded by the codec of its non-nullable type; '!' bridges Task<T> to the declared Task<T?>.
+            var call = $"_connection.RequestAsync<{requestType}, {request.Reply.TypeName}>(__topic, {value}, {codec}, ReplyCodecFor{operation.MemberKey}, ({Runtime}MqttQos){operation.Qos}, {PropertiesArgument(operation)}, {timeout}, {token})"
+                + (request.Reply.AllowNull ? "!" : string.Empty);
+            w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask<{request.ReplyType}>({call});" : $"return {call};");
+            w.Close();
+        }
+
+        /// <summary>
+        /// The responder of a request operation: <c>ServeXAsync(handler)</c>, with and without the message context. The
+        /// request's topic values and payload are parsed as a subscription's are; what the handler returns is the reply.
+        /// </summary>
+        private static void EmitServe(IndentedWriter w, OperationModel operation)
+        {
+            var request = operation.Request!;
+            var topicValues = operation.TopicParameters;
+            var items = topicValues.Select(p => p.TypeName).ToList();
+            var parts = topicValues.Select(p => ParseExpression(p, operation.MemberKey)).ToList();
+            if (operation.Payload is { } payload)
+            {
+                items.Add(NullMeansEmpty(payload) ? payload.TypeName + "?" : payload.TypeName);
+                parts.Add(NullMeansEmpty(payload)
+                    ? $"(__payload.IsEmpty ? null : CodecFor{operation.MemberKey}.Decode(__payload))"
+                    : $"CodecFor{operation.MemberKey}.Decode(__payload)");
+            }
+
+            var decoded = items.Count switch
+            {
+                0 => "bool",
+                1 => items[0],
+                _ => "(" + string.Join(", ", items) + ")",
+            };
+            var decode = parts.Count switch
+            {
+                0 => "true",
+                1 => parts[0],
+                _ => "(" + string.Join(", ", parts) + ")",
+            };
+            var arguments = items.Count switch
+            {
+                0 => new List<string>(),
+                1 => ["__request"],
+                _ => Enumerable.Range(1, items.Count).Select(i => "__request.Item" + i.ToString(CultureInfo.InvariantCulture)).ToList(),
+            };
+            var reply = $"{Tasks}Task<{request.ReplyType}>";
+            var context = $"{Runtime}MqttMessageContext";
+            const string Token = "global::System.Threading.CancellationToken";
+            var withContext = string.Join(", ", items.Concat([context, Token, reply]));
+            var withoutContext = string.Join(", ", items.Concat([Token, reply]));
+            var bang = request.Reply.AllowNull ? "!" : string.Empty;
+
+            w.Line($"/// <summary>Answers the requests of <see cref=\"{operation.MethodName}\"/> ({EscapeXml(request.Filter)}): each reply is what <paramref name=\"handler\"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref=\"{Runtime}MqttRequestException\"/>.</summary>");
+            w.Line("/// <param name=\"handler\">Computes the reply from the request's topic values and payload.</param>");
+            w.Line("/// <param name=\"cancellationToken\">Cancels the wait for SUBACK.</param>");
+            w.Line("/// <returns>The running responder; dispose it to stop.</returns>");
+            w.Open($"public {Tasks}Task<{Runtime}MqttResponder> {request.ServeName}(global::System.Func<{withContext}> handler, {Token} cancellationToken = default)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(handler);");
+            w.Line($"return _connection.ServeAsync<{decoded}, {request.Reply.TypeName}>(");
+            w.Line($"    {Literal(request.Filter)},");
+            w.Line($"    static (__topic, __payload) => {decode},");
+            w.Line($"    ReplyCodecFor{operation.MemberKey},");
+            w.Line($"    (__request, __context, __cancellationToken) => handler({string.Join(", ", arguments.Concat(["__context", "__cancellationToken"]))}){bang},");
+            w.Line($"    ResponderOptionsFor{operation.MemberKey},");
+            w.Line("    cancellationToken);");
+            w.Close();
+            w.Line();
+            w.Line($"/// <summary>Answers the requests of <see cref=\"{operation.MethodName}\"/> with a handler that does not need the message context.</summary>");
+            w.Line("/// <param name=\"handler\">Computes the reply from the request's topic values and payload.</param>");
+            w.Line("/// <param name=\"cancellationToken\">Cancels the wait for SUBACK.</param>");
+            w.Line("/// <returns>The running responder; dispose it to stop.</returns>");
+            var names = Enumerable.Range(1, items.Count).Select(i => "__a" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+            w.Open($"public {Tasks}Task<{Runtime}MqttResponder> {request.ServeName}(global::System.Func<{withoutContext}> handler, {Token} cancellationToken = default)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(handler);");
+            w.Line($"return {request.ServeName}(({string.Join(", ", names.Concat(["_", "__cancellationToken"]))}) => handler({string.Join(", ", names.Concat(["__cancellationToken"]))}), cancellationToken);");
             w.Close();
         }
 

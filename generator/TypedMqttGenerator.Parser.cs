@@ -222,16 +222,18 @@ public sealed partial class TypedMqttGenerator
             var location = member.Locations.FirstOrDefault();
             if (member is not IMethodSymbol method)
             {
-                Report(DiagnosticDescriptors.WrongMethodShape, location, member.Name, "a contract may only declare methods marked [Publish] or [Subscribe]; properties and events cannot be generated");
+                Report(DiagnosticDescriptors.WrongMethodShape, location, member.Name, "a contract may only declare methods marked [Publish], [Subscribe] or [Request]; properties and events cannot be generated");
                 return null;
             }
 
             var publish = Attribute(method, KnownTypeNames.PublishAttribute);
             var subscribe = Attribute(method, KnownTypeNames.SubscribeAttribute);
-            if (publish is null == subscribe is null)
+            var request = Attribute(method, KnownTypeNames.RequestAttribute);
+            var kinds = new[] { (publish, "[Publish]"), (subscribe, "[Subscribe]"), (request, "[Request]") }.Where(k => k.Item1 is not null).Select(k => k.Item2).ToList();
+            if (kinds.Count != 1)
             {
                 Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name,
-                    publish is null ? "it has neither [Publish] nor [Subscribe]" : "it has both [Publish] and [Subscribe]; declare two methods");
+                    kinds.Count == 0 ? "it has none of [Publish], [Subscribe] or [Request]" : $"it has both {kinds[0]} and {kinds[1]}; declare one method for each");
                 return null;
             }
 
@@ -247,7 +249,9 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return publish is not null ? ParsePublish(method, publish) : ParseSubscribe(method, subscribe!);
+            return publish is not null ? ParsePublish(method, publish)
+                : subscribe is not null ? ParseSubscribe(method, subscribe)
+                : ParseRequest(method, request!);
         }
 
         private OperationModel? ParsePublish(IMethodSymbol method, AttributeData attribute)
@@ -271,66 +275,9 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            string? cancellation = null;
-            string? properties = null;
-            var candidates = new List<IParameterSymbol>();
-            foreach (var parameter in method.Parameters)
-            {
-                if (IsType(parameter.Type, KnownTypeNames.CancellationToken) && cancellation is null)
-                {
-                    cancellation = parameter.Name;
-                }
-                else if (IsType(parameter.Type, KnownTypeNames.MqttMessageProperties) && properties is null)
-                {
-                    properties = parameter.Name;
-                    RequireVersion5($"Per-call message properties (parameter '{parameter.Name}')", parameter.Locations.FirstOrDefault());
-                }
-                else
-                {
-                    candidates.Add(parameter);
-                }
-            }
-
-            var topicParameters = new List<TopicParameterModel>();
-            foreach (var level in template.Parameters)
-            {
-                var parameter = candidates.FirstOrDefault(p => p.Name == level.Parameter);
-                if (parameter is null)
-                {
-                    Report(DiagnosticDescriptors.TemplateParameterNotBound, topicLocation, level.Parameter!, topic);
-                    valid = false;
-                    continue;
-                }
-
-                candidates.Remove(parameter);
-                var model = TopicParameter(level, parameter.Type, parameter.Locations.FirstOrDefault(), template);
-                valid &= model is not null;
-                if (model is not null)
-                {
-                    topicParameters.Add(model);
-                }
-            }
-
-            IParameterSymbol? payloadParameter = null;
-            var marked = candidates.Where(p => Attribute(p, KnownTypeNames.PayloadAttribute) is not null).ToList();
-            if (marked.Count == 1)
-            {
-                payloadParameter = marked[0];
-                foreach (var extra in candidates.Where(p => !SymbolEqualityComparer.Default.Equals(p, payloadParameter)))
-                {
-                    Report(DiagnosticDescriptors.ParameterNotInTemplate, extra.Locations.FirstOrDefault(), extra.Name, method.Name, topic);
-                    valid = false;
-                }
-            }
-            else if (candidates.Count == 1)
-            {
-                payloadParameter = candidates[0];
-            }
-            else if (candidates.Count > 1)
-            {
-                Report(DiagnosticDescriptors.MultiplePayloadParameters, location, method.Name, string.Join(", ", candidates.Select(c => "'" + c.Name + "'")));
-                valid = false;
-            }
+            var bound = BindParameters(method, template, topic, topicLocation, takesTimeout: false);
+            valid &= bound.Valid;
+            var (cancellation, properties, topicParameters, payloadParameter) = (bound.Cancellation, bound.Properties, bound.TopicParameters, bound.Payload);
 
             var codec = NamedType(attribute, "Codec");
             var payload = payloadParameter is null ? null : ResolvePayload(payloadParameter.Type, codec, payloadParameter.Locations.FirstOrDefault());
@@ -401,6 +348,204 @@ public sealed partial class TypedMqttGenerator
                 null,
                 NamedInt(attribute, "OfflinePolicy"));
         }
+
+        /// <summary>The parameters of a [Publish] or [Request] method, bound to their roles.</summary>
+        private sealed class BoundParameters
+        {
+            public bool Valid { get; set; } = true;
+
+            public string? Cancellation { get; set; }
+
+            public string? Properties { get; set; }
+
+            public IParameterSymbol? Timeout { get; set; }
+
+            public List<TopicParameterModel> TopicParameters { get; } = [];
+
+            public IParameterSymbol? Payload { get; set; }
+        }
+
+        /// <summary>
+        /// Binds a sending method's parameters: the CancellationToken, the MqttMessageProperties, for a request the TimeSpan
+        /// timeout, then one parameter per template parameter by name; the one left (or the one marked [Payload]) is the payload.
+        /// </summary>
+        private BoundParameters BindParameters(IMethodSymbol method, TopicTemplate template, string topic, Location? topicLocation, bool takesTimeout)
+        {
+            var location = method.Locations.FirstOrDefault();
+            var bound = new BoundParameters();
+            var candidates = new List<IParameterSymbol>();
+            foreach (var parameter in method.Parameters)
+            {
+                if (IsType(parameter.Type, KnownTypeNames.CancellationToken) && bound.Cancellation is null)
+                {
+                    bound.Cancellation = parameter.Name;
+                }
+                else if (IsType(parameter.Type, KnownTypeNames.MqttMessageProperties) && bound.Properties is null)
+                {
+                    bound.Properties = parameter.Name;
+                    RequireVersion5($"Per-call message properties (parameter '{parameter.Name}')", parameter.Locations.FirstOrDefault());
+                }
+                else if (takesTimeout && bound.Timeout is null && IsTimeSpan(parameter.Type))
+                {
+                    bound.Timeout = parameter;
+                }
+                else
+                {
+                    candidates.Add(parameter);
+                }
+            }
+
+            foreach (var level in template.Parameters)
+            {
+                var parameter = candidates.FirstOrDefault(p => p.Name == level.Parameter);
+                if (parameter is null)
+                {
+                    Report(DiagnosticDescriptors.TemplateParameterNotBound, topicLocation, level.Parameter!, topic);
+                    bound.Valid = false;
+                    continue;
+                }
+
+                candidates.Remove(parameter);
+                var model = TopicParameter(level, parameter.Type, parameter.Locations.FirstOrDefault(), template);
+                bound.Valid &= model is not null;
+                if (model is not null)
+                {
+                    bound.TopicParameters.Add(model);
+                }
+            }
+
+            var marked = candidates.Where(p => Attribute(p, KnownTypeNames.PayloadAttribute) is not null).ToList();
+            if (marked.Count == 1)
+            {
+                bound.Payload = marked[0];
+                foreach (var extra in candidates.Where(p => !SymbolEqualityComparer.Default.Equals(p, bound.Payload)))
+                {
+                    Report(DiagnosticDescriptors.ParameterNotInTemplate, extra.Locations.FirstOrDefault(), extra.Name, method.Name, topic);
+                    bound.Valid = false;
+                }
+            }
+            else if (candidates.Count == 1)
+            {
+                bound.Payload = candidates[0];
+            }
+            else if (candidates.Count > 1)
+            {
+                Report(DiagnosticDescriptors.MultiplePayloadParameters, location, method.Name, string.Join(", ", candidates.Select(c => "'" + c.Name + "'")));
+                bound.Valid = false;
+            }
+
+            return bound;
+        }
+
+        private static bool IsTimeSpan(ITypeSymbol type) =>
+            IsType(type, KnownTypeNames.TimeSpan) ||
+            (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable && IsType(nullable.TypeArguments[0], KnownTypeNames.TimeSpan));
+
+        private OperationModel? ParseRequest(IMethodSymbol method, AttributeData attribute)
+        {
+            var location = method.Locations.FirstOrDefault();
+            if (_version != 5)
+            {
+                // One diagnostic for the whole operation: nothing else about it matters until the contract is MQTT 5.
+                Report(DiagnosticDescriptors.RequestOnOlderContract, attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? location, method.Name, _contractName, _version == 3 ? "MQTT 3.1" : "MQTT 3.1.1");
+                return null;
+            }
+
+            var topic = attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as string ?? string.Empty : string.Empty;
+            var topicLocation = ArgumentLocation(attribute, 0);
+            var template = TopicTemplate.Parse(topic);
+            var valid = CheckTemplate(template, topicLocation, isPublish: true);
+
+            var returned = method.ReturnType as INamedTypeSymbol;
+            var returnsValueTask = returned is not null && IsType(returned.ConstructedFrom, KnownTypeNames.ValueTaskOfT);
+            var returnsTask = returned is not null && IsType(returned.ConstructedFrom, KnownTypeNames.TaskOfT);
+            if (!returnsTask && !returnsValueTask)
+            {
+                Report(DiagnosticDescriptors.WrongMethodShape, location, method.Name, $"a [Request] method returns Task<TReply> or ValueTask<TReply> (the reply), not '{method.ReturnType.ToDisplayString()}'");
+                return null;
+            }
+
+            if (!template.HasKnownParameters)
+            {
+                return null;
+            }
+
+            var bound = BindParameters(method, template, topic, topicLocation, takesTimeout: true);
+            valid &= bound.Valid;
+            var payload = bound.Payload is null ? null : ResolvePayload(bound.Payload.Type, NamedType(attribute, "Codec"), bound.Payload.Locations.FirstOrDefault());
+            valid &= bound.Payload is null || payload is not null;
+            var replyType = returned!.TypeArguments[0];
+            var reply = ResolvePayload(replyType, NamedType(attribute, "ReplyCodec"), ReturnTypeLocation(method) ?? location);
+            valid &= reply is not null;
+
+            var qos = CheckQos(attribute, $"QoS of '{method.Name}'", defaultQos: 1);
+            var timeoutSeconds = NamedInt(attribute, "TimeoutSeconds") ?? 0;
+            if (timeoutSeconds < 0)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "TimeoutSeconds"), "TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's RequestTimeout) or a positive number of seconds");
+                valid = false;
+            }
+
+            var maxConcurrency = NamedInt(attribute, "MaxConcurrency") ?? 1;
+            if (maxConcurrency < 1)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "MaxConcurrency"), "MaxConcurrency", maxConcurrency.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
+                valid = false;
+            }
+
+            var sharedGroup = NamedString(attribute, "SharedGroup");
+            if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
+            {
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "SharedGroup"), "SharedGroup", $"'{TopicRules.Printable(sharedGroup)}'", groupError);
+                valid = false;
+            }
+
+            var serveName = "Serve" + (method.Name.EndsWith("Async", StringComparison.Ordinal) ? method.Name.Substring(0, method.Name.Length - 5) : method.Name) + "Async";
+            if (AllMembers(_contract).Any(m => m.Name == serveName))
+            {
+                Report(DiagnosticDescriptors.GeneratedNameTaken, location, method.Name, serveName, _contractName);
+                valid = false;
+            }
+
+            var userProperties = _contractUserProperties.Concat(UserProperties(method)).ToList();
+            if (!valid)
+            {
+                return null;
+            }
+
+            return new OperationModel(
+                ContractOperationKind.Request,
+                method.Name,
+                method.ReturnType.ToDisplayString(TypeFormat),
+                returnsValueTask,
+                Parameters(method),
+                template.Levels.ToEquatableArray(),
+                bound.TopicParameters.ToEquatableArray(),
+                payload,
+                bound.Payload?.Name,
+                bound.Properties,
+                bound.Cancellation,
+                qos,
+                false,
+                0,
+                null,
+                null,
+                userProperties.ToEquatableArray(),
+                null,
+                Request: new RequestModel(
+                    reply!,
+                    replyType.ToDisplayString(TypeFormat),
+                    bound.Timeout?.Name,
+                    bound.Timeout is not null && !IsType(bound.Timeout.Type, KnownTypeNames.TimeSpan),
+                    timeoutSeconds,
+                    template.Filter,
+                    sharedGroup,
+                    maxConcurrency,
+                    serveName));
+        }
+
+        private static Location? ReturnTypeLocation(IMethodSymbol method) =>
+            method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is MethodDeclarationSyntax syntax ? syntax.ReturnType.GetLocation() : null;
 
         private OperationModel? ParseSubscribe(IMethodSymbol method, AttributeData attribute)
         {
@@ -765,9 +910,9 @@ public sealed partial class TypedMqttGenerator
             };
         }
 
-        private int CheckQos(AttributeData attribute, string what)
+        private int CheckQos(AttributeData attribute, string what, int defaultQos = 0)
         {
-            var qos = NamedInt(attribute, "Qos") ?? 0;
+            var qos = NamedInt(attribute, "Qos") ?? defaultQos;
             if (qos is < 0 or > 2)
             {
                 Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "Qos"), what, qos.ToString(CultureInfo.InvariantCulture), "MQTT knows QoS 0 (AtMostOnce), 1 (AtLeastOnce) and 2 (ExactlyOnce)");

@@ -76,12 +76,20 @@ internal static class DiagnosticDescriptors
         "TMQ0016", "Invalid payload codec or JSON context",
         "'{0}' cannot be used: {1}");
 
+    public static readonly DiagnosticDescriptor RequestOnOlderContract = Error(
+        "TMQ0018", "Request/response on a contract pinned to an older version",
+        "'{0}' is a [Request], but contract '{1}' is pinned to {2}, which has no response topic or correlation data; set ProtocolVersion = MqttVersion.V500, or declare a [Publish] and a [Subscribe] and correlate them yourself");
+
+    public static readonly DiagnosticDescriptor GeneratedNameTaken = Error(
+        "TMQ0019", "A generated member's name is taken",
+        "The responder of '{0}' would be generated as '{1}', but contract '{2}' already declares a member with that name; rename that member or the request method");
+
     private static readonly DiagnosticDescriptor[] All =
     [
         ContractNotPartialInterface, PublishTopicHasWildcard, MalformedTopic, TemplateParameterNotBound, ParameterNotInTemplate,
         DuplicateTemplateParameter, UnsupportedTopicParameterType, MultiplePayloadParameters, InvalidQos, WrongMethodShape,
         PayloadTypeNotInJsonContext, InvalidWillTopic, Version5FeatureOnOlderContract, OverlappingFilters, MissingJsonContext, InvalidCodec,
-        FlagsEnumTopicParameter,
+        FlagsEnumTopicParameter, RequestOnOlderContract, GeneratedNameTaken,
     ];
 
     public static IEnumerable<DiagnosticDescriptor> AllDescriptors => All;

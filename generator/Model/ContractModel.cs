@@ -49,6 +49,7 @@ internal enum ContractOperationKind
 {
     Publish,
     Subscribe,
+    Request,
 }
 
 /// <summary>How a topic parameter is formatted into and parsed out of a level.</summary>
@@ -95,7 +96,8 @@ internal sealed record OperationModel(
     EquatableArray<UserPropertyModel> UserProperties,
     SubscribeModel? Subscribe,
     int? OfflinePolicy = null,
-    string? MemberSuffix = null)
+    string? MemberSuffix = null,
+    RequestModel? Request = null)
 {
     /// <summary>Names the generated fields of this operation: the method name, plus a suffix for an overload.</summary>
     public string MemberKey => MethodName + MemberSuffix;
@@ -118,3 +120,24 @@ internal sealed record SubscribeModel(
     string? SharedGroup,
     int BufferCapacity,
     long MaxPayloadBytes = 0);
+
+/// <summary>What only request methods have: the reply, the timeout and how the generated responder subscribes.</summary>
+/// <param name="Reply">The reply payload.</param>
+/// <param name="ReplyType">The reply type as declared (with '?' when nullable).</param>
+/// <param name="TimeoutParameter">The per-call TimeSpan or TimeSpan? parameter, if any.</param>
+/// <param name="TimeoutIsNullable">Whether that parameter is TimeSpan? (null then takes the operation's default).</param>
+/// <param name="TimeoutSeconds">The operation's default timeout; 0 takes the connection's.</param>
+/// <param name="Filter">The responder's filter (the template with wildcards).</param>
+/// <param name="SharedGroup">The responders' shared subscription group.</param>
+/// <param name="MaxConcurrency">How many requests one responder handles at once.</param>
+/// <param name="ServeName">The generated responder method, e.g. ServeRebootAsync.</param>
+internal sealed record RequestModel(
+    PayloadModel Reply,
+    string ReplyType,
+    string? TimeoutParameter,
+    bool TimeoutIsNullable,
+    int TimeoutSeconds,
+    string Filter,
+    string? SharedGroup,
+    int MaxConcurrency,
+    string ServeName);

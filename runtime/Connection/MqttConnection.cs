@@ -26,6 +26,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     private readonly LinkConnector _connector;
     private readonly OutboundDelivery _delivery;
     private readonly InboundRouter _router;
+    private readonly Requests.Requester _requester;
     private volatile MqttLink? _link;
     private MqttConnectResult _connectResult = new();
     private MqttConnectionState _state = MqttConnectionState.Connecting;
@@ -47,6 +48,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
             token => ConnectResult.IsSessionPresent || _link is not { } link
                 ? Task.CompletedTask
                 : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), token));
+        _requester = new Requests.Requester(this, _logger);
         _delivery.PublishRejected += (topic, reason, code) => PublishRejected?.Invoke(this, new MqttPublishRejectedEventArgs(topic, reason, code));
     }
 
@@ -92,6 +94,10 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         Reconnects = _reconnect.Reconnects,
         DeadConnectionsDetected = Volatile.Read(ref _deadConnectionsDetected),
         QueueLength = _delivery.QueueLength,
+        Requests = _requester.Calls,
+        RequestTimeouts = _requester.Timeouts,
+        LateReplies = _requester.LateReplies,
+        UnknownReplies = _requester.UnknownReplies,
     };
 
     /// <summary>Opens a connection and waits for CONNACK.</summary>
@@ -182,6 +188,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         }
 
         _closing = true;
+        _requester.Close("The connection was closed before the reply arrived.");
         if (reason is not null)
         {
             await _delivery.WrittenAsync(Options.ConnectTimeout).ConfigureAwait(false);

@@ -125,6 +125,20 @@ public sealed record MqttConnectionOptions
     /// </summary>
     public bool SendCodecContentType { get; init; }
 
+    /// <summary>
+    /// How long a request (a <c>[Request]</c> operation, or <see cref="MqttConnection.RequestAsync{TRequest, TResponse}"/>)
+    /// waits for its reply unless the operation or the call sets its own; <see cref="Timeout.InfiniteTimeSpan"/> waits for
+    /// ever. Default 30 s. Address: <c>requestTimeout</c> (seconds).
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// MQTT 5: where replies to this connection's requests are sent when the server gives no Response Information:
+    /// <c>{ResponseTopicPrefix}/{clientId}</c>. Default <c>responses</c>. With <see cref="RequestResponseInformation"/> and a
+    /// server that answers it, the reply topic is <c>{Response Information}/responses</c> instead. Address: <c>responseTopicPrefix</c>.
+    /// </summary>
+    public string ResponseTopicPrefix { get; init; } = "responses";
+
     /// <summary>How publishes are held while the connection is down. Default: 10,000 messages; QoS 0 drops the oldest, QoS 1/2 queue.</summary>
     public MqttOfflineQueueOptions OfflineQueue { get; init; } = MqttOfflineQueueOptions.Default;
 

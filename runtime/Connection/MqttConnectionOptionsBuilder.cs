@@ -33,7 +33,8 @@ public class MqttConnectionOptionsBuilder
     /// Options: <c>clientId</c>, <c>keepAlive</c> (s), <c>connectTimeout</c> (s), <c>cleanStart</c>/<c>cleanSession</c>,
     /// <c>sessionExpiry</c> (s or <c>never</c>), <c>version</c> (<c>3.1</c>, <c>3.1.1</c>, <c>5</c>), <c>receiveMaximum</c>,
     /// <c>maximumPacketSize</c>, <c>topicAliasMaximum</c>, <c>requestResponseInformation</c>, <c>requestProblemInformation</c>,
-    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
+    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>requestTimeout</c> (s),
+    /// <c>responseTopicPrefix</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
     /// <c>pfxFile</c> + <c>pfxPassword</c>, <c>targetHost</c>, <c>dangerousAcceptAnyServerCertificate</c>.
     /// </summary>
     /// <param name="address">The address.</param>
@@ -197,6 +198,24 @@ public class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithInformationRequests(bool requestResponseInformation, bool requestProblemInformation = true)
     {
         _options = _options with { RequestResponseInformation = requestResponseInformation, RequestProblemInformation = requestProblemInformation };
+        return this;
+    }
+
+    /// <summary>Sets how long a request waits for its reply by default (see <see cref="MqttConnectionOptions.RequestTimeout"/>).</summary>
+    /// <param name="timeout">A positive time, or <see cref="Timeout.InfiniteTimeSpan"/>.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithRequestTimeout(TimeSpan timeout)
+    {
+        _options = _options with { RequestTimeout = timeout };
+        return this;
+    }
+
+    /// <summary>Sets the prefix of this connection's reply topic (see <see cref="MqttConnectionOptions.ResponseTopicPrefix"/>).</summary>
+    /// <param name="prefix">A topic name without wildcards, for example <c>clients/replies</c>.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithResponseTopicPrefix(string prefix)
+    {
+        _options = _options with { ResponseTopicPrefix = prefix };
         return this;
     }
 
@@ -425,6 +444,12 @@ public class MqttConnectionOptionsBuilder
             case "ALLOWINSECURECREDENTIALS":
                 _options = _options with { AllowInsecureCredentials = ParseBool(name, value) };
                 break;
+            case "REQUESTTIMEOUT":
+                _options = _options with { RequestTimeout = TimeSpan.FromSeconds(ParseNumber(name, value, 1, int.MaxValue / 1000)) };
+                break;
+            case "RESPONSETOPICPREFIX":
+                _options = _options with { ResponseTopicPrefix = value };
+                break;
             case "CODECCONTENTTYPE":
                 _options = _options with { SendCodecContentType = ParseBool(name, value) };
                 break;
@@ -457,7 +482,7 @@ public class MqttConnectionOptionsBuilder
                 throw new FormatException(
                     $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
                     "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
-                    "allowLongClientId, codecContentType, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+                    "allowLongClientId, codecContentType, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
         }
     }
 

@@ -103,6 +103,16 @@ internal static class MqttConnectionOptionsValidator
             return $"KeepAlive is {o.KeepAlive}; it must be whole seconds from 0 (off) to 65535.";
         }
 
+        if (o.RequestTimeout <= TimeSpan.Zero && o.RequestTimeout != Timeout.InfiniteTimeSpan)
+        {
+            return $"RequestTimeout is {o.RequestTimeout}; it must be positive, or Timeout.InfiniteTimeSpan to wait for ever (default 30 s).";
+        }
+
+        if (TopicRules.CheckTopicName(o.ResponseTopicPrefix ?? string.Empty) is { } prefixError)
+        {
+            return $"ResponseTopicPrefix '{TopicRules.Printable(o.ResponseTopicPrefix ?? string.Empty)}' is not a valid topic name: {prefixError}";
+        }
+
         return null;
     }
 

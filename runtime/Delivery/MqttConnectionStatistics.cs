@@ -29,4 +29,16 @@ public sealed record MqttConnectionStatistics
 
     /// <summary>Messages now in the offline queue.</summary>
     public int QueueLength { get; init; }
+
+    /// <summary>Requests sent (<see cref="MqttConnection.RequestAsync{TRequest, TReply}"/> and <c>[Request]</c> operations).</summary>
+    public long Requests { get; init; }
+
+    /// <summary>Requests that got no reply within their timeout.</summary>
+    public long RequestTimeouts { get; init; }
+
+    /// <summary>Replies dropped because their request had already timed out or been cancelled.</summary>
+    public long LateReplies { get; init; }
+
+    /// <summary>Replies dropped because no request of this connection has their correlation data (for example replies to a previous process).</summary>
+    public long UnknownReplies { get; init; }
 }

@@ -36,4 +36,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8, EventName = "PublishRejected", Level = LogLevel.Warning, Message = "MQTT {Address}: the publish to {Topic} was given up: {Reason}")]
     public static partial void PublishRejected(ILogger logger, string address, string topic, string reason);
+
+    [LoggerMessage(EventId = 9, EventName = "ReplyDropped", Level = LogLevel.Debug, Message = "MQTT {Address}: a reply on {Topic} was dropped: {Reason}")]
+    public static partial void ReplyDropped(ILogger logger, string address, string topic, string reason);
+
+    [LoggerMessage(EventId = 10, EventName = "RequestFailed", Level = LogLevel.Warning, Message = "MQTT {Address}: the request on {Topic} failed; an error reply goes to the requester")]
+    public static partial void RequestFailed(ILogger logger, string address, string topic, Exception exception);
+
+    [LoggerMessage(EventId = 11, EventName = "ReplyNotSent", Level = LogLevel.Warning, Message = "MQTT {Address}: the reply to the request on {Topic} could not be sent: {Reason}")]
+    public static partial void ReplyNotSent(ILogger logger, string address, string topic, string reason, Exception? exception);
 }

@@ -42,6 +42,27 @@ internal static class ContractShapes
             }
             """,
 
+        ["Requests"] = """
+            namespace Shapes;
+
+            [MqttContract(JsonContext = typeof(ShapesJson))]
+            [UserProperty("app", "shapes")]
+            public partial interface IRequests
+            {
+                [Request("devices/{device}/{kind}/reboot")]
+                Task<Status> RebootAsync(string device, DeviceKind kind, Reading reading, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+
+                [Request("devices/{device}/ping", Qos = MqttQos.AtMostOnce, TimeoutSeconds = 5)]
+                ValueTask<string> PingAsync(string device, CancellationToken cancellationToken = default);
+
+                [Request("jobs", SharedGroup = "workers", MaxConcurrency = 4, TimeoutSeconds = 60)]
+                Task<Status?> RunAsync(string? job, MqttMessageProperties? properties = null, TimeSpan timeout = default);
+
+                [Request("points/{id}", Codec = typeof(PointCodec), ReplyCodec = typeof(PointCodec))]
+                Task<Point> MoveAsync(int id, Point to, TimeSpan? timeout = null);
+            }
+            """,
+
         ["CatchAll"] = """
             namespace Shapes;
 

@@ -647,11 +647,81 @@ public sealed class DiagnosticTests
             .ToHashSet(StringComparer.Ordinal);
         var untested = DiagnosticDescriptors.AllDescriptors.Select(d => d.Id).Where(id => !tested.Contains(id)).ToList();
         Assert.Empty(untested);
-        Assert.Equal(17, DiagnosticDescriptors.AllDescriptors.Count());
+        Assert.Equal(19, DiagnosticDescriptors.AllDescriptors.Count());
     }
 
     private static DiagnosticResult Expect(DiagnosticDescriptor descriptor, params object[] arguments) =>
         new DiagnosticResult(descriptor).WithLocation(0).WithArguments(arguments);
 
     private static string Unescape(string csharpLiteralBody) => csharpLiteralBody.Replace("\\0", "\0", StringComparison.Ordinal);
+
+    // ---- TMQ0018 request/response on a contract pinned to 3.1.1: at the [Request] attribute, and nothing else about it
+
+    [Fact]
+    public Task TMQ0018_RequestOnV311Contract() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract(ProtocolVersion = MqttVersion.V311)]
+        public partial interface IHome
+        {
+            [{|TMQ0018:Request("devices/{device}/reboot")|}]
+            Task<string> RebootAsync(string device, string reason, CancellationToken cancellationToken = default);
+        }
+        """);
+
+    [Fact]
+    public Task TMQ0018_RequestOnV310ContractWithOtherwiseBadShape() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract(ProtocolVersion = MqttVersion.V310)]
+        public partial interface IHome
+        {
+            [{|TMQ0018:Request("devices/{device}/reboot", Qos = (MqttQos)7)|}]
+            Task RebootAsync(string device, string reason, string extra);
+        }
+        """);
+
+    // ---- TMQ0019 a generated member's name is taken: at the request method
+
+    [Fact]
+    public Task TMQ0019_ResponderNameTaken() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Request("devices/{device}/reboot")]
+            Task<string> {|TMQ0019:RebootAsync|}(string device, string reason);
+
+            [Publish("devices/{device}/serve")]
+            Task ServeRebootAsync(string device, string text);
+        }
+        """);
+
+    // ---- [Request] shapes refused with TMQ0010
+
+    [Fact]
+    public Task TMQ0010_RequestWithoutReply() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Request("devices/{device}/reboot")]
+            Task {|TMQ0010:RebootAsync|}(string device, string reason);
+        }
+        """);
+
+    [Fact]
+    public Task TMQ0010_RequestAndPublishOnOneMethod() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Request("devices/{device}/reboot")]
+            [Publish("devices/{device}/reboot")]
+            Task<string> {|TMQ0010:RebootAsync|}(string device, string reason);
+        }
+        """);
 }

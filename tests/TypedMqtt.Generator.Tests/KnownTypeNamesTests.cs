@@ -11,6 +11,7 @@ public sealed class KnownTypeNamesTests
         [nameof(KnownTypeNames.MqttContractAttribute)] = typeof(MqttContractAttribute),
         [nameof(KnownTypeNames.PublishAttribute)] = typeof(PublishAttribute),
         [nameof(KnownTypeNames.SubscribeAttribute)] = typeof(SubscribeAttribute),
+        [nameof(KnownTypeNames.RequestAttribute)] = typeof(RequestAttribute),
         [nameof(KnownTypeNames.WillAttribute)] = typeof(WillAttribute),
         [nameof(KnownTypeNames.UserPropertyAttribute)] = typeof(UserPropertyAttribute),
         [nameof(KnownTypeNames.PayloadAttribute)] = typeof(PayloadAttribute),
@@ -26,6 +27,7 @@ public sealed class KnownTypeNamesTests
         [nameof(KnownTypeNames.ValueTaskOfT)] = typeof(ValueTask<>),
         [nameof(KnownTypeNames.IAsyncDisposable)] = typeof(IAsyncDisposable),
         [nameof(KnownTypeNames.Guid)] = typeof(Guid),
+        [nameof(KnownTypeNames.TimeSpan)] = typeof(TimeSpan),
         [nameof(KnownTypeNames.FlagsAttribute)] = typeof(FlagsAttribute),
         [nameof(KnownTypeNames.ReadOnlyMemory)] = typeof(ReadOnlyMemory<>),
     };
