@@ -9,6 +9,14 @@ public sealed record Temperature(double Celsius, DateTimeOffset MeasuredAt);
 /// <summary>Whether a device is online, and why not.</summary>
 public sealed record DeviceStatus(bool Online, string? Reason = null);
 
+/// <summary>A requested thermostat set point.</summary>
+public sealed record SetPoint(double Celsius);
+
+/// <summary>What the thermostat answers.</summary>
+public sealed record SetPointResult(string Room, double Celsius, DateTimeOffset EffectiveAt);
+
+[JsonSerializable(typeof(SetPoint))]
+[JsonSerializable(typeof(SetPointResult))]
 [JsonSerializable(typeof(Temperature))]
 [JsonSerializable(typeof(DeviceStatus))]
 internal sealed partial class HomeJson : JsonSerializerContext;
@@ -33,4 +41,9 @@ public partial interface IHome
 
     [Subscribe("devices/{deviceId}/status", Qos = MqttQos.AtLeastOnce)]
     Task<IAsyncDisposable> OnDeviceStatusAsync(Func<string, DeviceStatus, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
+
+    // Request/response, declared once: HomeClient gets SetThermostatAsync (the requester) and ServeSetThermostatAsync
+    // (the responder). The reply finds its way back by MQTT 5 response topic and correlation data.
+    [Request("home/{room}/thermostat/set", TimeoutSeconds = 5)]
+    Task<SetPointResult> SetThermostatAsync(string room, SetPoint setPoint, CancellationToken cancellationToken = default);
 }

@@ -4,7 +4,7 @@ using Quickstart;
 using TypedMqtt;
 
 // The Quickstart: typed publish/subscribe with topic parameters, a retained value for a late subscriber,
-// MQTT 5 properties, and a device's will. With no arguments it runs on an embedded broker; --broker <address>
+// MQTT 5 properties, a device's will, and request/response. With no arguments it runs on an embedded broker; --broker <address>
 // runs the same against any broker. Exits 0 when every step was observed, 1 otherwise.
 var timeout = TimeSpan.FromSeconds(10);
 var clock = Stopwatch.StartNew();
@@ -21,6 +21,7 @@ Console.WriteLine("TypedMqtt Quickstart");
 Console.WriteLine($"broker: {(embedded is null ? address : $"embedded MQTTnet broker at {address}")}");
 Console.WriteLine();
 
+var steps = 4;
 try
 {
     // WithCodecContentType: MQTT 5 publishes also say their payload is application/json (off by default; it costs bytes).
@@ -109,20 +110,47 @@ try
 
     await device.DisposeAsync();
 
+    // 5. Request/response: a thermostat serves set-point requests; a handler that throws is an error reply the caller
+    // receives as MqttRequestException. MQTT 5 only (response topic and correlation data).
+    if (home.Connection.Options.ProtocolVersion == MqttVersion.V500)
+    {
+        Step("5. request/response: the reply comes back to the caller, and so does an error");
+        await using var thermostat = await HomeClient.ConnectAsync(address);
+        await using (await thermostat.ServeSetThermostatAsync((room, setPoint, _) => setPoint.Celsius is < 5 or > 30
+            ? throw new ArgumentOutOfRangeException(nameof(setPoint), $"{setPoint.Celsius} °C is outside 5-30 °C")
+            : Task.FromResult(new SetPointResult(room, setPoint.Celsius, DateTimeOffset.UtcNow))))
+        {
+            Sent("home/kitchen/thermostat/set  22.5 °C  (request)");
+            var result = await home.SetThermostatAsync("kitchen", new SetPoint(22.5));
+            Received($"reply: {result.Room} set to {result.Celsius} °C");
+            try
+            {
+                Sent("home/kitchen/thermostat/set  80 °C  (request)");
+                await home.SetThermostatAsync("kitchen", new SetPoint(80));
+            }
+            catch (MqttRequestException e)
+            {
+                Received($"error reply: {e.RemoteMessage}");
+            }
+        }
+
+        steps = 5;
+    }
+
     // Leave a shared broker as we found it: a retained publish operation has a generated typed clear (an empty
     // retained message, MQTT's way to delete one).
     await home.ClearTemperatureAsync("kitchen");
     await home.ClearTemperatureAsync("garage");
     await home.Connection.PublishAsync($"devices/{deviceId}/status", ReadOnlyMemory<byte>.Empty, MqttQos.AtLeastOnce, retain: true);
 }
-catch (Exception e) when (e is TimeoutException or MqttConnectException or MqttOperationException)
+catch (Exception e) when (e is TimeoutException or MqttConnectException or MqttOperationException or MqttRequestException)
 {
     Console.Error.WriteLine($"FAILED: {e.Message}");
     return 1;
 }
 
 Console.WriteLine();
-Console.WriteLine($"all 4 steps observed in {clock.Elapsed.TotalSeconds:0.0} s");
+Console.WriteLine($"all {steps} steps observed in {clock.Elapsed.TotalSeconds:0.0} s");
 return 0;
 
 static void Step(string title) => Console.WriteLine(Environment.NewLine + title);

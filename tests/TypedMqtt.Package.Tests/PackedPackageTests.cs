@@ -56,6 +56,7 @@ public sealed class PackedPackageTests
             var fallback = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             var output = await RunAsync("dotnet", ["run", "--project", consumer, "-c", "Release", $"-p:RestoreAdditionalProjectFallbackFolders={fallback}"], consumer);
             Assert.Contains("received 42:1.5:application/json", output, StringComparison.Ordinal);
+            Assert.Contains("reply 7.5", output, StringComparison.Ordinal);
         }
         finally
         {

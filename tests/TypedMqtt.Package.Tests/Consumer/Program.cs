@@ -13,6 +13,11 @@ await using var subscription = await client.OnReadingAsync((sensorId, reading, c
 });
 await client.PublishReadingAsync(42, new Reading(1.5));
 Console.WriteLine("received " + await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+
+// Request/response from the package: the generated requester and its generated responder.
+await using var responder = await client.ServeCalibrateAsync((sensorId, request, _) => Task.FromResult(new Reading(sensorId + request.Value)));
+var reply = await client.CalibrateAsync(7, new Reading(0.5));
+Console.WriteLine("reply " + reply.Value);
 return 0;
 
 namespace Consumer
@@ -30,5 +35,8 @@ namespace Consumer
 
         [Subscribe("sensors/{sensorId}/reading", Qos = MqttQos.AtLeastOnce)]
         Task<IAsyncDisposable> OnReadingAsync(Func<int, Reading, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
+
+        [Request("sensors/{sensorId}/calibrate", TimeoutSeconds = 10)]
+        Task<Reading> CalibrateAsync(int sensorId, Reading offset, CancellationToken cancellationToken = default);
     }
 }

@@ -15,7 +15,9 @@ public sealed class ExampleTests
         Assert.Contains("late subscriber got garage: 4 °C (retained: True)", output, StringComparison.Ordinal);
         Assert.Contains("user properties [sender=quickstart, priority=high], correlation request-42", output, StringComparison.Ordinal);
         Assert.Contains("reason \"connection lost\"", output, StringComparison.Ordinal);
-        Assert.Contains("all 4 steps observed", output, StringComparison.Ordinal);
+        Assert.Contains("<- reply: kitchen set to 22.5 °C", output, StringComparison.Ordinal);
+        Assert.Contains("<- error reply: 80 °C is outside 5-30 °C", output, StringComparison.Ordinal);
+        Assert.Contains("all 5 steps observed", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -50,7 +52,8 @@ public sealed class MosquittoExampleTests(MosquittoFixture mosquitto)
 
         Assert.True(exitCode == 0, output + mosquitto.Broker.Log);
         Assert.Contains($"broker: {mosquitto.Broker.TcpAddress}", output, StringComparison.Ordinal);
-        Assert.Contains("all 4 steps observed", output, StringComparison.Ordinal);
+        Assert.Contains("<- reply: kitchen set to 22.5 °C", output, StringComparison.Ordinal);
+        Assert.Contains("all 5 steps observed", output, StringComparison.Ordinal);
     }
 
     [MosquittoFact]
