@@ -481,6 +481,7 @@ public sealed partial class TypedMqttGenerator
                     ?? $"{Runtime}MqttMessageProperties.Empty";
                 w.Line($"private static readonly {Runtime}IMqttPayloadCodec<{will.Payload.TypeName}> WillCodec = {CodecExpression(will.Payload)};");
                 w.Line($"private static readonly {Runtime}MqttMessageProperties WillProperties = {properties};");
+                w.Line("private bool _withoutWill;");
                 w.Line();
                 var template = TopicTemplate.Parse(will.Topic);
                 var topic = TopicExpression(template.Levels.ToEquatableArray(), new Dictionary<string, string>(StringComparer.Ordinal)
@@ -504,6 +505,19 @@ public sealed partial class TypedMqttGenerator
                 w.Line("});");
                 w.Line("return this;");
                 w.Close();
+                w.Line();
+                w.Line($"/// <summary>Connects without the will declared on <see cref=\"{contract.InterfaceName}\"/>: says so explicitly, since a contract with a will must otherwise be given one.</summary>");
+                w.Line("/// <returns>These options.</returns>");
+                w.Open("public Options NoWill()");
+                w.Line("_withoutWill = true;");
+                w.Line($"WithWill(({Runtime}MqttWill?)null);");
+                w.Line("return this;");
+                w.Close();
+                w.Line();
+                var shortType = will.Payload.TypeName.Substring(will.Payload.TypeName.LastIndexOf('.') + 1).TrimEnd('?');
+                var missing = $"Contract {contract.InterfaceName} declares a last will on '{will.Topic}', but none was given: pass its payload with .Will(new {shortType}(...)), or connect without a will explicitly with .NoWill().";
+                w.Line("/// <inheritdoc/>");
+                w.Line($"protected override string? FindMissing() => HasWill || _withoutWill ? null : {Literal(missing)};");
             }
 
             w.Close();

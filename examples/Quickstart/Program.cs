@@ -24,8 +24,9 @@ Console.WriteLine();
 var steps = 4;
 try
 {
+    // IHome declares a will, so each connection either sends it (.Will(payload), step 4) or says it has none (.NoWill()).
     // WithCodecContentType: MQTT 5 publishes also say their payload is application/json (off by default; it costs bytes).
-    await using var home = await HomeClient.ConnectAsync(address, o => o.WithCodecContentType());
+    await using var home = await HomeClient.ConnectAsync(address, o => o.NoWill().WithCodecContentType());
     Console.WriteLine($"connected as {home.Connection.ConnectResult.ClientId} (MQTT {home.Connection.Options.ProtocolVersion})");
 
     // 1. Typed publish and subscribe: {room} is parsed back out of the topic, the payload is already a Temperature.
@@ -50,7 +51,7 @@ try
     Step("2. a retained value reaches a late subscriber");
     await home.PublishTemperatureAsync("garage", new Temperature(4.0, DateTimeOffset.UtcNow));
     Sent("home/garage/temperature  4.0 °C  (retained)");
-    await using (var late = await HomeClient.ConnectAsync(address))
+    await using (var late = await HomeClient.ConnectAsync(address, o => o.NoWill()))
     {
         var retained = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var _ = await late.OnTemperatureAsync((room, reading, context, _) =>
@@ -115,7 +116,7 @@ try
     if (home.Connection.Options.ProtocolVersion == MqttVersion.V500)
     {
         Step("5. request/response: the reply comes back to the caller, and so does an error");
-        await using var thermostat = await HomeClient.ConnectAsync(address);
+        await using var thermostat = await HomeClient.ConnectAsync(address, o => o.NoWill());
         await using (await thermostat.ServeSetThermostatAsync((room, setPoint, _) => setPoint.Celsius is < 5 or > 30
             ? throw new ArgumentOutOfRangeException(nameof(setPoint), $"{setPoint.Celsius} °C is outside 5-30 °C")
             : Task.FromResult(new SetPointResult(room, setPoint.Celsius, DateTimeOffset.UtcNow))))

@@ -348,6 +348,11 @@ public class MqttConnectionOptionsBuilder
     /// <exception cref="ArgumentException">An option is invalid; the message names it and says what to do.</exception>
     public MqttConnectionOptions Build()
     {
+        if (FindMissing() is { } missing)
+        {
+            throw new ArgumentException(missing);
+        }
+
         var options = _options with { Tls = _tls };
         if (options.ClientId.Length == 0)
         {
@@ -362,6 +367,16 @@ public class MqttConnectionOptionsBuilder
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);
         return options;
     }
+
+    /// <summary>Whether a will was set, directly or through a factory.</summary>
+    protected bool HasWill => _options.Will is not null || _willFactory is not null;
+
+    /// <summary>
+    /// What a derived builder (a contract's generated <c>Options</c>) still needs before <see cref="Build"/> may succeed,
+    /// or <see langword="null"/>; for example the will its contract declares.
+    /// </summary>
+    /// <returns>What is missing and what to do about it, or <see langword="null"/>.</returns>
+    protected virtual string? FindMissing() => null;
 
     internal static int DefaultPort(MqttTransport transport) => transport switch
     {

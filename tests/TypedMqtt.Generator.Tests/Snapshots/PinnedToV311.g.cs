@@ -107,6 +107,7 @@ namespace Shapes
 
             private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> WillCodec = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
             private static readonly global::TypedMqtt.MqttMessageProperties WillProperties = global::TypedMqtt.MqttMessageProperties.Empty;
+            private bool _withoutWill;
 
             /// <summary>Sets the will declared on <see cref="ILegacy"/> (legacy/{clientId}/status) with this payload.</summary>
             /// <param name="payload">The message the broker publishes if this client drops.</param>
@@ -122,6 +123,18 @@ namespace Shapes
                 });
                 return this;
             }
+
+            /// <summary>Connects without the will declared on <see cref="ILegacy"/>: says so explicitly, since a contract with a will must otherwise be given one.</summary>
+            /// <returns>These options.</returns>
+            public Options NoWill()
+            {
+                _withoutWill = true;
+                WithWill((global::TypedMqtt.MqttWill?)null);
+                return this;
+            }
+
+            /// <inheritdoc/>
+            protected override string? FindMissing() => HasWill || _withoutWill ? null : "Contract ILegacy declares a last will on 'legacy/{clientId}/status', but none was given: pass its payload with .Will(new Status(...)), or connect without a will explicitly with .NoWill().";
         }
     }
 }

@@ -17,7 +17,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Every_topic_parameter_type_round_trips_through_the_topic()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.WithCodecContentType());
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill().WithCodecContentType());
         var received = new TaskCompletionSource<(string Site, int Id, Mode Mode, bool Active, Guid Batch, Reading Reading, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await client.OnReadingAsync((site, id, mode, active, batch, reading, context, _) =>
         {
@@ -42,7 +42,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     {
         // The generated client reuses the last topic string of an operation (and the last string read for a level) when
         // the text is equal: a stale reuse would show here as a value arriving under another value's topic.
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var received = Channel.CreateUnbounded<(string Site, int Id, string Topic)>();
         await using var subscription = await client.OnReadingAsync((site, id, _, _, _, _, context, _) =>
         {
@@ -86,7 +86,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     public async Task The_codec_content_type_is_sent_only_when_asked_for(bool ask)
     {
         var address = _broker.Address + (ask ? "?codecContentType=true" : string.Empty);
-        await using var client = await TelemetryClient.ConnectAsync(address);
+        await using var client = await TelemetryClient.ConnectAsync(address, o => o.NoWill());
         var received = new TaskCompletionSource<MqttMessageContext>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await client.OnReadingAsync((_, _, _, _, _, _, context, _) =>
         {
@@ -109,7 +109,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [InlineData("a\0b", "U+0000")]
     public async Task A_value_that_would_break_the_topic_throws_naming_the_parameter_and_sends_nothing(string site, string expected)
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var everything = Channel.CreateUnbounded<string>();
         await using var spy = await client.Connection.SubscribeAsync("#", (_, context, _) => everything.Writer.WriteAsync(context.Topic).AsTask());
 
@@ -125,7 +125,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_lone_surrogate_in_a_topic_value_is_an_error_not_a_replacement_character()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var site = "a" + (char)0xD800;
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishReadingAsync(site, 1, Mode.Idle, false, Guid.Empty, new Reading(1, "x")));
@@ -137,7 +137,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Catch_all_parameter_keeps_slashes_and_static_and_per_call_properties_arrive()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var received = new TaskCompletionSource<(string Path, byte[] Content, MqttMessageContext Context)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await client.OnFileAsync((path, content, context) =>
         {
@@ -167,10 +167,10 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Retained_value_reaches_a_late_subscriber_which_can_tell_it_was_retained()
     {
-        await using var publisher = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var publisher = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         await publisher.PublishNoteAsync("greeting", "hello, late subscriber");
 
-        await using var late = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var late = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var received = new TaskCompletionSource<(string Topic, string Text)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await late.Connection.SubscribeAsync("test/notes/+", (payload, context, _) =>
         {
@@ -184,7 +184,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_payload_goes_to_MessageFailed_with_topic_and_bytes_and_the_connection_keeps_delivering()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
         var handled = Channel.CreateUnbounded<int>();
@@ -207,7 +207,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Topic_levels_not_in_their_one_text_form_go_to_MessageFailed_with_stage_Topic_and_never_to_the_handler()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var failures = Channel.CreateUnbounded<MqttMessageErrorEventArgs>();
         client.Connection.MessageFailed += (_, e) => failures.Writer.TryWrite(e);
         var handled = Channel.CreateUnbounded<string>();
@@ -250,7 +250,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Publishing_an_undefined_enum_value_throws_naming_the_parameter_and_sends_nothing()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishReadingAsync("s", 1, (Mode)42, true, Guid.Empty, new Reading(1, "x")));
         Assert.Equal("mode", error.ParamName);
         Assert.Equal(0, client.Connection.Statistics.Completed + client.Connection.Statistics.QueueLength);
@@ -259,7 +259,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task An_oversized_payload_is_reported_and_never_decoded_and_small_ones_still_arrive()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
         var handled = Channel.CreateUnbounded<string>();
@@ -278,7 +278,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task Deeply_nested_JSON_is_refused_by_the_depth_limit_and_the_connection_stays_up()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var failures = new TaskCompletionSource<MqttMessageErrorEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.Connection.MessageFailed += (_, e) => failures.TrySetResult(e);
         var handled = Channel.CreateUnbounded<int>();
@@ -298,7 +298,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_throwing_handler_is_reported_and_later_messages_still_arrive()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var errors = new ConcurrentQueue<MqttMessageErrorEventArgs>();
         client.Connection.MessageFailed += (_, e) => errors.Enqueue(e);
         var seen = Channel.CreateUnbounded<string>();
@@ -327,7 +327,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [InlineData(true)]
     public async Task The_contract_will_is_published_with_the_client_id_in_its_topic_when_the_client_drops(bool codecContentType)
     {
-        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var device = await TelemetryClient.ConnectAsync(_broker.Address, o =>
         {
             o.Will(new Status(false, "power lost"));
@@ -359,7 +359,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task The_will_is_not_published_on_a_normal_disconnect()
     {
-        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var statuses = Channel.CreateUnbounded<string>();
         await using var subscription = await watcher.OnStatusAsync((id, _, _, _) => statuses.Writer.WriteAsync(id).AsTask());
         var device = await TelemetryClient.ConnectAsync(_broker.Address, o => o.Will(new Status(false, "lost")));
@@ -369,6 +369,35 @@ public sealed class TypedClientTests : IAsyncLifetime
         await Task.Delay(300);
 
         Assert.False(statuses.Reader.TryRead(out var id), $"a will arrived for {id} after a normal disconnect");
+    }
+
+    [Fact]
+    public async Task A_contract_with_a_will_must_be_given_it_or_told_explicitly_that_there_is_none()
+    {
+        var connects = 0;
+        _broker.Server.ClientConnectedAsync += _ =>
+        {
+            Interlocked.Increment(ref connects);
+            return Task.CompletedTask;
+        };
+
+        // Forgetting the will is an error before any socket opens, on both ways to connect.
+        var forgotten = await Assert.ThrowsAsync<ArgumentException>(() => TelemetryClient.ConnectAsync(_broker.Address));
+        Assert.Equal("Contract ITelemetry declares a last will on 'test/devices/{clientId}/status', but none was given: pass its payload with .Will(new Status(...)), or connect without a will explicitly with .NoWill().", forgotten.Message);
+        Assert.Throws<ArgumentException>(() => new TelemetryClient.Options().WithAddress(_broker.Address).Build());
+        Assert.Equal(0, Volatile.Read(ref connects));
+
+        // NoWill connects without one: a drop publishes nothing.
+        await using var watcher = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
+        var statuses = Channel.CreateUnbounded<string>();
+        await using var subscription = await watcher.OnStatusAsync((id, _, _, _) => statuses.Writer.WriteAsync(id).AsTask());
+        var device = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
+        Assert.Null(device.Connection.Options.Will);
+        await device.Connection.AbortAsync();
+        await device.DisposeAsync();
+        await Task.Delay(300);
+        await watcher.PingAsync();
+        Assert.False(statuses.Reader.TryRead(out var id), $"a will arrived for {id} from a client that connected with NoWill");
     }
 
     [Fact]
@@ -433,7 +462,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_null_nullable_string_payload_is_an_empty_message_and_decodes_back_to_null()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address);
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill());
         var received = Channel.CreateUnbounded<(int, string?)>();
         var sizes = Channel.CreateUnbounded<int>();
         await using var raw = await client.Connection.SubscribeAsync("test/optional/+", (payload, _, _) => sizes.Writer.WriteAsync(payload.Length).AsTask());
@@ -451,7 +480,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task A_custom_codec_encodes_and_decodes()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.WithCodecContentType());
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address, o => o.NoWill().WithCodecContentType());
         var raw = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var typed = new TaskCompletionSource<(int, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rawSubscription = await client.Connection.SubscribeAsync("test/custom/+", (payload, context, _) =>
@@ -493,7 +522,7 @@ public sealed class TypedClientTests : IAsyncLifetime
     [Fact]
     public async Task MQTT_5_properties_declared_on_a_contract_are_a_clear_error_on_a_3_1_1_connection()
     {
-        await using var client = await TelemetryClient.ConnectAsync(_broker.Address + "?version=3.1.1");
+        await using var client = await TelemetryClient.ConnectAsync(_broker.Address + "?version=3.1.1", o => o.NoWill());
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishFileAsync("a", [1]));
 
