@@ -23,6 +23,9 @@ public sealed partial class TypedMqttGenerator
         private string _contractName = string.Empty;
         private int _version;
         private INamedTypeSymbol? _jsonContext;
+
+        // A JsonContext that is not a JsonSerializerContext was reported (TMQ0024); JSON payloads then report nothing more.
+        private bool _jsonContextInvalid;
         private List<ITypeSymbol> _jsonTypes = [];
         private List<UserPropertyModel> _contractUserProperties = [];
 
@@ -50,7 +53,12 @@ public sealed partial class TypedMqttGenerator
             _contractName = symbol.Name;
             var ns = symbol.ContainingNamespace.IsGlobalNamespace ? string.Empty : symbol.ContainingNamespace.ToDisplayString();
             var clientName = NamedString(attribute, "ClientName") ?? DefaultClientName(symbol.Name);
-            _version = NamedInt(attribute, "ProtocolVersion") ?? 5;
+            var bases = symbol.AllInterfaces
+                .Select(i => (Interface: i, Attribute: Attribute(i, KnownTypeNames.MqttContractAttribute)))
+                .Where(b => b.Attribute is not null)
+                .Select(b => (b.Interface, Attribute: b.Attribute!))
+                .ToList();
+            _version = NamedInt(attribute, "ProtocolVersion") ?? Inherited(bases, "ProtocolVersion", b => NamedInt(b.Attribute, "ProtocolVersion"), declaration)?.Value ?? 5;
 
             var problem = symbol.TypeKind != TypeKind.Interface ? "it is not an interface"
                 : !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "it is not partial"
@@ -65,18 +73,26 @@ public sealed partial class TypedMqttGenerator
 
             if (_version is not (3 or 4 or 5))
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "ProtocolVersion"), "ProtocolVersion", _version.ToString(CultureInfo.InvariantCulture), "use MqttVersion.V310, V311 or V500");
+                Report(DiagnosticDescriptors.UndefinedEnumValue, ArgumentLocation(attribute, "ProtocolVersion"), "ProtocolVersion", _version.ToString(CultureInfo.InvariantCulture), "MqttVersion", "MqttVersion.V310, V311 or V500");
                 _version = 5;
             }
 
-            ParseJsonContext(attribute);
+            var contextAttribute = NamedType(attribute, "JsonContext") is not null ? attribute
+                : Inherited(bases, "JsonContext", b => NamedType(b.Attribute, "JsonContext"), declaration)?.Source.Attribute;
+            if (contextAttribute is not null)
+            {
+                ParseJsonContext(contextAttribute);
+            }
+
             _contractUserProperties = UserProperties(symbol);
             if (_contractUserProperties.Count > 0)
             {
                 RequireVersion5("[UserProperty] on the contract", declaration.Identifier.GetLocation());
             }
 
-            var will = ParseWill(symbol);
+            var willOwner = Attribute(symbol, KnownTypeNames.WillAttribute) is not null ? symbol
+                : Inherited(bases, "[Will]", b => Attribute(b.Interface, KnownTypeNames.WillAttribute) is { } w ? b.Interface.ToDisplayString() : null, declaration)?.Source.Interface;
+            var will = willOwner is null ? null : ParseWill(willOwner);
             var operations = new List<OperationModel>();
             foreach (var member in AllMembers(symbol))
             {
@@ -91,6 +107,28 @@ public sealed partial class TypedMqttGenerator
             ReportOverlaps(operations);
             NameOverloads(operations);
             return Model(ns, symbol, clientName, will, operations);
+        }
+
+        /// <summary>
+        /// A setting the contract does not set itself, taken from its base contracts: the one value they agree on, or
+        /// none; when they disagree, TMQ0026 at the contract.
+        /// </summary>
+        private (T Value, (INamedTypeSymbol Interface, AttributeData Attribute) Source)? Inherited<T>(
+            List<(INamedTypeSymbol Interface, AttributeData Attribute)> bases,
+            string setting,
+            Func<(INamedTypeSymbol Interface, AttributeData Attribute), T?> read,
+            TypeDeclarationSyntax declaration)
+        {
+            var values = bases.Select(b => (Value: read(b), Source: b)).Where(v => v.Value is not null).ToList();
+            var distinct = values.Select(v => v.Value!.ToString()).Distinct(StringComparer.Ordinal).ToList();
+            if (distinct.Count > 1)
+            {
+                Report(DiagnosticDescriptors.BaseContractsDisagree, declaration.Identifier.GetLocation(), _contract.Name, setting,
+                    string.Join(", ", values.Select(v => $"{v.Source.Interface.Name}: {v.Value}")));
+                return null;
+            }
+
+            return values.Count == 0 ? null : (values[0].Value!, values[0].Source);
         }
 
         /// <summary>Overloads share a method name: each gets a suffix (_1, _2... in declaration order) for its generated fields.</summary>
@@ -117,8 +155,11 @@ public sealed partial class TypedMqttGenerator
             will,
             operations.ToEquatableArray());
 
-        private static string DefaultClientName(string interfaceName) =>
-            (interfaceName.Length > 1 && interfaceName[0] == 'I' && char.IsUpper(interfaceName[1]) ? interfaceName.Substring(1) : interfaceName) + "Client";
+        private static string DefaultClientName(string interfaceName) => StemOf(interfaceName) + "Client";
+
+        /// <summary>An interface name without its 'I' prefix: IHome -> Home.</summary>
+        private static string StemOf(string interfaceName) =>
+            interfaceName.Length > 1 && interfaceName[0] == 'I' && char.IsUpper(interfaceName[1]) ? interfaceName.Substring(1) : interfaceName;
 
         private static IEnumerable<ISymbol> AllMembers(INamedTypeSymbol symbol) =>
             symbol.GetMembers().Concat(symbol.AllInterfaces.SelectMany(i => i.GetMembers()));
@@ -143,7 +184,8 @@ public sealed partial class TypedMqttGenerator
 
             if (!isContext)
             {
-                Report(DiagnosticDescriptors.InvalidCodec, ArgumentLocation(attribute, "JsonContext"), context.Name, "a JsonContext must derive from System.Text.Json.Serialization.JsonSerializerContext");
+                Report(DiagnosticDescriptors.JsonContextNotAContext, ArgumentLocation(attribute, "JsonContext"), context.ToDisplayString(), StemOf(_contractName));
+                _jsonContextInvalid = true;
                 return;
             }
 
@@ -280,7 +322,7 @@ public sealed partial class TypedMqttGenerator
             var (cancellation, properties, topicParameters, payloadParameter) = (bound.Cancellation, bound.Properties, bound.TopicParameters, bound.Payload);
 
             var codec = NamedType(attribute, "Codec");
-            var payload = payloadParameter is null ? null : ResolvePayload(payloadParameter.Type, codec, payloadParameter.Locations.FirstOrDefault());
+            var payload = payloadParameter is null ? null : ResolvePayload(payloadParameter.Type, codec, payloadParameter.Locations.FirstOrDefault(), ArgumentLocation(attribute, "Codec"));
             valid &= payloadParameter is null || payload is not null;
 
             var qos = CheckQos(attribute, $"QoS of '{method.Name}'");
@@ -297,7 +339,7 @@ public sealed partial class TypedMqttGenerator
                 RequireVersion5("ContentType", ArgumentLocation(attribute, "ContentType"));
                 if (TopicRules.CheckUtf8String(contentType, "ContentType") is { } contentError)
                 {
-                    Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "ContentType"), "ContentType", $"'{TopicRules.Printable(contentType)}'", contentError);
+                    Report(DiagnosticDescriptors.InvalidContentType, ArgumentLocation(attribute, "ContentType"), TopicRules.Printable(contentType), contentError);
                 }
             }
 
@@ -312,12 +354,13 @@ public sealed partial class TypedMqttGenerator
 
             if (NamedInt(attribute, "OfflinePolicy") is { } offline && offline is < 0 or > 3)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "OfflinePolicy"), "OfflinePolicy", offline.ToString(CultureInfo.InvariantCulture), "use Queue, DropOldest, KeepLatestPerTopic or FailFast");
+                Report(DiagnosticDescriptors.UndefinedEnumValue, ArgumentLocation(attribute, "OfflinePolicy"), "OfflinePolicy", offline.ToString(CultureInfo.InvariantCulture), "MqttOfflinePolicy", "Queue, DropOldest, KeepLatestPerTopic or FailFast");
                 valid = false;
             }
 
-            var userProperties = _contractUserProperties.Concat(UserProperties(method)).ToList();
-            if (userProperties.Count > _contractUserProperties.Count)
+            var contractProperties = ContractUserProperties(method);
+            var userProperties = contractProperties.Concat(UserProperties(method)).ToList();
+            if (userProperties.Count > contractProperties.Count)
             {
                 RequireVersion5("[UserProperty]", location);
             }
@@ -395,13 +438,13 @@ public sealed partial class TypedMqttGenerator
                 }
             }
 
+            var unbound = new List<string>();
             foreach (var level in template.Parameters)
             {
                 var parameter = candidates.FirstOrDefault(p => p.Name == level.Parameter);
                 if (parameter is null)
                 {
-                    Report(DiagnosticDescriptors.TemplateParameterNotBound, topicLocation, level.Parameter!, topic);
-                    bound.Valid = false;
+                    unbound.Add(level.Parameter!);
                     continue;
                 }
 
@@ -412,6 +455,23 @@ public sealed partial class TypedMqttGenerator
                 {
                     bound.TopicParameters.Add(model);
                 }
+            }
+
+            if (unbound.Count > 0)
+            {
+                // One diagnostic per unbound template parameter, naming the parameters that could be meant; the payload
+                // cannot be told apart from a misnamed topic parameter, so nothing is said about it.
+                var others = string.Join(", ", candidates.Select(c => "'" + c.Name + "'"));
+                foreach (var name in unbound)
+                {
+                    var advice = candidates.Count == 0
+                        ? $"add a parameter named '{name}', or remove '{{{name}}}' from the template"
+                        : $"rename the one of {others} that is the topic value to '{name}' (the one left is the payload), or rename the template parameter";
+                    Report(DiagnosticDescriptors.TemplateParameterNotBound, topicLocation, name, topic, advice);
+                }
+
+                bound.Valid = false;
+                return bound;
             }
 
             var marked = candidates.Where(p => Attribute(p, KnownTypeNames.PayloadAttribute) is not null).ToList();
@@ -472,31 +532,31 @@ public sealed partial class TypedMqttGenerator
 
             var bound = BindParameters(method, template, topic, topicLocation, takesTimeout: true);
             valid &= bound.Valid;
-            var payload = bound.Payload is null ? null : ResolvePayload(bound.Payload.Type, NamedType(attribute, "Codec"), bound.Payload.Locations.FirstOrDefault());
+            var payload = bound.Payload is null ? null : ResolvePayload(bound.Payload.Type, NamedType(attribute, "Codec"), bound.Payload.Locations.FirstOrDefault(), ArgumentLocation(attribute, "Codec"));
             valid &= bound.Payload is null || payload is not null;
             var replyType = returned!.TypeArguments[0];
-            var reply = ResolvePayload(replyType, NamedType(attribute, "ReplyCodec"), ReturnTypeLocation(method) ?? location);
+            var reply = ResolvePayload(replyType, NamedType(attribute, "ReplyCodec"), ReturnTypeLocation(method) ?? location, ArgumentLocation(attribute, "ReplyCodec"));
             valid &= reply is not null;
 
             var qos = CheckQos(attribute, $"QoS of '{method.Name}'", defaultQos: 1);
             var timeoutSeconds = NamedInt(attribute, "TimeoutSeconds") ?? 0;
             if (timeoutSeconds < 0)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "TimeoutSeconds"), "TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's RequestTimeout) or a positive number of seconds");
+                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "TimeoutSeconds"), "TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's RequestTimeout) or a positive number of seconds");
                 valid = false;
             }
 
             var maxConcurrency = NamedInt(attribute, "MaxConcurrency") ?? 1;
             if (maxConcurrency < 1)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "MaxConcurrency"), "MaxConcurrency", maxConcurrency.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
+                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "MaxConcurrency"), "MaxConcurrency", maxConcurrency.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
                 valid = false;
             }
 
             var sharedGroup = NamedString(attribute, "SharedGroup");
             if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "SharedGroup"), "SharedGroup", $"'{TopicRules.Printable(sharedGroup)}'", groupError);
+                Report(DiagnosticDescriptors.InvalidSharedGroup, ArgumentLocation(attribute, "SharedGroup"), TopicRules.Printable(sharedGroup), groupError);
                 valid = false;
             }
 
@@ -507,7 +567,7 @@ public sealed partial class TypedMqttGenerator
                 valid = false;
             }
 
-            var userProperties = _contractUserProperties.Concat(UserProperties(method)).ToList();
+            var userProperties = ContractUserProperties(method).Concat(UserProperties(method)).ToList();
             if (!valid)
             {
                 return null;
@@ -627,6 +687,13 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
+            if (OutOfOrder(arguments, template) is { } expected)
+            {
+                Report(DiagnosticDescriptors.HandlerArgumentsOutOfOrder, handler.Locations.FirstOrDefault(), method.Name,
+                    string.Join(", ", arguments.Select(a => a.ToDisplayString())), expected);
+                return null;
+            }
+
             var topicParameters = new List<TopicParameterModel>();
             for (var i = 0; i < template.Parameters.Count; i++)
             {
@@ -638,7 +705,7 @@ public sealed partial class TypedMqttGenerator
                 }
             }
 
-            var payload = ResolvePayload(arguments[arguments.Count - 1], NamedType(attribute, "Codec"), handler.Locations.FirstOrDefault());
+            var payload = ResolvePayload(arguments[arguments.Count - 1], NamedType(attribute, "Codec"), handler.Locations.FirstOrDefault(), ArgumentLocation(attribute, "Codec"));
             valid &= payload is not null;
 
             var qos = CheckQos(attribute, $"QoS of '{method.Name}'");
@@ -650,24 +717,24 @@ public sealed partial class TypedMqttGenerator
             var maxPayloadBytes = attribute.NamedArguments.FirstOrDefault(a => a.Key == "MaxPayloadBytes").Value.Value is { } limit ? Convert.ToInt64(limit, CultureInfo.InvariantCulture) : 0L;
             if (maxPayloadBytes < 0)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "MaxPayloadBytes"), "MaxPayloadBytes", maxPayloadBytes.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's limit) or a positive number of bytes");
+                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "MaxPayloadBytes"), "MaxPayloadBytes", maxPayloadBytes.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's limit) or a positive number of bytes");
                 valid = false;
             }
             if (retainHandling is < 0 or > 2)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "RetainHandling"), "RetainHandling", retainHandling.ToString(CultureInfo.InvariantCulture), "use SendAtSubscribe, SendAtSubscribeIfNew or DoNotSend");
+                Report(DiagnosticDescriptors.UndefinedEnumValue, ArgumentLocation(attribute, "RetainHandling"), "RetainHandling", retainHandling.ToString(CultureInfo.InvariantCulture), "MqttRetainHandling", "SendAtSubscribe, SendAtSubscribeIfNew or DoNotSend");
                 valid = false;
             }
 
             if (bufferCapacity < 1)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "BufferCapacity"), "BufferCapacity", bufferCapacity.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
+                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "BufferCapacity"), "BufferCapacity", bufferCapacity.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
                 valid = false;
             }
 
             if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "SharedGroup"), "SharedGroup", $"'{TopicRules.Printable(sharedGroup)}'", groupError);
+                Report(DiagnosticDescriptors.InvalidSharedGroup, ArgumentLocation(attribute, "SharedGroup"), TopicRules.Printable(sharedGroup), groupError);
                 valid = false;
             }
 
@@ -774,6 +841,23 @@ public sealed partial class TypedMqttGenerator
             return new TopicParameterModel(level.Parameter!, type.ToDisplayString(TypeFormat), kind.Value, levelIndex, level.IsCatchAll);
         }
 
+        /// <summary>
+        /// A handler whose payload stands among its topic values (one argument cannot be a topic value, the last one can):
+        /// the order it should have, else null.
+        /// </summary>
+        private static string? OutOfOrder(List<ITypeSymbol> arguments, TopicTemplate template)
+        {
+            var notTopic = arguments.Where(a => ClassifyTopicType(a) is null).ToList();
+            if (notTopic.Count != 1 || ClassifyTopicType(arguments[arguments.Count - 1]) is null)
+            {
+                return null;
+            }
+
+            var topicValues = arguments.Where(a => ClassifyTopicType(a) is not null).ToList();
+            var names = template.Parameters.Select((p, i) => topicValues[i].ToDisplayString() + " " + p.Parameter);
+            return string.Join(", ", names.Concat([notTopic[0].ToDisplayString() + " payload"]));
+        }
+
         private static TopicValueKind? ClassifyTopicType(ITypeSymbol type)
         {
             if (type.NullableAnnotation == NullableAnnotation.Annotated)
@@ -806,7 +890,8 @@ public sealed partial class TypedMqttGenerator
             return type.ToDisplayString() == KnownTypeNames.Guid ? TopicValueKind.Parsable : null;
         }
 
-        private PayloadModel? ResolvePayload(ITypeSymbol type, INamedTypeSymbol? codec, Location? location)
+        /// <summary>The codec of a payload type: <paramref name="location"/> is the payload's place, <paramref name="codecLocation"/> the Codec argument's.</summary>
+        private PayloadModel? ResolvePayload(ITypeSymbol type, INamedTypeSymbol? codec, Location? location, Location? codecLocation = null)
         {
             var typeName = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(TypeFormat);
             var allowNull = type.NullableAnnotation == NullableAnnotation.Annotated || type.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T;
@@ -823,8 +908,8 @@ public sealed partial class TypedMqttGenerator
                 var constructible = !codec.IsAbstract && codec.InstanceConstructors.Any(c => c.Parameters.Length == 0 && c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal);
                 if (!implements || !constructible)
                 {
-                    Report(DiagnosticDescriptors.InvalidCodec, location, codec.Name,
-                        !implements ? $"it does not implement IMqttPayloadCodec<{type.ToDisplayString()}>" : "it needs a public parameterless constructor");
+                    Report(DiagnosticDescriptors.InvalidCodec, codecLocation ?? location, codec.Name, type.ToDisplayString(),
+                        !implements ? $"it does not implement IMqttPayloadCodec<{type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString()}>" : "it needs a public or internal parameterless constructor");
                     return null;
                 }
 
@@ -848,6 +933,11 @@ public sealed partial class TypedMqttGenerator
 
             if (_jsonContext is null)
             {
+                if (_jsonContextInvalid)
+                {
+                    return null;
+                }
+
                 Report(DiagnosticDescriptors.MissingJsonContext, location, type.ToDisplayString(), _contractName);
                 return null;
             }
@@ -871,20 +961,52 @@ public sealed partial class TypedMqttGenerator
                 {
                     var a = subscriptions[i];
                     var b = subscriptions[j];
-                    if (a.Subscribe!.SharedGroup != b.Subscribe!.SharedGroup)
+                    var (groupA, groupB) = (a.Subscribe!.SharedGroup, b.Subscribe!.SharedGroup);
+                    if (groupA is not null && groupB is not null && groupA != groupB)
+                    {
+                        continue; // two groups: each gets its own share, as intended
+                    }
+
+                    var sample = FilterOverlap.SampleTopic(a.Subscribe.Filter, b.Subscribe.Filter);
+                    if (sample is null)
                     {
                         continue;
                     }
 
-                    var sample = FilterOverlap.SampleTopic(a.Subscribe.Filter, b.Subscribe.Filter);
-                    if (sample is not null)
+                    if (groupA == groupB)
                     {
-                        var method = _contract.GetMembers(b.MethodName).FirstOrDefault() ?? _contract;
-                        Report(DiagnosticDescriptors.OverlappingFilters, method.Locations.FirstOrDefault(), b.Subscribe.Filter, b.MethodName, a.Subscribe.Filter, a.MethodName, sample);
+                        Report(DiagnosticDescriptors.OverlappingFilters, LocationOf(b), b.Subscribe.Filter, b.MethodName, a.Subscribe.Filter, a.MethodName, sample);
+                    }
+                    else
+                    {
+                        var (plain, shared) = groupA is null ? (a, b) : (b, a);
+                        Report(DiagnosticDescriptors.PlainAndSharedOverlap, LocationOf(b), plain.Subscribe!.Filter, plain.MethodName, shared.Subscribe!.Filter, shared.MethodName, shared.Subscribe.SharedGroup!, sample);
+                    }
+                }
+            }
+
+            var publishes = operations.Where(o => o.Kind == ContractOperationKind.Publish).ToList();
+            for (var i = 0; i < publishes.Count; i++)
+            {
+                for (var j = i + 1; j < publishes.Count; j++)
+                {
+                    var (a, b) = (publishes[i], publishes[j]);
+                    if (a.MethodName != b.MethodName && TopicsOf(a) == TopicsOf(b))
+                    {
+                        Report(DiagnosticDescriptors.DuplicatePublishTemplate, LocationOf(b), b.MethodName, TemplateOf(b), a.MethodName, TemplateOf(a));
                     }
                 }
             }
         }
+
+        /// <summary>The topics an operation reaches, whatever its parameters are called: the template with each parameter as a wildcard.</summary>
+        private static string TopicsOf(OperationModel operation) =>
+            string.Join("/", operation.Levels.Select(l => l.Parameter is null ? l.Text : l.IsCatchAll ? "#" : "+"));
+
+        private static string TemplateOf(OperationModel operation) => string.Join("/", operation.Levels.Select(l => l.Text));
+
+        private Location? LocationOf(OperationModel operation) =>
+            AllMembers(_contract).FirstOrDefault(m => m.Name == operation.MethodName)?.Locations.FirstOrDefault() ?? _contract.Locations.FirstOrDefault();
 
         private EquatableArray<ParameterModel> Parameters(IMethodSymbol method) =>
             method.Parameters.Select(p => new ParameterModel(p.Name, p.Type.ToDisplayString(TypeFormat) + " " + EscapeIdentifier(p.Name) + DefaultValue(p))).ToEquatableArray();
@@ -915,7 +1037,7 @@ public sealed partial class TypedMqttGenerator
             var qos = NamedInt(attribute, "Qos") ?? defaultQos;
             if (qos is < 0 or > 2)
             {
-                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "Qos"), what, qos.ToString(CultureInfo.InvariantCulture), "MQTT knows QoS 0 (AtMostOnce), 1 (AtLeastOnce) and 2 (ExactlyOnce)");
+                Report(DiagnosticDescriptors.InvalidQos, ArgumentLocation(attribute, "Qos"), what, qos.ToString(CultureInfo.InvariantCulture));
                 return 0;
             }
 
@@ -929,6 +1051,10 @@ public sealed partial class TypedMqttGenerator
                 Report(DiagnosticDescriptors.Version5FeatureOnOlderContract, location, feature, _contractName, _version == 3 ? "MQTT 3.1" : "MQTT 3.1.1");
             }
         }
+
+        /// <summary>The [UserProperty] attributes of the contract that declares <paramref name="method"/> (a base contract's for its own methods).</summary>
+        private List<UserPropertyModel> ContractUserProperties(IMethodSymbol method) =>
+            SymbolEqualityComparer.Default.Equals(method.ContainingType, _contract) ? _contractUserProperties : UserProperties(method.ContainingType);
 
         private static List<UserPropertyModel> UserProperties(ISymbol symbol) => symbol.GetAttributes()
             .Where(a => a.AttributeClass?.ToDisplayString() == KnownTypeNames.UserPropertyAttribute && a.ConstructorArguments.Length == 2)

@@ -6,7 +6,8 @@ namespace TypedMqtt.Generator.Diagnostics;
 internal static class DiagnosticDescriptors
 {
     private const string Category = "TypedMqtt";
-    private const string HelpLinkBase = "docs/diagnostics.md#";
+    /// <summary>Where each diagnostic is explained (its id, lower case, is the anchor): docs/diagnostics.md of the repository.</summary>
+    public const string HelpLinkBase = "https://github.com/typedmqtt/typedmqtt/blob/main/docs/diagnostics.md#";
 
     public static readonly DiagnosticDescriptor ContractNotPartialInterface = Error(
         "TMQ0001", "MQTT contract must be a top-level, non-generic partial interface",
@@ -22,7 +23,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor TemplateParameterNotBound = Error(
         "TMQ0004", "Template parameter has no matching method parameter",
-        "Topic parameter '{{{0}}}' in '{1}' has no method parameter named '{0}'; add one or rename the template parameter");
+        "Topic parameter '{{{0}}}' in '{1}' has no method parameter named '{0}'; {2}");
 
     public static readonly DiagnosticDescriptor ParameterNotInTemplate = Error(
         "TMQ0005", "Method parameter is not in the topic template",
@@ -45,8 +46,8 @@ internal static class DiagnosticDescriptors
         "'{0}' has more than one parameter that is not in the topic template ({1}); a message has one payload: bind the others to the topic or mark the payload with [Payload]");
 
     public static readonly DiagnosticDescriptor InvalidQos = Error(
-        "TMQ0009", "Invalid QoS or option value",
-        "{0} is {1}; {2}");
+        "TMQ0009", "Invalid QoS",
+        "{0} is {1}; MQTT knows QoS 0 (MqttQos.AtMostOnce), 1 (AtLeastOnce) and 2 (ExactlyOnce)");
 
     public static readonly DiagnosticDescriptor WrongMethodShape = Error(
         "TMQ0010", "Contract method has the wrong shape",
@@ -73,8 +74,8 @@ internal static class DiagnosticDescriptors
         "Payload type '{0}' is serialized as JSON, but contract '{1}' declares no JsonContext; set [MqttContract(JsonContext = typeof(YourJsonContext))]");
 
     public static readonly DiagnosticDescriptor InvalidCodec = Error(
-        "TMQ0016", "Invalid payload codec or JSON context",
-        "'{0}' cannot be used: {1}");
+        "TMQ0016", "Invalid payload codec",
+        "Codec '{0}' cannot be used for '{1}': {2}");
 
     public static readonly DiagnosticDescriptor RequestOnOlderContract = Error(
         "TMQ0018", "Request/response on a contract pinned to an older version",
@@ -84,12 +85,50 @@ internal static class DiagnosticDescriptors
         "TMQ0019", "A generated member's name is taken",
         "The responder of '{0}' would be generated as '{1}', but contract '{2}' already declares a member with that name; rename that member or the request method");
 
+    public static readonly DiagnosticDescriptor UndefinedEnumValue = Error(
+        "TMQ0020", "Option value is not a defined member of its enum",
+        "{0} is {1}, which is not a member of {2}; use {3}");
+
+    public static readonly DiagnosticDescriptor NumberOutOfRange = Error(
+        "TMQ0021", "Count or size out of range",
+        "{0} is {1}; {2}");
+
+    public static readonly DiagnosticDescriptor InvalidSharedGroup = Error(
+        "TMQ0022", "Invalid shared subscription group name",
+        "SharedGroup '{0}' cannot be a share name: {1}");
+
+    public static readonly DiagnosticDescriptor InvalidContentType = Error(
+        "TMQ0023", "Invalid content type",
+        "ContentType '{0}' cannot be sent: {1}");
+
+    public static readonly DiagnosticDescriptor JsonContextNotAContext = Error(
+        "TMQ0024", "JsonContext is not a JsonSerializerContext",
+        "JsonContext '{0}' does not derive from System.Text.Json.Serialization.JsonSerializerContext; name a 'partial class {1}Json : JsonSerializerContext' with one [JsonSerializable(typeof(T))] per payload type");
+
+    public static readonly DiagnosticDescriptor HandlerArgumentsOutOfOrder = Error(
+        "TMQ0025", "Handler arguments out of order",
+        "The handler of '{0}' takes ({1}), but it must take the topic values first, in template order, then the payload: ({2})");
+
+    public static readonly DiagnosticDescriptor BaseContractsDisagree = Error(
+        "TMQ0026", "Base contracts disagree on an inherited setting",
+        "Contract '{0}' inherits {1} from its base contracts, which disagree ({2}); set it on '{0}' itself");
+
+    public static readonly DiagnosticDescriptor DuplicatePublishTemplate = Warning(
+        "TMQ0027", "Two publish operations publish to the same topics",
+        "'{0}' publishes to '{1}', as '{2}' does ('{3}'); subscribers cannot tell the two apart; give one of them its own topic, or make them overloads of one method");
+
+    public static readonly DiagnosticDescriptor PlainAndSharedOverlap = Warning(
+        "TMQ0028", "A plain and a shared subscription overlap",
+        "Filter '{0}' of '{1}' overlaps '{2}' of '{3}', which is shared in group '{4}', so a message on a topic such as '{5}' reaches '{1}' every time; with Mosquitto on MQTT 5 this client gets a second copy for the group only when the broker picks it, and that copy reaches only '{3}'; on MQTT 3.1.1 Mosquitto sends a single copy, which reaches both handlers, so '{3}' no longer gets only its share; MQTTnet's embedded broker has no shared subscriptions and refuses '{3}' (0x9E). Subscribe to disjoint filters, or drop one of the two");
+
     private static readonly DiagnosticDescriptor[] All =
     [
         ContractNotPartialInterface, PublishTopicHasWildcard, MalformedTopic, TemplateParameterNotBound, ParameterNotInTemplate,
         DuplicateTemplateParameter, UnsupportedTopicParameterType, MultiplePayloadParameters, InvalidQos, WrongMethodShape,
         PayloadTypeNotInJsonContext, InvalidWillTopic, Version5FeatureOnOlderContract, OverlappingFilters, MissingJsonContext, InvalidCodec,
-        FlagsEnumTopicParameter, RequestOnOlderContract, GeneratedNameTaken,
+        FlagsEnumTopicParameter, RequestOnOlderContract, GeneratedNameTaken, UndefinedEnumValue, NumberOutOfRange, InvalidSharedGroup,
+        InvalidContentType, JsonContextNotAContext, HandlerArgumentsOutOfOrder, BaseContractsDisagree, DuplicatePublishTemplate,
+        PlainAndSharedOverlap,
     ];
 
     public static IEnumerable<DiagnosticDescriptor> AllDescriptors => All;

@@ -231,6 +231,23 @@ internal static class ContractShapes
                 [Subscribe("telemetry/{deviceId}/reading")]
                 Task<IAsyncDisposable> OnReadingAsync(Func<string, Reading, Task> handler, CancellationToken cancellationToken = default);
             }
+
+            // IDevice inherits IDeviceBase's JsonContext and will; the base's user property goes with the base's method only.
+            [MqttContract(JsonContext = typeof(ShapesJson))]
+            [Will("devices/{clientId}/status", typeof(Status), Retain = true)]
+            [UserProperty("source", "device")]
+            public partial interface IDeviceBase
+            {
+                [Publish("devices/{deviceId}/status")]
+                Task PublishStatusAsync(string deviceId, Status status);
+            }
+
+            [MqttContract]
+            public partial interface IDevice : IDeviceBase
+            {
+                [Publish("devices/{deviceId}/reading")]
+                Task PublishReadingAsync(string deviceId, Reading reading);
+            }
             """,
 
         ["PinnedToV311"] = """

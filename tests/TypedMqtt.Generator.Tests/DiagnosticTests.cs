@@ -325,7 +325,7 @@ public sealed class DiagnosticTests
         }
         """);
 
-    // ---- TMQ0009 invalid QoS or option value: at the named argument
+    // ---- TMQ0009 invalid QoS: at the named argument
 
     [Fact]
     public Task TMQ0009_InvalidQos() => MarkupVerifier.VerifyAsync("""
@@ -340,43 +340,80 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
-    public Task TMQ0009_InvalidOfflinePolicy() => MarkupVerifier.VerifyAsync("""
+    public Task TMQ0009_InvalidWillAndRequestQos() => MarkupVerifier.VerifyAsync("""
         namespace Shapes;
 
         [MqttContract]
-        public partial interface IHome
-        {
-            [Publish("home", {|TMQ0009:OfflinePolicy = (MqttOfflinePolicy)9|})]
-            Task PublishAsync(string text);
-        }
-        """);
-
-    [Fact]
-    public Task TMQ0009_InvalidSubscribeOptions() => MarkupVerifier.VerifyAsync("""
-        namespace Shapes;
-
-        [MqttContract]
-        public partial interface IHome
-        {
-            [Subscribe("a", {|TMQ0009:RetainHandling = (MqttRetainHandling)3|})]
-            Task<IAsyncDisposable> OnAAsync(Func<string, Task> handler);
-
-            [Subscribe("b", {|TMQ0009:BufferCapacity = 0|})]
-            Task<IAsyncDisposable> OnBAsync(Func<string, Task> handler);
-
-            [Subscribe("c", {|TMQ0009:SharedGroup = "a/b"|})]
-            Task<IAsyncDisposable> OnCAsync(Func<string, Task> handler);
-        }
-        """);
-
-    [Fact]
-    public Task TMQ0009_InvalidProtocolVersionAndWillQos() => MarkupVerifier.VerifyAsync("""
-        namespace Shapes;
-
-        [MqttContract({|TMQ0009:ProtocolVersion = (MqttVersion)7|})]
         [Will("status", typeof(string), {|TMQ0009:Qos = (MqttQos)(-1)|})]
         public partial interface IHome
         {
+            [Request("ask", {|TMQ0009:Qos = (MqttQos)4|})]
+            Task<string> AskAsync(string question);
+        }
+        """);
+
+    // ---- TMQ0020 an enum option outside its members: at the named argument
+
+    [Fact]
+    public Task TMQ0020_UndefinedEnumValues() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract({|TMQ0020:ProtocolVersion = (MqttVersion)7|})]
+        public partial interface IHome
+        {
+            [Publish("home", {|TMQ0020:OfflinePolicy = (MqttOfflinePolicy)9|})]
+            Task PublishAsync(string text);
+
+            [Subscribe("a", {|TMQ0020:RetainHandling = (MqttRetainHandling)3|})]
+            Task<IAsyncDisposable> OnAAsync(Func<string, Task> handler);
+        }
+        """);
+
+    // ---- TMQ0021 a count or size out of range: at the named argument
+
+    [Fact]
+    public Task TMQ0021_NumbersOutOfRange() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Subscribe("b", {|TMQ0021:BufferCapacity = 0|}, {|TMQ0021:MaxPayloadBytes = -1|})]
+            Task<IAsyncDisposable> OnBAsync(Func<string, Task> handler);
+
+            [Request("ask", {|TMQ0021:TimeoutSeconds = -5|}, {|TMQ0021:MaxConcurrency = 0|})]
+            Task<string> AskAsync(string question);
+        }
+        """);
+
+    // ---- TMQ0022 a shared group that cannot be a share name: at the named argument
+
+    [Fact]
+    public Task TMQ0022_InvalidSharedGroup() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Subscribe("c", {|TMQ0022:SharedGroup = "a/b"|})]
+            Task<IAsyncDisposable> OnCAsync(Func<string, Task> handler);
+
+            [Request("ask", {|TMQ0022:SharedGroup = "+"|})]
+            Task<string> AskAsync(string question);
+        }
+        """);
+
+    // ---- TMQ0023 a content type that cannot be sent: at the named argument
+
+    [Fact]
+    public Task TMQ0023_InvalidContentType() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Publish("home", {|TMQ0023:ContentType = "text/\0plain"|})]
+            Task PublishAsync(string text);
         }
         """);
 
@@ -563,10 +600,11 @@ public sealed class DiagnosticTests
             Task<IAsyncDisposable> OnGardenSharedAsync(Func<string, string, Task> handler);
 
             [Subscribe("garden/{area}")]
-            Task<IAsyncDisposable> OnGardenAsync(Func<string, string, Task> handler);
+            Task<IAsyncDisposable> {|#1:OnGardenAsync|}(Func<string, string, Task> handler);
         }
         """,
-        Expect(DiagnosticDescriptors.OverlappingFilters, "home/kitchen/#", "OnKitchenAsync", "home/+/temperature", "OnTemperatureAsync", "home/kitchen/temperature"));
+        Expect(DiagnosticDescriptors.OverlappingFilters, "home/kitchen/#", "OnKitchenAsync", "home/+/temperature", "OnTemperatureAsync", "home/kitchen/temperature"),
+        new DiagnosticResult(DiagnosticDescriptors.PlainAndSharedOverlap).WithLocation(1).WithArguments("garden/+", "OnGardenAsync", "garden/+", "OnGardenSharedAsync", "workers", "garden/x"));
 
     // ---- TMQ0015 JSON payload without a JSON context: at the payload parameter, handler or will type
 
@@ -586,7 +624,7 @@ public sealed class DiagnosticTests
         }
         """);
 
-    // ---- TMQ0016 invalid codec or JSON context: at the payload parameter, or the JsonContext argument
+    // ---- TMQ0016 invalid codec: at the Codec (or ReplyCodec) argument
 
     [Fact]
     public Task TMQ0016_CodecForAnotherType() => MarkupVerifier.VerifyAsync("""
@@ -595,8 +633,11 @@ public sealed class DiagnosticTests
         [MqttContract]
         public partial interface IHome
         {
-            [Publish("home", Codec = typeof(PointCodec))]
-            Task PublishAsync(string {|TMQ0016:text|});
+            [Publish("home", {|TMQ0016:Codec = typeof(PointCodec)|})]
+            Task PublishAsync(string text);
+
+            [Request("ask", {|TMQ0016:ReplyCodec = typeof(PointCodec)|})]
+            Task<string> AskAsync(string question);
         }
         """);
 
@@ -622,18 +663,22 @@ public sealed class DiagnosticTests
         [MqttContract]
         public partial interface IHome
         {
-            [Subscribe("home", Codec = typeof(NeedsArgumentCodec))]
-            Task<IAsyncDisposable> OnAsync(Func<Point, Task> {|TMQ0016:handler|});
+            [Subscribe("home", {|TMQ0016:Codec = typeof(NeedsArgumentCodec)|})]
+            Task<IAsyncDisposable> OnAsync(Func<Point, Task> handler);
         }
         """);
 
+    // ---- TMQ0024 a JsonContext that is not a JsonSerializerContext: at the JsonContext argument, and nothing about JSON payloads
+
     [Fact]
-    public Task TMQ0016_JsonContextNotAContext() => MarkupVerifier.VerifyAsync("""
+    public Task TMQ0024_JsonContextNotAContext() => MarkupVerifier.VerifyAsync("""
         namespace Shapes;
 
-        [MqttContract({|TMQ0016:JsonContext = typeof(string)|})]
+        [MqttContract({|TMQ0024:JsonContext = typeof(string)|})]
         public partial interface IHome
         {
+            [Publish("home/{room}")]
+            Task PublishAsync(string room, Reading reading);
         }
         """);
 
@@ -647,7 +692,7 @@ public sealed class DiagnosticTests
             .ToHashSet(StringComparer.Ordinal);
         var untested = DiagnosticDescriptors.AllDescriptors.Select(d => d.Id).Where(id => !tested.Contains(id)).ToList();
         Assert.Empty(untested);
-        Assert.Equal(19, DiagnosticDescriptors.AllDescriptors.Count());
+        Assert.Equal(28, DiagnosticDescriptors.AllDescriptors.Count());
     }
 
     private static DiagnosticResult Expect(DiagnosticDescriptor descriptor, params object[] arguments) =>
@@ -722,6 +767,85 @@ public sealed class DiagnosticTests
             [Request("devices/{device}/reboot")]
             [Publish("devices/{device}/reboot")]
             Task<string> {|TMQ0010:RebootAsync|}(string device, string reason);
+        }
+        """);
+
+    // ---- TMQ0025 handler arguments out of order: at the handler, one diagnostic
+
+    [Fact]
+    public Task TMQ0025_PayloadBeforeTopicValue() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract(JsonContext = typeof(ShapesJson))]
+        public partial interface IHome
+        {
+            [Subscribe("home/{room}/reading")]
+            Task<IAsyncDisposable> OnAsync(Func<Reading, string, Task> {|TMQ0025:handler|});
+        }
+        """);
+
+    // ---- TMQ0026 base contracts disagree on an inherited setting: at the derived contract
+
+    [Fact]
+    public Task TMQ0026_BasesWithDifferentProtocolVersions() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract(ProtocolVersion = MqttVersion.V311)]
+        public partial interface IFirst
+        {
+        }
+
+        [MqttContract(ProtocolVersion = MqttVersion.V500)]
+        public partial interface ISecond
+        {
+        }
+
+        [MqttContract]
+        public partial interface {|TMQ0026:IBoth|} : IFirst, ISecond
+        {
+        }
+        """);
+
+    // ---- TMQ0027 two publish operations on the same topics (warning): at the second
+
+    [Fact]
+    public Task TMQ0027_DuplicatePublishTemplate() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Publish("home/{room}/temperature")]
+            Task PublishTemperatureAsync(string room, string value);
+
+            [Publish("home/{zone}/temperature")]
+            Task {|TMQ0027:PublishZoneTemperatureAsync|}(string zone, string value);
+
+            [Publish("home/{room}/humidity")]
+            Task PublishHumidityAsync(string room, string value);
+        }
+        """);
+
+    // ---- TMQ0028 a plain and a shared subscription overlap (warning): at the second
+
+    [Fact]
+    public Task TMQ0028_PlainAndSharedOverlap() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IHome
+        {
+            [Subscribe("jobs/{id}")]
+            Task<IAsyncDisposable> OnJobAsync(Func<int, string, Task> handler);
+
+            [Subscribe("jobs/+", SharedGroup = "workers")]
+            Task<IAsyncDisposable> {|TMQ0028:OnSharedJobAsync|}(Func<string, Task> handler);
+
+            [Subscribe("other/{id}", SharedGroup = "a")]
+            Task<IAsyncDisposable> OnOtherAAsync(Func<int, string, Task> handler);
+
+            [Subscribe("other/{id}", SharedGroup = "b")]
+            Task<IAsyncDisposable> OnOtherBAsync(Func<int, string, Task> handler);
         }
         """);
 }

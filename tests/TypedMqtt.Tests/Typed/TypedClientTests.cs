@@ -409,7 +409,7 @@ public sealed class TypedClientTests : IAsyncLifetime
         var zones = Channel.CreateUnbounded<string>();
         await using var alarmSubscription = await alarms.OnAlarmAsync((zone, message, _) => zones.Writer.WriteAsync(zone + ":" + message).AsTask());
 
-        await using var plant = await PlantClient.ConnectAsync(_broker.Address);
+        await using var plant = await PlantClient.ConnectAsync(_broker.Address, o => o.NoWill()); // IPlant inherits ITelemetry's will
         IAlarms viaPlant = plant;
         await viaPlant.RaiseAsync("north", "smoke");
         ITelemetry telemetryViaPlant = plant;
