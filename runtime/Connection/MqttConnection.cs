@@ -34,6 +34,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     private int _linkNumber;
     private readonly ReconnectSupervisor _reconnect;
     private int _deadConnectionsDetected;
+    private int _opened;
 
     internal MqttConnection(MqttConnectionOptions options)
     {
@@ -94,6 +95,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         Reconnects = _reconnect.Reconnects,
         DeadConnectionsDetected = Volatile.Read(ref _deadConnectionsDetected),
         QueueLength = _delivery.QueueLength,
+        InFlight = _delivery.InFlight,
         Requests = _requester.Calls,
         RequestTimeouts = _requester.Timeouts,
         LateReplies = _requester.LateReplies,
@@ -108,22 +110,58 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     /// <exception cref="MqttConnectException">The server refused, the handshake timed out, TLS failed or the socket could not be opened.</exception>
     public static async Task<MqttConnection> ConnectAsync(MqttConnectionOptions options, CancellationToken cancellationToken = default)
     {
+        var connection = Create(options);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>
+    /// Creates a connection that is not open yet, for hosts that hand it out before they start: publishes wait in the
+    /// offline queue (by the policy of their QoS), subscriptions and requests wait for the connection, and
+    /// <see cref="OpenAsync"/> connects. <see cref="ConnectAsync(MqttConnectionOptions, CancellationToken)"/> does both.
+    /// </summary>
+    /// <param name="options">Validated options.</param>
+    /// <returns>The connection, not yet open.</returns>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static MqttConnection Create(MqttConnectionOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);
         var connection = new MqttConnection(options);
         connection._delivery.RecoverOutbox();
+        return connection;
+    }
+
+    /// <summary>
+    /// Opens a connection made by <see cref="Create"/>: connects, waits for CONNACK, then sends what waited. If the first
+    /// connect fails, the connection is closed for good (create a new one to try again); after it succeeded, a dropped
+    /// connection reconnects by itself.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>A task that completes when the connection is open.</returns>
+    /// <exception cref="MqttConnectException">The server refused, the handshake timed out, TLS failed or the socket could not be opened.</exception>
+    /// <exception cref="InvalidOperationException">It was opened before.</exception>
+    public async Task OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _opened, 1) != 0)
+        {
+            throw new InvalidOperationException("The connection was opened already; a connection opens once (it reconnects by itself after that).");
+        }
+
         try
         {
-            await connection.ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
+            await ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            connection._closing = true;
-            connection._links.Close("The connection could not be opened.");
+            _closing = true;
+            _links.Close("The connection could not be opened.");
             throw;
         }
     }
+
+    /// <summary>Waits until the connection has a link that new work may use (for parts that need what CONNACK said).</summary>
+    internal Task WhenLinkedAsync(CancellationToken cancellationToken) => _links.WaitAsync(cancellationToken);
 
     /// <summary>Opens a connection from an address string, optionally refined in code.</summary>
     /// <param name="address">For example <c>mqtts://user:pass@broker:8883?clientId=sensor-1&amp;keepAlive=30</c>.</param>
@@ -136,6 +174,16 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         configure?.Invoke(builder);
         return ConnectAsync(builder.Build(), cancellationToken);
     }
+
+    /// <summary>
+    /// Waits until every publish accepted so far is done: nothing in the offline queue, every QoS 1/2 publish acknowledged
+    /// by the broker. For a graceful stop: flush within a deadline, then disconnect, and report
+    /// <see cref="MqttConnectionStatistics.QueueLength"/> and <see cref="MqttConnectionStatistics.InFlight"/> if it ran out.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the wait (for example the host's shutdown deadline).</param>
+    /// <returns>A task that completes when everything is delivered.</returns>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    public Task FlushAsync(CancellationToken cancellationToken = default) => _delivery.FlushAsync(cancellationToken);
 
     /// <summary>Sends DISCONNECT (reason 0x00: the broker discards the will) and closes the connection for good.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>

@@ -412,6 +412,24 @@ public class MqttConnectionOptionsBuilder
         LoadClientCertificateFromQuery();
     }
 
+    /// <summary>
+    /// Sets one option by its address name (<c>keepAlive</c>, <c>cleanStart</c>, <c>sessionExpiry</c>, <c>caFile</c>...;
+    /// see <see cref="FromAddress(string)"/>), parsed and checked as in an address. For settings that come as name/value
+    /// pairs, such as a configuration section.
+    /// </summary>
+    /// <param name="name">The option's address name (case-insensitive).</param>
+    /// <param name="value">Its value as text.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="FormatException">The name is unknown or the value malformed; the message lists the known names.</exception>
+    public MqttConnectionOptionsBuilder WithOption(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(value);
+        ApplyQueryOption(name, value);
+        LoadClientCertificateFromQuery();
+        return this;
+    }
+
     private void ApplyQueryOption(string name, string value)
     {
         switch (name.ToUpperInvariant())

@@ -30,6 +30,9 @@ public sealed record MqttConnectionStatistics
     /// <summary>Messages now in the offline queue.</summary>
     public int QueueLength { get; init; }
 
+    /// <summary>QoS 1/2 publishes now sent and awaiting their acknowledgement.</summary>
+    public int InFlight { get; init; }
+
     /// <summary>Requests sent (<see cref="MqttConnection.RequestAsync{TRequest, TReply}"/> and <c>[Request]</c> operations).</summary>
     public long Requests { get; init; }
 

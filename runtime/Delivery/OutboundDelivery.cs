@@ -313,6 +313,18 @@ internal sealed class OutboundDelivery
         }
     }
 
+    /// <summary>QoS 1/2 publishes sent and not yet acknowledged.</summary>
+    public int InFlight => _session.OutboundCount;
+
+    /// <summary>Waits until nothing is queued and every QoS 1/2 publish is acknowledged (checked every 5 ms).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (_queue.Count > 0 || Volatile.Read(ref _draining) != 0 || _session.OutboundCount > 0)
+        {
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Waits until everything queued was written (or the link is gone), at most <paramref name="timeout"/>: a graceful close sends what was accepted before DISCONNECT.</summary>
     public async Task WrittenAsync(TimeSpan timeout)
     {

@@ -125,6 +125,9 @@ internal sealed class Requester
 
     private async Task<string> SubscribeResponseTopicAsync()
     {
+        // The topic depends on what CONNACK said (Response Information, an assigned client id): wait for a connection
+        // that was created before it opened.
+        await _connection.WhenLinkedAsync(CancellationToken.None).ConfigureAwait(false);
         var topic = ChooseResponseTopic(_connection.ConnectResult, _connection.Options.ResponseTopicPrefix, _nonce);
         try
         {

@@ -11,7 +11,14 @@ internal static class ExampleRunner
     private const string Configuration = "Release";
 #endif
 
-    public static async Task<(int ExitCode, string Output)> RunAsync(string name, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(string name, params string[] arguments) =>
+        RunAsync(name, null, arguments);
+
+    /// <summary>
+    /// Runs an example until it exits; with <paramref name="interruptWhen"/>, sends it SIGINT (Ctrl-C) once a line of its
+    /// output contains that text, as a user stopping a service would.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string name, string? interruptWhen, params string[] arguments)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "TypedMqtt.sln")))
@@ -29,7 +36,7 @@ internal static class ExampleRunner
         }
 
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdout = interruptWhen is null ? process.StandardOutput.ReadToEndAsync() : ReadAndInterruptAsync(process, interruptWhen);
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
@@ -43,5 +50,23 @@ internal static class ExampleRunner
         }
 
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static async Task<string> ReadAndInterruptAsync(Process process, string interruptWhen)
+    {
+        var output = new System.Text.StringBuilder();
+        var interrupted = false;
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            output.AppendLine(line);
+            if (!interrupted && line.Contains(interruptWhen, StringComparison.Ordinal))
+            {
+                interrupted = true;
+                using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                await kill.WaitForExitAsync();
+            }
+        }
+
+        return output.ToString();
     }
 }

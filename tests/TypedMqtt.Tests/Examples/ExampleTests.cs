@@ -21,6 +21,20 @@ public sealed class ExampleTests
     }
 
     [Fact]
+    public async Task Worker_runs_on_the_embedded_broker_and_stops_cleanly_on_Ctrl_C()
+    {
+        // Interrupted once a reading went through the injected client, the broker and a scoped handler.
+        var (exitCode, output) = await ExampleRunner.RunAsync("Worker", interruptWhen: "Line paint:");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("Health: Healthy (MQTT: connected to mqtt://127.0.0.1:", output, StringComparison.Ordinal);
+        Assert.Contains("Line press: ", output, StringComparison.Ordinal);
+        Assert.Contains("Application is shutting down...", output, StringComparison.Ordinal);
+        Assert.Contains("Connected -> Closed: the application disconnected", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Quickstart_rejects_unknown_arguments()
     {
         var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart", "--brokr");

@@ -32,3 +32,17 @@ public sealed class CapturingLogger : ILogger
         }
     }
 }
+
+/// <summary>Hands one <see cref="CapturingLogger"/> to every category (for a host's logging builder).</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    public CapturingLogger Logger { get; } = new();
+
+    public IReadOnlyList<(LogLevel Level, EventId Id, string Message)> Entries => Logger.Entries;
+
+    public ILogger CreateLogger(string categoryName) => Logger;
+
+    public void Dispose()
+    {
+    }
+}
