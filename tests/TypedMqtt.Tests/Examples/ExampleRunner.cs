@@ -14,11 +14,15 @@ internal static class ExampleRunner
     public static Task<(int ExitCode, string Output)> RunAsync(string name, params string[] arguments) =>
         RunAsync(name, null, arguments);
 
+    /// <summary>Runs an example and sends it SIGINT (Ctrl-C) once a line of its output contains <paramref name="interruptWhen"/>.</summary>
+    public static Task<(int ExitCode, string Output)> RunUntilInterruptedAsync(string name, string interruptWhen) =>
+        RunAsync(name, interruptWhen, []);
+
     /// <summary>
     /// Runs an example until it exits; with <paramref name="interruptWhen"/>, sends it SIGINT (Ctrl-C) once a line of its
     /// output contains that text, as a user stopping a service would.
     /// </summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string name, string? interruptWhen, params string[] arguments)
+    private static async Task<(int ExitCode, string Output)> RunAsync(string name, string? interruptWhen, string[] arguments)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "TypedMqtt.sln")))

@@ -24,7 +24,7 @@ public sealed class ExampleTests
     public async Task Worker_runs_on_the_embedded_broker_and_stops_cleanly_on_Ctrl_C()
     {
         // Interrupted once a reading went through the injected client, the broker and a scoped handler.
-        var (exitCode, output) = await ExampleRunner.RunAsync("Worker", interruptWhen: "Line paint:");
+        var (exitCode, output) = await ExampleRunner.RunUntilInterruptedAsync("Worker", "Line paint:");
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("Health: Healthy (MQTT: connected to mqtt://127.0.0.1:", output, StringComparison.Ordinal);
