@@ -225,16 +225,16 @@ public sealed partial class TypedMqttGenerator
             {
                 var name = Identifier(operation.PayloadParameter!);
                 var value = name + (payload.AllowNull ? "!" : string.Empty);
-                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MemberKey}, {qos}, {retain}, {properties}, {offline}, {token})";
+                call = $"_connection.PublishAsync<{payload.TypeName}>(__topic, {value}, CodecFor{operation.MemberKey}, {qos}, {retain}, {properties}, {offline}, {token}, {TemplateLiteral(operation)})";
                 if (NullMeansEmpty(payload))
                 {
                     // A null payload is an empty message (which also clears a retained topic), whatever the codec.
-                    call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token}) : {call}";
+                    call = $"{name} is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token}, {TemplateLiteral(operation)}) : {call}";
                 }
             }
             else
             {
-                call = $"_connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token})";
+                call = $"_connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, {qos}, {retain}, {properties}, {offline}, {token}, {TemplateLiteral(operation)})";
             }
 
             w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask({call});" : $"return {call};");
@@ -273,7 +273,7 @@ public sealed partial class TypedMqttGenerator
                 : ("global::System.ReadOnlyMemory<byte>", "default", $"{Runtime}MemoryCodec.Instance");
 
             // A nullable reply is decoded by the codec of its non-nullable type; '!' bridges Task<T> to the declared Task<T?>.
-            var call = $"_connection.RequestAsync<{requestType}, {request.Reply.TypeName}>(__topic, {value}, {codec}, ReplyCodecFor{operation.MemberKey}, ({Runtime}MqttQos){operation.Qos}, {PropertiesArgument(operation)}, {timeout}, {token})"
+            var call = $"_connection.RequestAsync<{requestType}, {request.Reply.TypeName}>(__topic, {value}, {codec}, ReplyCodecFor{operation.MemberKey}, ({Runtime}MqttQos){operation.Qos}, {PropertiesArgument(operation)}, {timeout}, {token}, {TemplateLiteral(operation)})"
                 + (request.Reply.AllowNull ? "!" : string.Empty);
             w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask<{request.ReplyType}>({call});" : $"return {call};");
             w.Close();
@@ -397,7 +397,7 @@ public sealed partial class TypedMqttGenerator
                 w.Line("/// <returns>A task that completes when the broker has the clear (for QoS 1/2) or it was written (QoS 0).</returns>");
                 w.Open($"public {Tasks}Task {name}({string.Join(", ", parameters)})");
                 EmitTopic(w, operation);
-                w.Line($"return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, ({Runtime}MqttQos){operation.Qos}, true, null, {offline}, cancellationToken);");
+                w.Line($"return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, ({Runtime}MqttQos){operation.Qos}, true, null, {offline}, cancellationToken, {TemplateLiteral(operation)});");
                 w.Close();
             }
         }
@@ -625,6 +625,9 @@ public sealed partial class TypedMqttGenerator
                 _ => $"{Runtime}MqttTopic.Parse<{parameter.TypeName}>({level}, {name})",
             };
         }
+
+        /// <summary>The operation's topic template as a literal: it names the publish's span and metrics (bounded cardinality).</summary>
+        private static string TemplateLiteral(OperationModel operation) => Literal(string.Join("/", operation.Levels.Select(l => l.Text)));
 
         private static string Identifier(string name) =>
             Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using TypedMqtt.Delivery;
+using TypedMqtt.Diagnostics;
 
 namespace TypedMqtt;
 
@@ -17,6 +19,10 @@ public sealed partial class MqttConnection
     /// <param name="properties">MQTT 5 message properties, or <see langword="null"/>.</param>
     /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
     /// <param name="cancellationToken">Withdraws the publish if it was not written yet (it is then never sent); once written, it may still arrive.</param>
+    /// <param name="topicTemplate">
+    /// The topic template this publish belongs to (for example <c>home/{room}/temperature</c>), which names its span and its
+    /// metrics so that their cardinality stays bounded; <see langword="null"/> uses the topic. Generated clients pass it.
+    /// </param>
     /// <returns>A task that completes when the publish is done.</returns>
     /// <exception cref="ArgumentException">The topic or a property is invalid.</exception>
     /// <exception cref="MqttOperationException">The connection is down, the server's limits forbid it, or the broker refused it.</exception>
@@ -27,10 +33,75 @@ public sealed partial class MqttConnection
         bool retain = false,
         MqttMessageProperties? properties = null,
         MqttOfflinePolicy? offlinePolicy = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        string? topicTemplate = null)
+    {
+        return MqttTelemetry.ObservesPublish
+            ? PublishBytesObserved(topic, payload, qos, retain, properties, offlinePolicy, cancellationToken, topicTemplate)
+            : PublishBytes(topic, payload, qos, retain, properties, offlinePolicy, cancellationToken);
+    }
+
+    // Its own method: the closure is allocated only when telemetry listens, never on the plain path.
+    private Task PublishBytesObserved(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken, string? topicTemplate) =>
+        ObservePublish(topic, topicTemplate, qos, properties, traced => PublishBytes(topic, payload, qos, retain, traced, offlinePolicy, cancellationToken));
+
+    private Task PublishBytes(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken)
     {
         PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
         PublishRules.CheckServerLimits(topic, payload.Length, qos, retain, ConnectResult);
         return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
+    }
+
+    /// <summary>
+    /// A publish while telemetry listens: a producer span whose W3C trace context travels in the message's user
+    /// properties (MQTT 5), then the sent counter and the duration when the publish completes. <paramref name="publish"/>
+    /// runs the publish itself with the properties to send, outside the span's ambient scope.
+    /// </summary>
+    private Task ObservePublish(string topic, string? template, MqttQos qos, MqttMessageProperties? properties, Func<MqttMessageProperties?, Task> publish)
+    {
+        var destination = template ?? topic;
+        var previous = Activity.Current;
+        var activity = MqttTelemetry.StartPublish(destination, topic, qos, Options);
+        Activity.Current = previous; // the span ends when the publish completes, not when this call returns
+        if (activity is not null && Options.ProtocolVersion == MqttVersion.V500)
+        {
+            properties = MqttTelemetry.Inject(activity, properties);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        Task task;
+        try
+        {
+            task = publish(properties);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.Dispose();
+            throw;
+        }
+
+        return CompletePublishAsync(task, activity, destination, started);
+    }
+
+    private static async Task CompletePublishAsync(Task task, Activity? activity, string destination, long started)
+    {
+        var tags = MqttTelemetry.Tags("publish", destination);
+        try
+        {
+            await task.ConfigureAwait(false);
+            MqttTelemetry.Sent.Add(1, tags);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            tags.Add("error.type", e.GetType().FullName);
+            throw;
+        }
+        finally
+        {
+            MqttTelemetry.PublishDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+            activity?.Dispose();
+        }
     }
 }

@@ -21,6 +21,7 @@ public sealed partial class MqttConnection
     /// <param name="properties">Further MQTT 5 properties of the request (its response topic and correlation data are set here).</param>
     /// <param name="timeout">How long to wait for the reply, sending included; <see langword="null"/> takes <see cref="MqttConnectionOptions.RequestTimeout"/>.</param>
     /// <param name="cancellationToken">Cancels the wait (a reply that comes later is dropped and counted).</param>
+    /// <param name="topicTemplate">The request's topic template, naming its span and metrics; <see langword="null"/> uses the topic.</param>
     /// <returns>The decoded reply.</returns>
     /// <exception cref="MqttRequestTimeoutException">No reply came in time.</exception>
     /// <exception cref="MqttRequestException">The responder failed (its handler threw, or it could not decode the request), or the reply could not be decoded.</exception>
@@ -33,7 +34,8 @@ public sealed partial class MqttConnection
         MqttQos qos = MqttQos.AtLeastOnce,
         MqttMessageProperties? properties = null,
         TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        string? topicTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(requestCodec);
         ArgumentNullException.ThrowIfNull(replyCodec);
@@ -44,7 +46,7 @@ public sealed partial class MqttConnection
             throw new ArgumentOutOfRangeException(nameof(timeout), wait, "A request timeout must be positive, or Timeout.InfiniteTimeSpan to wait for ever.");
         }
 
-        return _requester.RequestAsync(topic, request, requestCodec, replyCodec, qos, properties, wait, cancellationToken);
+        return _requester.RequestAsync(topic, topicTemplate, request, requestCodec, replyCodec, qos, properties, wait, cancellationToken);
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ public sealed partial class MqttConnection
     /// <param name="properties">MQTT 5 properties, or <see langword="null"/>.</param>
     /// <param name="offlinePolicy">What to do while offline; <see langword="null"/> takes the connection's policy for the QoS.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="topicTemplate">The topic template, naming the span and metrics (see <see cref="PublishAsync(string, ReadOnlyMemory{byte}, MqttQos, bool, MqttMessageProperties?, MqttOfflinePolicy?, CancellationToken, string?)"/>).</param>
     /// <returns>A task that completes when the publish is done.</returns>
     public Task PublishAsync<T>(
         string topic,
@@ -27,7 +28,17 @@ public sealed partial class MqttConnection
         bool retain = false,
         MqttMessageProperties? properties = null,
         MqttOfflinePolicy? offlinePolicy = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        string? topicTemplate = null) =>
+        Diagnostics.MqttTelemetry.ObservesPublish
+            ? PublishEncodedObserved(topic, payload, codec, qos, retain, properties, offlinePolicy, cancellationToken, topicTemplate)
+            : PublishEncoded(topic, payload, codec, qos, retain, properties, offlinePolicy, cancellationToken);
+
+    // Its own method: the closure is allocated only when telemetry listens, never on the plain path.
+    private Task PublishEncodedObserved<T>(string topic, T payload, IMqttPayloadCodec<T> codec, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken, string? topicTemplate) =>
+        ObservePublish(topic, topicTemplate, qos, properties, traced => PublishEncoded(topic, payload, codec, qos, retain, traced, offlinePolicy, cancellationToken));
+
+    private Task PublishEncoded<T>(string topic, T payload, IMqttPayloadCodec<T> codec, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(codec);
         PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);

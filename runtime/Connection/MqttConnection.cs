@@ -129,6 +129,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         MqttConnectionOptionsValidator.ThrowIfInvalid(options);
         var connection = new MqttConnection(options);
         connection._delivery.RecoverOutbox();
+        MqttTelemetry.Track(connection);
         return connection;
     }
 
@@ -222,6 +223,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         }
 
         await _router.StopAllAsync().ConfigureAwait(false);
+        MqttTelemetry.Untrack(this);
         _delivery.FailAll("The connection was disposed before the message was acknowledged.");
         _lifetime.Dispose();
         _connectGate.Dispose();

@@ -105,7 +105,7 @@ internal sealed class InboundRouter
     }
 
     private static MqttMessageContext? ContextFor(MessageSink sink, MqttPublishPacket message, ref MqttMessageContext? context) =>
-        sink.NeedsContext ? context ??= CreateContext(message) : null;
+        sink.NeedsContext || Diagnostics.MqttTelemetry.Source.HasListeners() ? context ??= CreateContext(message) : null; // a process span reads the trace context from it
 
     /// <summary>The context a handler sees for a received PUBLISH.</summary>
     internal static MqttMessageContext CreateContext(MqttPublishPacket m) => new()

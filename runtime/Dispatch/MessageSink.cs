@@ -135,7 +135,7 @@ internal sealed class MessageSink<T> : MessageSink
         Task task;
         try
         {
-            task = _handler.InvokeAsync(message, context, _stopping.Token);
+            task = Invoke(message, topic, context, _stopping.Token);
         }
 #pragma warning disable CA1031 // A throwing handler must not stop its subscription or the connection: it is reported.
         catch (Exception e)
@@ -155,6 +155,34 @@ internal sealed class MessageSink<T> : MessageSink
 
         ReportIfFailed(task, topic);
         Volatile.Write(ref _running, 0);
+    }
+
+    /// <summary>Calls the handler; while telemetry listens, inside a process span and measured.</summary>
+    private Task Invoke(T message, string topic, MqttMessageContext? context, CancellationToken cancellationToken) =>
+        Diagnostics.MqttTelemetry.ObservesProcess
+            ? InvokeObservedAsync(message, topic, context, cancellationToken)
+            : _handler.InvokeAsync(message, context, cancellationToken);
+
+    private async Task InvokeObservedAsync(T message, string topic, MqttMessageContext? context, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var tags = Diagnostics.MqttTelemetry.Tags("process", Filter);
+        using var activity = Diagnostics.MqttTelemetry.StartProcess(Filter, topic, context);
+        try
+        {
+            await _handler.InvokeAsync(message, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+            tags.Add("error.type", e.GetType().FullName);
+            throw;
+        }
+        finally
+        {
+            Diagnostics.MqttTelemetry.Consumed.Add(1, tags);
+            Diagnostics.MqttTelemetry.ProcessDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+        }
     }
 
     private void ReportIfFailed(Task task, string topic)
@@ -263,7 +291,7 @@ internal sealed class MessageSink<T> : MessageSink
                     try
                     {
                         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                        var call = _handler.InvokeAsync(item.Message, item.Context, token);
+                        var call = Invoke(item.Message, item.Topic, item.Context, token);
                         Grade(System.Diagnostics.Stopwatch.GetTimestamp() - started);
                         await call.ConfigureAwait(false);
                     }

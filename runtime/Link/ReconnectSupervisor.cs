@@ -90,6 +90,7 @@ internal sealed class ReconnectSupervisor(
             }
 
             Interlocked.Increment(ref _reconnects);
+            Diagnostics.MqttTelemetry.Reconnects.Add(1);
             await reconnected(lifetime).ConfigureAwait(false);
             return;
         }

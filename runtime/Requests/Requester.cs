@@ -46,6 +46,7 @@ internal sealed class Requester
 
     public async Task<TReply> RequestAsync<TRequest, TReply>(
         string topic,
+        string? topicTemplate,
         TRequest request,
         IMqttPayloadCodec<TRequest> requestCodec,
         IMqttPayloadCodec<TReply> replyCodec,
@@ -74,8 +75,8 @@ internal sealed class Requester
         try
         {
             var publish = request is null
-                ? _connection.PublishAsync(topic, ReadOnlyMemory<byte>.Empty, qos, false, requestProperties, null, token)
-                : _connection.PublishAsync(topic, request, requestCodec, qos, false, requestProperties, null, token);
+                ? _connection.PublishAsync(topic, ReadOnlyMemory<byte>.Empty, qos, false, requestProperties, null, token, topicTemplate)
+                : _connection.PublishAsync(topic, request, requestCodec, qos, false, requestProperties, null, token, topicTemplate);
             await publish.ConfigureAwait(false);
             sent = true;
             return await pending.Task.WaitAsync(token).ConfigureAwait(false);

@@ -45,6 +45,40 @@ public class PublishPath
         return _qos0.PublishAsync(_device, _reading);
     }
 
+    /// <summary>
+    /// The same call with telemetry listening (an ActivityListener recording every TypedMqtt span and a MeterListener on
+    /// every TypedMqtt instrument): what tracing costs when it is on. Without listeners the call above pays one flag check.
+    /// </summary>
+    [Benchmark(Description = "typed QoS 0 call, telemetry listening (span + trace context + metrics)")]
+    public Task Typed_Qos0_Call_Traced()
+    {
+        return _qos0.PublishAsync(_device, _reading);
+    }
+
+    [GlobalSetup(Target = nameof(Typed_Qos0_Call_Traced))]
+    public void SetupTraced()
+    {
+        Setup();
+        _spans = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "TypedMqtt",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(_spans);
+        _meters = new System.Diagnostics.Metrics.MeterListener { InstrumentPublished = (instrument, listener) => { if (instrument.Meter.Name == "TypedMqtt") { listener.EnableMeasurementEvents(instrument); } } };
+        _meters.Start();
+    }
+
+    [GlobalCleanup(Target = nameof(Typed_Qos0_Call_Traced))]
+    public void CleanupTraced()
+    {
+        _spans?.Dispose();
+        _meters?.Dispose();
+    }
+
+    private System.Diagnostics.ActivityListener? _spans;
+    private System.Diagnostics.Metrics.MeterListener? _meters;
+
     [Benchmark(Description = "raw QoS 1 call (ack later)")]
     public Task Raw_Qos1_Call()
     {

@@ -73,7 +73,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishLogAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"logs/{(global::TypedMqtt.MqttTopic.Level(service, "service"))}/{(global::TypedMqtt.MqttTopic.Rest(path, "path"))}");
-            return _connection.PublishAsync<string>(__topic, line, CodecForPublishLogAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
+            return _connection.PublishAsync<string>(__topic, line, CodecForPublishLogAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken, "logs/{service}/{*path}");
         }
 
         /// <inheritdoc/>

@@ -68,7 +68,7 @@ public sealed partial class GlobalClient : global::IGlobal, global::System.IAsyn
         var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}", out var __length)
             ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishAsync, __text.Slice(0, __length))
             : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"global/{(global::TypedMqtt.MqttTopic.Level(@event, "event"))}");
-        return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+        return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "global/{event}");
     }
 
     /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -69,7 +69,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfHeartbeatAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken, "telemetry/{deviceId}/heartbeat");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
@@ -152,7 +152,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
-            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForPublishStatusAsync, null, default);
+            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForPublishStatusAsync, null, default, "devices/{deviceId}/status");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
@@ -267,7 +267,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "devices/{deviceId}/reading");
         }
 
         /// <inheritdoc/>
@@ -277,7 +277,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
-            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForPublishStatusAsync, null, default);
+            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForPublishStatusAsync, null, default, "devices/{deviceId}/status");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
@@ -393,7 +393,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken, "telemetry/{deviceId}/reading");
         }
 
         /// <inheritdoc/>
@@ -415,7 +415,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfHeartbeatAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"telemetry/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/heartbeat");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken, "telemetry/{deviceId}/heartbeat");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

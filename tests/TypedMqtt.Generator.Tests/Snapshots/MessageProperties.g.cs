@@ -76,7 +76,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfSendAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}");
-            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendAsync.MergeWith(properties), null, cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendAsync.MergeWith(properties), null, cancellationToken, "commands/{deviceId}"));
         }
 
         /// <inheritdoc/>
@@ -86,14 +86,14 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfSendUrgentAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"commands/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/urgent");
-            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendUrgentAsync, (global::TypedMqtt.MqttQos)2, false, PropertiesForSendUrgentAsync.MergeWith(properties), null, cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask(_connection.PublishAsync<string>(__topic, command, CodecForSendUrgentAsync, (global::TypedMqtt.MqttQos)2, false, PropertiesForSendUrgentAsync.MergeWith(properties), null, cancellationToken, "commands/{deviceId}/urgent"));
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task SendToAllAsync(string command, global::TypedMqtt.MqttMessageProperties properties)
         {
             var __topic = "commands/all";
-            return _connection.PublishAsync<string>(__topic, command, CodecForSendToAllAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendToAllAsync.MergeWith(properties), null, default);
+            return _connection.PublishAsync<string>(__topic, command, CodecForSendToAllAsync, (global::TypedMqtt.MqttQos)0, false, PropertiesForSendToAllAsync.MergeWith(properties), null, default, "commands/all");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -79,7 +79,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"rooms/{(global::TypedMqtt.MqttTopic.Level(room, "room"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishAsync_1, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"rooms/{(global::TypedMqtt.MqttTopic.Level(room, "room"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync_1, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync_1, (global::TypedMqtt.MqttQos)0, false, null, null, default, "rooms/{room}/reading");
         }
 
         /// <inheritdoc/>
@@ -89,7 +89,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"rooms/{(global::TypedMqtt.MqttTopic.Level(room, "room"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishAsync_2, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"rooms/{(global::TypedMqtt.MqttTopic.Level(room, "room"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync_2, (global::TypedMqtt.MqttQos)1, false, PropertiesForPublishAsync_2, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishAsync_2, (global::TypedMqtt.MqttQos)1, false, PropertiesForPublishAsync_2, null, cancellationToken, "rooms/{room}/reading");
         }
 
         /// <inheritdoc/>

@@ -83,7 +83,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishTextAsync(string text)
         {
             var __topic = "payloads/text";
-            return _connection.PublishAsync<string>(__topic, text, CodecForPublishTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<string>(__topic, text, CodecForPublishTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/text");
         }
 
         /// <inheritdoc/>
@@ -102,7 +102,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishBytesAsync(byte[] bytes)
         {
             var __topic = "payloads/bytes";
-            return _connection.PublishAsync<byte[]>(__topic, bytes, CodecForPublishBytesAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<byte[]>(__topic, bytes, CodecForPublishBytesAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/bytes");
         }
 
         /// <inheritdoc/>
@@ -121,7 +121,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishMemoryAsync(global::System.ReadOnlyMemory<byte> memory)
         {
             var __topic = "payloads/memory";
-            return _connection.PublishAsync<global::System.ReadOnlyMemory<byte>>(__topic, memory, CodecForPublishMemoryAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<global::System.ReadOnlyMemory<byte>>(__topic, memory, CodecForPublishMemoryAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/memory");
         }
 
         /// <inheritdoc/>
@@ -140,7 +140,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishPointAsync(global::Shapes.Point point)
         {
             var __topic = "payloads/point";
-            return _connection.PublishAsync<global::Shapes.Point>(__topic, point, CodecForPublishPointAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return _connection.PublishAsync<global::Shapes.Point>(__topic, point, CodecForPublishPointAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/point");
         }
 
         /// <inheritdoc/>
@@ -162,7 +162,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishNullableJsonAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"payloads/json/{(global::TypedMqtt.MqttTopic.Level(name, "name"))}");
-            return reading is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default) : _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return reading is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/json/{name}") : _connection.PublishAsync<global::Shapes.Reading>(__topic, reading!, CodecForPublishNullableJsonAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/json/{name}");
         }
 
         /// <inheritdoc/>
@@ -181,7 +181,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task PublishNullableTextAsync(string? text)
         {
             var __topic = "payloads/maybe-text";
-            return text is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default) : _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default);
+            return text is null ? _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/maybe-text") : _connection.PublishAsync<string>(__topic, text!, CodecForPublishNullableTextAsync, (global::TypedMqtt.MqttQos)0, false, null, null, default, "payloads/maybe-text");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -73,7 +73,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"legacy/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"legacy/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken, "legacy/{deviceId}/reading");
         }
 
         /// <inheritdoc/>
@@ -96,7 +96,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"legacy/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"legacy/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/reading");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken, "legacy/{deviceId}/reading");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

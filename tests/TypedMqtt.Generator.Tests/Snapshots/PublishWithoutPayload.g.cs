@@ -68,14 +68,14 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/ping");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, false, null, null, cancellationToken, "devices/{deviceId}/ping");
         }
 
         /// <inheritdoc/>
         public global::System.Threading.Tasks.Task PingAllAsync()
         {
             var __topic = "broadcast/ping";
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, false, null, null, default);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, false, null, null, default, "broadcast/ping");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

@@ -88,7 +88,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(device, "device"))}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/reboot", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfRebootAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(device, "device"))}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/reboot");
-            return _connection.RequestAsync<global::Shapes.Reading, global::Shapes.Status>(__topic, reading, CodecForRebootAsync, ReplyCodecForRebootAsync, (global::TypedMqtt.MqttQos)1, PropertiesForRebootAsync, timeout, cancellationToken);
+            return _connection.RequestAsync<global::Shapes.Reading, global::Shapes.Status>(__topic, reading, CodecForRebootAsync, ReplyCodecForRebootAsync, (global::TypedMqtt.MqttQos)1, PropertiesForRebootAsync, timeout, cancellationToken, "devices/{device}/{kind}/reboot");
         }
 
         /// <summary>Answers the requests of <see cref="RebootAsync"/> (devices/+/+/reboot): each reply is what <paramref name="handler"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref="global::TypedMqtt.MqttRequestException"/>.</summary>
@@ -124,7 +124,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(device, "device"))}/ping", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(device, "device"))}/ping");
-            return new global::System.Threading.Tasks.ValueTask<string>(_connection.RequestAsync<global::System.ReadOnlyMemory<byte>, string>(__topic, default, global::TypedMqtt.MemoryCodec.Instance, ReplyCodecForPingAsync, (global::TypedMqtt.MqttQos)0, PropertiesForPingAsync, global::System.TimeSpan.FromSeconds(5), cancellationToken));
+            return new global::System.Threading.Tasks.ValueTask<string>(_connection.RequestAsync<global::System.ReadOnlyMemory<byte>, string>(__topic, default, global::TypedMqtt.MemoryCodec.Instance, ReplyCodecForPingAsync, (global::TypedMqtt.MqttQos)0, PropertiesForPingAsync, global::System.TimeSpan.FromSeconds(5), cancellationToken, "devices/{device}/ping"));
         }
 
         /// <summary>Answers the requests of <see cref="PingAsync"/> (devices/+/ping): each reply is what <paramref name="handler"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref="global::TypedMqtt.MqttRequestException"/>.</summary>
@@ -157,7 +157,7 @@ namespace Shapes
         public global::System.Threading.Tasks.Task<global::Shapes.Status?> RunAsync(string? job, global::TypedMqtt.MqttMessageProperties? properties = null, global::System.TimeSpan timeout = default)
         {
             var __topic = "jobs";
-            return _connection.RequestAsync<string, global::Shapes.Status>(__topic, job!, CodecForRunAsync, ReplyCodecForRunAsync, (global::TypedMqtt.MqttQos)1, PropertiesForRunAsync.MergeWith(properties), timeout == global::System.TimeSpan.Zero ? global::System.TimeSpan.FromSeconds(60) : timeout, default)!;
+            return _connection.RequestAsync<string, global::Shapes.Status>(__topic, job!, CodecForRunAsync, ReplyCodecForRunAsync, (global::TypedMqtt.MqttQos)1, PropertiesForRunAsync.MergeWith(properties), timeout == global::System.TimeSpan.Zero ? global::System.TimeSpan.FromSeconds(60) : timeout, default, "jobs")!;
         }
 
         /// <summary>Answers the requests of <see cref="RunAsync"/> (jobs): each reply is what <paramref name="handler"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref="global::TypedMqtt.MqttRequestException"/>.</summary>
@@ -193,7 +193,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"points/{(id)}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfMoveAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"points/{(id)}");
-            return _connection.RequestAsync<global::Shapes.Point, global::Shapes.Point>(__topic, to, CodecForMoveAsync, ReplyCodecForMoveAsync, (global::TypedMqtt.MqttQos)1, PropertiesForMoveAsync, timeout, default);
+            return _connection.RequestAsync<global::Shapes.Point, global::Shapes.Point>(__topic, to, CodecForMoveAsync, ReplyCodecForMoveAsync, (global::TypedMqtt.MqttQos)1, PropertiesForMoveAsync, timeout, default, "points/{id}");
         }
 
         /// <summary>Answers the requests of <see cref="MoveAsync"/> (points/+): each reply is what <paramref name="handler"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref="global::TypedMqtt.MqttRequestException"/>.</summary>

@@ -75,7 +75,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/{(global::TypedMqtt.MqttTopic.Format(enabled))}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishReadingAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"sites/{(global::TypedMqtt.MqttTopic.Level(site, "site"))}/floors/{(floor)}/devices/{(deviceId)}/{(global::TypedMqtt.MqttTopic.FormatEnum(kind, "kind"))}/{(global::TypedMqtt.MqttTopic.Format(enabled))}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishReadingAsync, (global::TypedMqtt.MqttQos)1, false, null, null, cancellationToken, "sites/{site}/floors/{floor}/devices/{deviceId}/{kind}/{enabled}");
         }
 
         /// <inheritdoc/>
@@ -97,7 +97,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishCounterAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
-            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, null, default);
+            return _connection.PublishAsync<global::Shapes.Reading>(__topic, reading, CodecForPublishCounterAsync, (global::TypedMqtt.MqttQos)0, true, null, null, default, "counters/{big}/{small}/{unsigned}");
         }
 
         /// <summary>Clears the retained message of <see cref="PublishCounterAsync"/>'s topic: publishes an empty retained message to it.</summary>
@@ -108,7 +108,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishCounterAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"counters/{(big)}/{(small)}/{(unsigned)}");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, true, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)0, true, null, null, cancellationToken, "counters/{big}/{small}/{unsigned}");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>

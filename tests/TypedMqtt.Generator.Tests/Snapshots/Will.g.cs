@@ -70,7 +70,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
-            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
+            return _connection.PublishAsync<global::Shapes.Status>(__topic, status, CodecForPublishStatusAsync, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken, "devices/{deviceId}/status");
         }
 
         /// <summary>Clears the retained message of <see cref="PublishStatusAsync"/>'s topic: publishes an empty retained message to it.</summary>
@@ -81,7 +81,7 @@ namespace Shapes
             var __topic = global::System.MemoryExtensions.TryWrite(__text, global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status", out var __length)
                 ? global::TypedMqtt.MqttTopic.Reuse(ref _topicOfPublishStatusAsync, __text.Slice(0, __length))
                 : global::System.String.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"devices/{(global::TypedMqtt.MqttTopic.Level(deviceId, "deviceId"))}/status");
-            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken);
+            return _connection.PublishAsync(__topic, global::System.ReadOnlyMemory<byte>.Empty, (global::TypedMqtt.MqttQos)1, true, null, null, cancellationToken, "devices/{deviceId}/status");
         }
 
         /// <summary>Connection options for this contract: everything <see cref="global::TypedMqtt.MqttConnectionOptionsBuilder"/> offers, plus the contract's typed will.</summary>
