@@ -45,7 +45,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
         _router = new InboundRouter(new RouterSettings(options.ProtocolVersion, options.CleanStart, options.ConnectTimeout, options.MaxInboundPayloadBytes, ReportMessageError), _links);
         _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, ConnectOnceAsync,
-            (attempt, e) => SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {e.Message}", e.ReasonCode, e),
+            (attempt, e) => SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {e.Message}", e.ReasonCode, e, LogLevel.Debug),
             token => ConnectResult.IsSessionPresent || _link is not { } link
                 ? Task.CompletedTask
                 : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), token));
@@ -341,7 +341,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _reconnect.OnLost(takenOver);
     }
 
-    private void SetState(MqttConnectionState state, string reason, int? reasonCode = null, Exception? exception = null)
+    private void SetState(MqttConnectionState state, string reason, int? reasonCode = null, Exception? exception = null, LogLevel? level = null)
     {
         var previous = _state;
         _state = state;
@@ -350,7 +350,13 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
             return;
         }
 
-        Log.StateChanged(_logger, Options.DisplayAddress, previous, state, reason);
+        var logLevel = level ?? state switch
+        {
+            MqttConnectionState.Disconnected or MqttConnectionState.SessionTakenOver => LogLevel.Warning,
+            MqttConnectionState.Connecting => LogLevel.Debug,
+            _ => LogLevel.Information,
+        };
+        Log.StateChanged(_logger, logLevel, Options.DisplayAddress, previous, state, reason);
         StateChanged?.Invoke(this, new MqttConnectionStateChangedEventArgs(previous, state, reason, reasonCode, exception));
     }
 

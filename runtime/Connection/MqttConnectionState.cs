@@ -57,4 +57,9 @@ public sealed class MqttConnectionStateChangedEventArgs : EventArgs
 
     /// <summary>True when another client took over this client id's session.</summary>
     public bool IsSessionTakenOver => Current == MqttConnectionState.SessionTakenOver;
+
+    /// <summary>The change in one line, for logs and debuggers: <c>Connected -&gt; Disconnected: keep-alive timeout (reason 0x8D)</c>.</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() =>
+        $"{Previous} -> {Current}: {Reason}" + (DisconnectReasonCode is { } code ? $" (reason 0x{code:X2})" : string.Empty);
 }

@@ -3,14 +3,20 @@ using Microsoft.Extensions.Logging;
 namespace TypedMqtt.Diagnostics;
 
 /// <summary>
-/// Every log event the runtime writes, in one place. Event ids are stable (documented in docs/architecture.md):
-/// 1 StateChanged, 2 MessageFailed, 3 UnsafeTls, 4 ReconnectStopped, 5 DeadConnection, 6 OutboxAcknowledgeFailed,
-/// 7 DisconnectNotWritten, 8 PublishRejected.
+/// Every log event the runtime writes, in one place, under the category <c>TypedMqtt</c>. Event ids are stable and
+/// documented in the README ("Telemetry and logging"): 1 StateChanged, 2 MessageFailed, 3 UnsafeTls, 4 ReconnectStopped,
+/// 5 DeadConnection, 6 OutboxAcknowledgeFailed, 7 DisconnectNotWritten, 8 PublishRejected, 9 ReplyDropped,
+/// 10 RequestFailed, 11 ReplyNotSent; TypedMqtt.Hosting adds 101 NotFlushed.
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, EventName = "StateChanged", Level = LogLevel.Information, Message = "MQTT {Address}: {Previous} -> {Current}: {Reason}")]
-    public static partial void StateChanged(ILogger logger, string address, MqttConnectionState previous, MqttConnectionState current, string reason);
+    /// <summary>
+    /// A state change, at the level it deserves: connected and closed are Information; a lost connection and a session
+    /// taken over are Warning; the retries while reconnecting (and the Connecting step) are Debug, so a broker that is down
+    /// for an hour does not fill the log with one line per attempt.
+    /// </summary>
+    [LoggerMessage(EventId = 1, EventName = "StateChanged", Message = "MQTT {Address}: {Previous} -> {Current}: {Reason}")]
+    public static partial void StateChanged(ILogger logger, LogLevel level, string address, MqttConnectionState previous, MqttConnectionState current, string reason);
 
     [LoggerMessage(EventId = 2, EventName = "MessageFailed", Level = LogLevel.Warning, Message = "MQTT message failed at {Stage} on topic {Topic} (filter {Filter})")]
     public static partial void MessageFailed(ILogger logger, Exception exception, MqttMessageErrorStage stage, string topic, string filter);
@@ -19,7 +25,7 @@ internal static partial class Log
         Message = "MQTT {Address}: server certificate validation is OFF (DangerousAcceptAnyServerCertificate). Anyone on the network path can impersonate the broker and read every message and password.")]
     public static partial void UnsafeTls(ILogger logger, string address);
 
-    [LoggerMessage(EventId = 4, EventName = "ReconnectStopped", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4, EventName = "ReconnectStopped", Level = LogLevel.Error,
         Message = "MQTT {Address}: the session was taken over by another client with the same id; not reconnecting (SessionTakenOverDelay is infinite).")]
     public static partial void ReconnectStopped(ILogger logger, string address);
 

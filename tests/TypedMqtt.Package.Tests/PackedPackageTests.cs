@@ -24,14 +24,21 @@ public sealed class PackedPackageTests
         {
             var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
             await RunAsync("dotnet", ["pack", Path.Combine(repository, "runtime", "TypedMqtt.csproj"), "-c", Configuration, "--no-build", "-o", feed], repository);
+            await RunAsync("dotnet", ["pack", Path.Combine(repository, "testing", "TypedMqtt.Testing.csproj"), "-c", Configuration, "--no-build", "-o", feed], repository);
 
-            var package = Directory.GetFiles(feed, "TypedMqtt.*.nupkg").Single();
+            var package = Directory.GetFiles(feed, "TypedMqtt.*.nupkg").Single(p => char.IsDigit(Path.GetFileName(p)["TypedMqtt.".Length]));
             using (var zip = ZipFile.OpenRead(package))
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
                 Assert.Contains("lib/net8.0/TypedMqtt.dll", entries);
                 Assert.Contains("lib/net10.0/TypedMqtt.dll", entries);
                 Assert.Contains("analyzers/dotnet/cs/TypedMqtt.Generator.dll", entries);
+
+                // The core package does not bring a broker: MQTTnet.Server comes only with TypedMqtt.Testing.
+                using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+                var manifest = await nuspec.ReadToEndAsync();
+                Assert.Contains("id=\"MQTTnet\"", manifest, StringComparison.Ordinal);
+                Assert.DoesNotContain("MQTTnet.Server", manifest, StringComparison.Ordinal);
             }
 
             var version = Path.GetFileNameWithoutExtension(package)["TypedMqtt.".Length..];

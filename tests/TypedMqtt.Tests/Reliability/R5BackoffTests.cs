@@ -78,10 +78,15 @@ public sealed class R5BackoffTests(ITestOutputHelper output)
         Assert.All(gaps, g => Assert.True(g <= maximumGap, $"a gap of {Ms(g)} exceeds MaxDelay with jitter ({Ms(maximumGap)})"));
         // Growth is checked on the waits, not the gaps: a gap also holds the previous attempt's own duration (one attempt
         // against a broker still shutting down took 1 s, and the next gap looked like the backoff shrinking).
+        // Each wait is checked against the schedule itself, not against the wait before it: a stall of the loaded machine
+        // lengthens one wait (CI once saw 1,119 ms where 400-500 ms were due) and must not make the next look shrunk.
+        // The first wait after the drop belongs to attempt 1; delays[i] is the wait before attempt i + 2.
         Assert.True(delays.Count >= 3, $"only {delays.Count} failed attempts were seen while the broker was down");
-        for (var i = 1; i < delays.Count; i++)
+        for (var i = 0; i < delays.Count; i++)
         {
-            Assert.True(delays[i] >= delays[i - 1] * 0.75, $"the backoff shrank from {Ms(delays[i - 1])} to {Ms(delays[i])}");
+            var due = TimeSpan.FromMilliseconds(Math.Min(Backoff.MinDelay.TotalMilliseconds * Math.Pow(2, i + 1), Backoff.MaxDelay.TotalMilliseconds));
+            Assert.True(delays[i] >= due * 0.95, $"wait {i + 1} was {Ms(delays[i])}, less than the {Ms(due)} the backoff schedule gives it");
+            Assert.True(delays[i] <= due * (1 + Backoff.Jitter) + TimeSpan.FromSeconds(1), $"wait {i + 1} was {Ms(delays[i])}, far more than the {Ms(due)} (+{Backoff.Jitter:P0} jitter) due");
         }
 
         Assert.True(gaps[^1] >= Backoff.MaxDelay * 0.9, $"the backoff never reached MaxDelay: last gap {Ms(gaps[^1])}");
