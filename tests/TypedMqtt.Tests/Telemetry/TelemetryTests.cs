@@ -43,6 +43,14 @@ public sealed class TelemetryTests(MosquittoFixture mosquitto)
 
             await publisher.PlaceAsync(run, 7, "bolt");
             var (traceParent, currentId) = await handled.Task.WaitAsync(Wait);
+
+            // The process span ends when the handler's task completes, just after the handler signalled: wait for it.
+            var deadline = DateTime.UtcNow + Wait;
+            while (Volatile.Read(ref spans).Count < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+
             tracing.ForceFlush();
 
             var publish = Assert.Single(spans, s => s.DisplayName == "publish test/traced/{run}/orders/{id}" && Equals(s.GetTagItem("messaging.destination.name"), $"test/traced/{run}/orders/7"));
