@@ -66,9 +66,10 @@ public sealed class MqttRequestTimeoutException : TimeoutException
     /// <param name="timeout">How long the requester waited.</param>
     /// <param name="sent">Whether the request had been sent (and, for QoS 1/2, acknowledged by the broker).</param>
     /// <param name="innerException">The cancellation by the deadline, or <see langword="null"/>.</param>
-    public MqttRequestTimeoutException(string topic, TimeSpan timeout, bool sent, Exception? innerException = null)
+    /// <param name="responseTopic">The response topic the reply was expected on, or <see langword="null"/>.</param>
+    public MqttRequestTimeoutException(string topic, TimeSpan timeout, bool sent, Exception? innerException = null, string? responseTopic = null)
         : base(sent
-            ? $"No reply to the request on '{topic}' within {timeout.TotalSeconds:0.###} s. The broker has the request: is a responder subscribed to it, and may it publish to this connection's response topic?"
+            ? $"No reply to the request on '{topic}' within {timeout.TotalSeconds:0.###} s. The broker has the request: is a responder subscribed to it, and do the broker's ACLs let this client read its response topic{(responseTopic is null ? string.Empty : $" '{responseTopic}'")} and the responder publish there? (Mosquitto grants a subscription its ACL denies, then delivers nothing to it.)"
             : $"The request on '{topic}' could not even be sent within {timeout.TotalSeconds:0.###} s (the connection is down or the send queue is full).", innerException)
     {
         Topic = topic;

@@ -84,7 +84,7 @@ internal sealed class Requester
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && deadline is not null && deadline.IsCancellationRequested)
         {
             Interlocked.Increment(ref _timeouts);
-            throw new MqttRequestTimeoutException(topic, timeout, sent, e);
+            throw new MqttRequestTimeoutException(topic, timeout, sent, e, responseTopic);
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested && e.CancellationToken != cancellationToken)
         {

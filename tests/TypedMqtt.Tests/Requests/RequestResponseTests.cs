@@ -265,3 +265,36 @@ public sealed class MosquittoRequestResponseTests(MosquittoFixture mosquitto, Xu
         Assert.Equal(300, answered + failed);
     }
 }
+
+/// <summary>The response topic under a broker ACL, as a deployment has it: allowed by the documented pattern, and a clear error when not.</summary>
+public sealed class MosquittoAclRequestTests
+{
+    [MosquittoFact]
+    public async Task The_response_topic_works_under_the_documented_ACL_pattern_and_a_refusal_says_what_to_allow()
+    {
+        var directory = Directory.CreateTempSubdirectory("typedmqtt-acl-");
+        try
+        {
+            var acl = Path.Combine(directory.FullName, "acl");
+            await File.WriteAllTextAsync(acl, "topic readwrite test/rpc/#\npattern read responses/%c\npattern write responses/#\n");
+            await using var broker = await MosquittoBroker.StartAsync(new MosquittoSetup { PlainOnly = true, PlainListenerConfig = "acl_file " + acl });
+            var fleet = RequestScenarios.NewFleet();
+            await using var responder = await DeviceRpcClient.ConnectAsync(broker.TcpAddress);
+            await using var serving = await responder.ServeRebootAsync((_, device, command, _) => RequestScenarios.Echo(fleet, device, command));
+
+            await using var allowed = await DeviceRpcClient.ConnectAsync(broker.TcpAddress, o => o.WithClientId("acl-" + fleet));
+            Assert.Equal(new RebootResult("d1", "ok", 1, "r"), await allowed.RebootAsync(fleet, "d1", new RebootCommand(1, "ok"), RequestScenarios.Wait));
+
+            // Mosquitto 2.0 grants a subscription its ACL denies and then delivers nothing, so the call can only time out;
+            // the timeout names the response topic and the ACL question.
+            await using var refused = await DeviceRpcClient.ConnectAsync(broker.TcpAddress, o => o.WithClientId("acx-" + fleet).WithResponseTopicPrefix("private"));
+            var error = await Assert.ThrowsAsync<MqttRequestTimeoutException>(() => refused.RebootAsync(fleet, "d2", new RebootCommand(2, "no"), TimeSpan.FromSeconds(2)));
+            Assert.True(error.Sent);
+            Assert.Contains($"read its response topic 'private/acx-{fleet}'", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+}
