@@ -188,6 +188,30 @@ public sealed class AddressParsingTests
     }
 
     [Fact]
+    public void Pem_client_certificate_options_set_one_by_one_load_when_the_pair_is_complete()
+    {
+        // As a configuration section sets them (TypedMqtt.Hosting's "Options"): one WithOption per name, in any order.
+        var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-options-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var certificates = Infrastructure.TestCertificates.Create(directory);
+            var options = MqttConnectionOptionsBuilder.FromAddress("mqtts://h")
+                .WithOption("certFile", certificates.ClientCertificateFile)
+                .WithOption("keyFile", certificates.ClientKeyFile)
+                .Build();
+            Assert.Equal("CN=" + certificates.ClientCommonName, options.Tls.ClientCertificate!.Subject);
+            Assert.True(options.Tls.ClientCertificate.HasPrivateKey);
+
+            var error = Assert.Throws<FormatException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtts://h").WithOption("certFile", certificates.ClientCertificateFile).Build());
+            Assert.Contains("without keyFile", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Missing_ca_file_names_the_file()
     {
         var error = Assert.ThrowsAny<ArgumentException>(() => MqttConnectionOptions.Parse("mqtts://h?caFile=/nope/ca.pem"));
