@@ -316,10 +316,13 @@ internal sealed class OutboundDelivery
     /// <summary>QoS 1/2 publishes sent and not yet acknowledged.</summary>
     public int InFlight => _session.OutboundCount;
 
+    /// <summary>Whether accepted publishes still wait to be written (queued, or being drained).</summary>
+    private bool Unwritten => _queue.Count > 0 || Volatile.Read(ref _draining) != 0;
+
     /// <summary>Waits until nothing is queued and every QoS 1/2 publish is acknowledged (checked every 5 ms).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (_queue.Count > 0 || Volatile.Read(ref _draining) != 0 || _session.OutboundCount > 0)
+        while (Unwritten || _session.OutboundCount > 0)
         {
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
@@ -329,7 +332,7 @@ internal sealed class OutboundDelivery
     public async Task WrittenAsync(TimeSpan timeout)
     {
         var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while ((_queue.Count > 0 || Volatile.Read(ref _draining) != 0) && _links.Ready is { IsLost: false } && Environment.TickCount64 < until)
+        while (Unwritten && _links.Ready is { IsLost: false } && Environment.TickCount64 < until)
         {
             await Task.Delay(1).ConfigureAwait(false);
         }
