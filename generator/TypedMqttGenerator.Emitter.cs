@@ -322,14 +322,14 @@ public sealed partial class TypedMqttGenerator
             var withoutContext = string.Join(", ", items.Concat([Token, reply]));
             var bang = request.Reply.AllowNull ? "!" : string.Empty;
 
-            w.Line($"/// <summary>Answers the requests of <see cref=\"{operation.MethodName}\"/> ({EscapeXml(request.Filter)}): each reply is what <paramref name=\"handler\"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref=\"{Runtime}MqttRequestException\"/>.</summary>");
+            w.Line($"/// <summary>Answers the requests of <see cref=\"{operation.MethodName}\"/> ({EscapeXml(operation.Filter)}): each reply is what <paramref name=\"handler\"/> returns; a handler that throws sends an error reply, raised at the requester as <see cref=\"{Runtime}MqttRequestException\"/>.</summary>");
             w.Line("/// <param name=\"handler\">Computes the reply from the request's topic values and payload.</param>");
             w.Line("/// <param name=\"cancellationToken\">Cancels the wait for SUBACK.</param>");
             w.Line("/// <returns>The running responder; dispose it to stop.</returns>");
             w.Open($"public {Tasks}Task<{Runtime}MqttResponder> {request.ServeName}(global::System.Func<{withContext}> handler, {Token} cancellationToken = default)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(handler);");
             w.Line($"return _connection.ServeAsync<{decoded}, {request.Reply.TypeName}>(");
-            w.Line($"    {Literal(request.Filter)},");
+            w.Line($"    {Literal(operation.Filter)},");
             w.Line($"    static (__topic, __payload) => {decode},");
             w.Line($"    ReplyCodecFor{operation.MemberKey},");
             w.Line($"    (__request, __context, __cancellationToken) => handler({string.Join(", ", arguments.Concat(["__context", "__cancellationToken"]))}){bang},");
@@ -627,7 +627,7 @@ public sealed partial class TypedMqttGenerator
         }
 
         /// <summary>The operation's topic template as a literal: it names the publish's span and metrics (bounded cardinality).</summary>
-        private static string TemplateLiteral(OperationModel operation) => Literal(string.Join("/", operation.Levels.Select(l => l.Text)));
+        private static string TemplateLiteral(OperationModel operation) => Literal(operation.Template);
 
         private static string Identifier(string name) =>
             Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;

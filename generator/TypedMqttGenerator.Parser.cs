@@ -540,25 +540,11 @@ public sealed partial class TypedMqttGenerator
 
             var qos = CheckQos(attribute, $"QoS of '{method.Name}'", defaultQos: 1);
             var timeoutSeconds = NamedInt(attribute, "TimeoutSeconds") ?? 0;
-            if (timeoutSeconds < 0)
-            {
-                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "TimeoutSeconds"), "TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's RequestTimeout) or a positive number of seconds");
-                valid = false;
-            }
-
+            valid &= AtLeast(attribute, "TimeoutSeconds", timeoutSeconds, 0, "it must be 0 (the connection's RequestTimeout) or a positive number of seconds");
             var maxConcurrency = NamedInt(attribute, "MaxConcurrency") ?? 1;
-            if (maxConcurrency < 1)
-            {
-                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "MaxConcurrency"), "MaxConcurrency", maxConcurrency.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
-                valid = false;
-            }
-
+            valid &= AtLeast(attribute, "MaxConcurrency", maxConcurrency, 1, "it must be at least 1");
             var sharedGroup = NamedString(attribute, "SharedGroup");
-            if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
-            {
-                Report(DiagnosticDescriptors.InvalidSharedGroup, ArgumentLocation(attribute, "SharedGroup"), TopicRules.Printable(sharedGroup), groupError);
-                valid = false;
-            }
+            valid &= CheckSharedGroup(attribute, sharedGroup);
 
             var serveName = "Serve" + (method.Name.EndsWith("Async", StringComparison.Ordinal) ? method.Name.Substring(0, method.Name.Length - 5) : method.Name) + "Async";
             if (AllMembers(_contract).Any(m => m.Name == serveName))
@@ -598,7 +584,6 @@ public sealed partial class TypedMqttGenerator
                     bound.Timeout?.Name,
                     bound.Timeout is not null && !IsType(bound.Timeout.Type, KnownTypeNames.TimeSpan),
                     timeoutSeconds,
-                    template.Filter,
                     sharedGroup,
                     maxConcurrency,
                     serveName));
@@ -715,28 +700,15 @@ public sealed partial class TypedMqttGenerator
             var sharedGroup = NamedString(attribute, "SharedGroup");
             var bufferCapacity = NamedInt(attribute, "BufferCapacity") ?? 1024;
             var maxPayloadBytes = attribute.NamedArguments.FirstOrDefault(a => a.Key == "MaxPayloadBytes").Value.Value is { } limit ? Convert.ToInt64(limit, CultureInfo.InvariantCulture) : 0L;
-            if (maxPayloadBytes < 0)
-            {
-                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "MaxPayloadBytes"), "MaxPayloadBytes", maxPayloadBytes.ToString(CultureInfo.InvariantCulture), "it must be 0 (the connection's limit) or a positive number of bytes");
-                valid = false;
-            }
+            valid &= AtLeast(attribute, "MaxPayloadBytes", maxPayloadBytes, 0, "it must be 0 (the connection's limit) or a positive number of bytes");
             if (retainHandling is < 0 or > 2)
             {
                 Report(DiagnosticDescriptors.UndefinedEnumValue, ArgumentLocation(attribute, "RetainHandling"), "RetainHandling", retainHandling.ToString(CultureInfo.InvariantCulture), "MqttRetainHandling", "SendAtSubscribe, SendAtSubscribeIfNew or DoNotSend");
                 valid = false;
             }
 
-            if (bufferCapacity < 1)
-            {
-                Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, "BufferCapacity"), "BufferCapacity", bufferCapacity.ToString(CultureInfo.InvariantCulture), "it must be at least 1");
-                valid = false;
-            }
-
-            if (sharedGroup is not null && TopicRules.CheckShareName(sharedGroup) is { } groupError)
-            {
-                Report(DiagnosticDescriptors.InvalidSharedGroup, ArgumentLocation(attribute, "SharedGroup"), TopicRules.Printable(sharedGroup), groupError);
-                valid = false;
-            }
+            valid &= AtLeast(attribute, "BufferCapacity", bufferCapacity, 1, "it must be at least 1");
+            valid &= CheckSharedGroup(attribute, sharedGroup);
 
             if (noLocal)
             {
@@ -991,19 +963,13 @@ public sealed partial class TypedMqttGenerator
                 for (var j = i + 1; j < publishes.Count; j++)
                 {
                     var (a, b) = (publishes[i], publishes[j]);
-                    if (a.MethodName != b.MethodName && TopicsOf(a) == TopicsOf(b))
+                    if (a.MethodName != b.MethodName && a.Filter == b.Filter)
                     {
-                        Report(DiagnosticDescriptors.DuplicatePublishTemplate, LocationOf(b), b.MethodName, TemplateOf(b), a.MethodName, TemplateOf(a));
+                        Report(DiagnosticDescriptors.DuplicatePublishTemplate, LocationOf(b), b.MethodName, b.Template, a.MethodName, a.Template);
                     }
                 }
             }
         }
-
-        /// <summary>The topics an operation reaches, whatever its parameters are called: the template with each parameter as a wildcard.</summary>
-        private static string TopicsOf(OperationModel operation) =>
-            string.Join("/", operation.Levels.Select(l => l.Parameter is null ? l.Text : l.IsCatchAll ? "#" : "+"));
-
-        private static string TemplateOf(OperationModel operation) => string.Join("/", operation.Levels.Select(l => l.Text));
 
         private Location? LocationOf(OperationModel operation) =>
             AllMembers(_contract).FirstOrDefault(m => m.Name == operation.MethodName)?.Locations.FirstOrDefault() ?? _contract.Locations.FirstOrDefault();
@@ -1030,6 +996,30 @@ public sealed partial class TypedMqttGenerator
                 IFormattable f => " = " + f.ToString(null, CultureInfo.InvariantCulture),
                 _ => " = default",
             };
+        }
+
+        /// <summary>TMQ0021 at the argument when a count or size is below its minimum.</summary>
+        private bool AtLeast(AttributeData attribute, string name, long value, long minimum, string advice)
+        {
+            if (value >= minimum)
+            {
+                return true;
+            }
+
+            Report(DiagnosticDescriptors.NumberOutOfRange, ArgumentLocation(attribute, name), name, value.ToString(CultureInfo.InvariantCulture), advice);
+            return false;
+        }
+
+        /// <summary>TMQ0022 at the argument when a SharedGroup cannot be a share name.</summary>
+        private bool CheckSharedGroup(AttributeData attribute, string? sharedGroup)
+        {
+            if (sharedGroup is null || TopicRules.CheckShareName(sharedGroup) is not { } error)
+            {
+                return true;
+            }
+
+            Report(DiagnosticDescriptors.InvalidSharedGroup, ArgumentLocation(attribute, "SharedGroup"), TopicRules.Printable(sharedGroup), error);
+            return false;
         }
 
         private int CheckQos(AttributeData attribute, string what, int defaultQos = 0)

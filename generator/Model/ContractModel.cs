@@ -101,6 +101,12 @@ internal sealed record OperationModel(
 {
     /// <summary>Names the generated fields of this operation: the method name, plus a suffix for an overload.</summary>
     public string MemberKey => MethodName + MemberSuffix;
+
+    /// <summary>The topic template as declared, for example <c>home/{room}/temperature</c>.</summary>
+    public string Template => string.Join("/", Levels.Select(l => l.Text));
+
+    /// <summary>The topics it reaches, whatever its parameters are called: <c>home/+/temperature</c>.</summary>
+    public string Filter => TopicTemplate.FilterOf(Levels);
 }
 
 /// <summary>A static user property.</summary>
@@ -127,7 +133,6 @@ internal sealed record SubscribeModel(
 /// <param name="TimeoutParameter">The per-call TimeSpan or TimeSpan? parameter, if any.</param>
 /// <param name="TimeoutIsNullable">Whether that parameter is TimeSpan? (null then takes the operation's default).</param>
 /// <param name="TimeoutSeconds">The operation's default timeout; 0 takes the connection's.</param>
-/// <param name="Filter">The responder's filter (the template with wildcards).</param>
 /// <param name="SharedGroup">The responders' shared subscription group.</param>
 /// <param name="MaxConcurrency">How many requests one responder handles at once.</param>
 /// <param name="ServeName">The generated responder method, e.g. ServeRebootAsync.</param>
@@ -137,7 +142,6 @@ internal sealed record RequestModel(
     string? TimeoutParameter,
     bool TimeoutIsNullable,
     int TimeoutSeconds,
-    string Filter,
     string? SharedGroup,
     int MaxConcurrency,
     string ServeName);

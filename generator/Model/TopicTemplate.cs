@@ -24,7 +24,10 @@ internal sealed class TopicTemplate
     public bool HasKnownParameters => Error is null && Duplicate is null;
 
     /// <summary>The subscription filter: parameters become '+', a catch-all '#'.</summary>
-    public string Filter => string.Join("/", Levels.Select(l => l.Parameter is null ? l.Text : l.IsCatchAll ? "#" : "+"));
+    public string Filter => FilterOf(Levels);
+
+    /// <summary>The filter of a template's levels: each parameter becomes <c>+</c>, a catch-all <c>#</c>.</summary>
+    public static string FilterOf(IEnumerable<TemplateLevel> levels) => string.Join("/", levels.Select(l => l.Parameter is null ? l.Text : l.IsCatchAll ? "#" : "+"));
 
     /// <summary>A concrete topic with every parameter replaced by a sample value.</summary>
     public string SampleTopic => string.Join("/", Levels.Select(l => l.Parameter is null ? l.Text : "x"));
