@@ -6,8 +6,10 @@ using MQTTnet.Server;
 namespace TypedMqtt;
 
 /// <summary>
-/// An MQTT broker in the current process (MQTTnet.Server) on a free loopback port, with persistent sessions on:
-/// for the Quickstart, for tests and for trying things without installing a broker. TCP only.
+/// An MQTT broker in the current process (MQTTnet.Server) with persistent sessions on: for the Quickstart, for tests and
+/// for trying things without installing a broker. <see cref="StartAsync"/> listens on a free loopback port;
+/// <see cref="StartInMemoryAsync"/> opens no socket at all, and clients reach it through
+/// <see cref="ConnectInMemoryAsync"/> as their stream connector.
 /// </summary>
 /// <remarks>
 /// Upstream limitation: MQTTnet's server does not publish the will when a client disconnects with reason 0x04
@@ -15,12 +17,17 @@ namespace TypedMqtt;
 /// </remarks>
 public sealed class EmbeddedMqttBroker : IAsyncDisposable
 {
-    private readonly MqttServer _server;
+    /// <summary>The host name in <see cref="Address"/> of an in-memory broker.</summary>
+    public const string InMemoryHost = "in-memory";
 
-    private EmbeddedMqttBroker(MqttServer server, int port)
+    private readonly MqttServer _server;
+    private readonly InMemory.InMemoryServerAdapter? _inMemory;
+
+    private EmbeddedMqttBroker(MqttServer server, int port, InMemory.InMemoryServerAdapter? inMemory)
     {
         _server = server;
         Port = port;
+        _inMemory = inMemory;
     }
 
     /// <summary>
@@ -30,11 +37,17 @@ public sealed class EmbeddedMqttBroker : IAsyncDisposable
     /// </summary>
     public const int MaxPendingMessagesPerClient = 100_000;
 
-    /// <summary>The loopback port the broker listens on.</summary>
+    /// <summary>The loopback port the broker listens on; 0 for an in-memory broker.</summary>
     public int Port { get; }
 
-    /// <summary>The address to connect to, <c>mqtt://127.0.0.1:{Port}</c>.</summary>
-    public string Address => $"mqtt://127.0.0.1:{Port}";
+    /// <summary>True for a broker started with <see cref="StartInMemoryAsync"/>: no socket, only <see cref="ConnectInMemoryAsync"/>.</summary>
+    public bool IsInMemory => _inMemory is not null;
+
+    /// <summary>
+    /// The address to connect to: <c>mqtt://127.0.0.1:{Port}</c>, or <c>mqtt://in-memory</c> for an in-memory broker
+    /// (which also needs <see cref="ConnectInMemoryAsync"/> as the stream connector).
+    /// </summary>
+    public string Address => IsInMemory ? $"mqtt://{InMemoryHost}" : $"mqtt://127.0.0.1:{Port}";
 
     /// <summary>The underlying MQTTnet server, for inspection in tests.</summary>
     public MqttServer Server => _server;
@@ -54,6 +67,42 @@ public sealed class EmbeddedMqttBroker : IAsyncDisposable
             .WithMaxPendingMessagesPerClient(MaxPendingMessagesPerClient)
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(options);
+        return await StartServerAsync(server, chosen, null, users).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a broker that opens no socket: a client connects with <see cref="ConnectInMemoryAsync"/> as its stream
+    /// connector, and runs the real runtime (codec, session, acknowledgements) in process, as in
+    /// <c>HomeClient.ConnectAsync(broker.Address, o =&gt; o.WithStreamConnector(broker.ConnectInMemoryAsync))</c>.
+    /// </summary>
+    /// <param name="users">User name/password pairs that may connect; <see langword="null"/> lets anyone in.</param>
+    /// <returns>The running broker.</returns>
+    public static async Task<EmbeddedMqttBroker> StartInMemoryAsync(IReadOnlyDictionary<string, string>? users = null)
+    {
+        var options = new MqttServerOptionsBuilder()
+            .WithoutDefaultEndpoint()
+            .WithPersistentSessions(true)
+            .WithMaxPendingMessagesPerClient(MaxPendingMessagesPerClient)
+            .Build();
+        var adapter = new InMemory.InMemoryServerAdapter();
+        var server = new MqttServerFactory().CreateMqttServer(options, [adapter]);
+        return await StartServerAsync(server, 0, adapter, users).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens a new in-memory connection to this broker: the stream connector for clients of an in-memory broker
+    /// (<see cref="MqttConnectionOptionsBuilder.WithStreamConnector"/>). Each call is a new network connection to the broker.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>The client's end of the connection.</returns>
+    /// <exception cref="InvalidOperationException">The broker listens on TCP; connect to <see cref="Address"/> instead.</exception>
+    /// <exception cref="IOException">The broker has stopped.</exception>
+    public ValueTask<Stream> ConnectInMemoryAsync(CancellationToken cancellationToken = default) =>
+        _inMemory?.ConnectAsync(cancellationToken)
+        ?? throw new InvalidOperationException($"This broker listens on TCP at {Address}; only a broker started with StartInMemoryAsync accepts in-memory connections.");
+
+    private static async Task<EmbeddedMqttBroker> StartServerAsync(MqttServer server, int port, InMemory.InMemoryServerAdapter? inMemory, IReadOnlyDictionary<string, string>? users)
+    {
         if (users is not null)
         {
             server.ValidatingConnectionAsync += e =>
@@ -68,7 +117,7 @@ public sealed class EmbeddedMqttBroker : IAsyncDisposable
         }
 
         await server.StartAsync().ConfigureAwait(false);
-        return new EmbeddedMqttBroker(server, chosen);
+        return new EmbeddedMqttBroker(server, port, inMemory);
     }
 
     /// <summary>Stops the broker, closing every client connection.</summary>

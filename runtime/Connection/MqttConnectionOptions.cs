@@ -148,6 +148,14 @@ public sealed record MqttConnectionOptions
     /// </summary>
     public IMqttOutbox? Outbox { get; init; }
 
+    /// <summary>
+    /// Opens the byte stream to the broker in place of a TCP socket: an in-memory pipe in tests
+    /// (<c>EmbeddedMqttBroker.StartInMemoryAsync</c> in TypedMqtt.Testing), a Unix domain socket, a tunnel. Called once per
+    /// connection attempt, including reconnects; the connection disposes the stream. With <c>mqtts://</c> TLS runs over the
+    /// stream. WebSocket addresses cannot use it. Default: none (a TCP socket to <see cref="Host"/> and <see cref="Port"/>).
+    /// </summary>
+    public Func<CancellationToken, ValueTask<Stream>>? StreamConnector { get; init; }
+
     /// <summary>Where the connection logs state changes, reconnects and security warnings. Default: nowhere.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 

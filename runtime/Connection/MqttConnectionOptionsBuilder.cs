@@ -75,6 +75,19 @@ public partial class MqttConnectionOptionsBuilder
         return this;
     }
 
+    /// <summary>
+    /// Opens the byte stream to the broker with <paramref name="connector"/> instead of a TCP socket (see
+    /// <see cref="MqttConnectionOptions.StreamConnector"/>): an in-memory pipe in tests, a Unix domain socket, a tunnel.
+    /// </summary>
+    /// <param name="connector">Opens a new stream for each connection attempt; the connection disposes it.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithStreamConnector(Func<CancellationToken, ValueTask<Stream>> connector)
+    {
+        ArgumentNullException.ThrowIfNull(connector);
+        _options = _options with { StreamConnector = connector };
+        return this;
+    }
+
     /// <summary>Sets the client id; an empty id means a generated one.</summary>
     /// <param name="clientId">The client id.</param>
     /// <param name="allowLongClientId">Accept ids longer than 23 UTF-8 bytes.</param>

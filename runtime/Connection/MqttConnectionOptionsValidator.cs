@@ -47,6 +47,11 @@ internal static class MqttConnectionOptionsValidator
             return $"Port {o.Port} is out of range; use 1-65535.";
         }
 
+        if (o.UsesWebSocket && o.StreamConnector is not null)
+        {
+            return $"A stream connector replaces the TCP socket and cannot carry WebSocket ({o.DisplayAddress}); use an mqtt:// or mqtts:// address with it.";
+        }
+
         return o.UsesWebSocket && !o.WebSocketPath.StartsWith('/')
             ? $"WebSocketPath '{o.WebSocketPath}' must start with '/', as in /mqtt."
             : null;

@@ -170,12 +170,12 @@ internal sealed record InboundLimits(bool Version5, long MaximumPacketSize, usho
 /// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
 internal static class ValidatingAdapterFactory
 {
-    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits)
+    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null)
     {
         IMqttChannel channel = clientOptions.ChannelOptions switch
         {
             MqttClientWebSocketOptions webSocket => new MqttWebSocketChannel(webSocket),
-            _ => new TcpChannel(clientOptions),
+            _ => new TcpChannel(clientOptions, streamConnector),
         };
         var validator = new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum);
         var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(clientOptions.WriterBufferSize, clientOptions.WriterBufferSizeMax));
