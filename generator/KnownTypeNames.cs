@@ -4,6 +4,7 @@ namespace TypedMqtt.Generator;
 internal static class KnownTypeNames
 {
     public const string MqttContractAttribute = "TypedMqtt.MqttContractAttribute";
+    public const string MqttFakeAttribute = "TypedMqtt.Testing.MqttFakeAttribute";
     public const string PublishAttribute = "TypedMqtt.PublishAttribute";
     public const string SubscribeAttribute = "TypedMqtt.SubscribeAttribute";
     public const string RequestAttribute = "TypedMqtt.RequestAttribute";

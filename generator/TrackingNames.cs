@@ -6,4 +6,5 @@ internal static class TrackingNames
     public const string Contracts = nameof(Contracts);
     public const string ContractsWithoutNulls = nameof(ContractsWithoutNulls);
     public const string Diagnostics = nameof(Diagnostics);
+    public const string Fakes = nameof(Fakes);
 }

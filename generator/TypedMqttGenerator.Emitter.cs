@@ -9,7 +9,7 @@ namespace TypedMqtt.Generator;
 public sealed partial class TypedMqttGenerator
 {
     /// <summary>Writes the client class for one contract. Works on the model only; never touches Roslyn symbols.</summary>
-    internal static class Emitter
+    internal static partial class Emitter
     {
         private const string Runtime = "global::TypedMqtt.";
         private const string Tasks = "global::System.Threading.Tasks.";

@@ -26,6 +26,7 @@ public sealed partial class TypedMqttGenerator
         private string _contractName = string.Empty;
         private int _version;
         private INamedTypeSymbol? _jsonContext;
+        private Location _location = Location.None;
 
         // A JsonContext that is not a JsonSerializerContext was reported (TMQ0024); JSON payloads then report nothing more.
         private bool _jsonContextInvalid;
@@ -43,16 +44,34 @@ public sealed partial class TypedMqttGenerator
                 ? new Parser(context.SemanticModel.Compilation, cancellationToken).Run(symbol, (TypeDeclarationSyntax)context.TargetNode, context.Attributes[0])
                 : null;
 
-        private ParseResult Run(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
+        private ParseResult Run(INamedTypeSymbol symbol, TypeDeclarationSyntax? declaration, AttributeData attribute)
         {
             var model = ParseContract(symbol, declaration, attribute);
             var hasErrors = _diagnostics.Any(d => d.Diagnostic.Severity == DiagnosticSeverity.Error);
             return new ParseResult(hasErrors ? null : model, _diagnostics.ToEquatableArray());
         }
 
-        private ContractModel ParseContract(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, AttributeData attribute)
+        /// <summary>
+        /// Parses a contract for a generated fake (<c>[MqttFake(typeof(IX))]</c>), where the interface may come from a
+        /// referenced assembly: no diagnostics are kept (the contract's own build reports them), only a model when it is valid.
+        /// </summary>
+        public static ContractModel? ParseForFake(Compilation compilation, INamedTypeSymbol contract, CancellationToken cancellationToken)
+        {
+            if (Attribute(contract, KnownTypeNames.MqttContractAttribute) is not { } attribute)
+            {
+                return null;
+            }
+
+            var declaration = contract.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().FirstOrDefault();
+            var parser = new Parser(compilation, cancellationToken);
+            var result = parser.Run(contract, declaration, attribute);
+            return result.Model;
+        }
+
+        private ContractModel ParseContract(INamedTypeSymbol symbol, TypeDeclarationSyntax? declaration, AttributeData attribute)
         {
             _contract = symbol;
+            _location = declaration?.Identifier.GetLocation() ?? Location.None;
             _contractName = symbol.Name;
             var ns = symbol.ContainingNamespace.IsGlobalNamespace ? string.Empty : symbol.ContainingNamespace.ToDisplayString();
             var clientName = NamedString(attribute, "ClientName") ?? DefaultClientName(symbol.Name);
@@ -61,16 +80,16 @@ public sealed partial class TypedMqttGenerator
                 .Where(b => b.Attribute is not null)
                 .Select(b => (b.Interface, Attribute: b.Attribute!))
                 .ToList();
-            _version = NamedInt(attribute, "ProtocolVersion") ?? Inherited(bases, "ProtocolVersion", b => NamedInt(b.Attribute, "ProtocolVersion"), declaration)?.Value ?? 5;
+            _version = NamedInt(attribute, "ProtocolVersion") ?? Inherited(bases, "ProtocolVersion", b => NamedInt(b.Attribute, "ProtocolVersion"))?.Value ?? 5;
 
             var problem = symbol.TypeKind != TypeKind.Interface ? "it is not an interface"
-                : !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "it is not partial"
+                : declaration is not null && !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) ? "it is not partial"
                 : symbol.ContainingType is not null ? "it is nested in another type"
                 : symbol.IsGenericType ? "it is generic"
                 : null;
             if (problem is not null)
             {
-                Report(DiagnosticDescriptors.ContractNotPartialInterface, declaration.Identifier.GetLocation(), symbol.Name, problem);
+                Report(DiagnosticDescriptors.ContractNotPartialInterface, _location, symbol.Name, problem);
                 return Model(ns, symbol, clientName, null, []);
             }
 
@@ -81,7 +100,7 @@ public sealed partial class TypedMqttGenerator
             }
 
             var contextAttribute = NamedType(attribute, "JsonContext") is not null ? attribute
-                : Inherited(bases, "JsonContext", b => NamedType(b.Attribute, "JsonContext"), declaration)?.Source.Attribute;
+                : Inherited(bases, "JsonContext", b => NamedType(b.Attribute, "JsonContext"))?.Source.Attribute;
             if (contextAttribute is not null)
             {
                 ParseJsonContext(contextAttribute);
@@ -90,11 +109,11 @@ public sealed partial class TypedMqttGenerator
             _contractUserProperties = UserProperties(symbol);
             if (_contractUserProperties.Count > 0)
             {
-                RequireVersion5("[UserProperty] on the contract", declaration.Identifier.GetLocation());
+                RequireVersion5("[UserProperty] on the contract", _location);
             }
 
             var willOwner = Attribute(symbol, KnownTypeNames.WillAttribute) is not null ? symbol
-                : Inherited(bases, "[Will]", b => Attribute(b.Interface, KnownTypeNames.WillAttribute) is { } w ? b.Interface.ToDisplayString() : null, declaration)?.Source.Interface;
+                : Inherited(bases, "[Will]", b => Attribute(b.Interface, KnownTypeNames.WillAttribute) is { } w ? b.Interface.ToDisplayString() : null)?.Source.Interface;
             var will = willOwner is null ? null : ParseWill(willOwner);
             var operations = new List<OperationModel>();
             foreach (var member in AllMembers(symbol))
@@ -119,14 +138,13 @@ public sealed partial class TypedMqttGenerator
         private (T Value, (INamedTypeSymbol Interface, AttributeData Attribute) Source)? Inherited<T>(
             List<(INamedTypeSymbol Interface, AttributeData Attribute)> bases,
             string setting,
-            Func<(INamedTypeSymbol Interface, AttributeData Attribute), T?> read,
-            TypeDeclarationSyntax declaration)
+            Func<(INamedTypeSymbol Interface, AttributeData Attribute), T?> read)
         {
             var values = bases.Select(b => (Value: read(b), Source: b)).Where(v => v.Value is not null).ToList();
             var distinct = values.Select(v => v.Value!.ToString()).Distinct(StringComparer.Ordinal).ToList();
             if (distinct.Count > 1)
             {
-                Report(DiagnosticDescriptors.BaseContractsDisagree, declaration.Identifier.GetLocation(), _contract.Name, setting,
+                Report(DiagnosticDescriptors.BaseContractsDisagree, _location, _contract.Name, setting,
                     string.Join(", ", values.Select(v => $"{v.Source.Interface.Name}: {v.Value}")));
                 return null;
             }
@@ -350,7 +368,7 @@ public sealed partial class TypedMqttGenerator
             AllMembers(_contract).FirstOrDefault(m => m.Name == operation.MethodName)?.Locations.FirstOrDefault() ?? _contract.Locations.FirstOrDefault();
 
         private EquatableArray<ParameterModel> Parameters(IMethodSymbol method) =>
-            method.Parameters.Select(p => new ParameterModel(p.Name, p.Type.ToDisplayString(TypeFormat) + " " + EscapeIdentifier(p.Name) + DefaultValue(p))).ToEquatableArray();
+            method.Parameters.Select(p => new ParameterModel(p.Name, p.Type.ToDisplayString(TypeFormat) + " " + EscapeIdentifier(p.Name) + DefaultValue(p), p.Type.ToDisplayString(TypeFormat))).ToEquatableArray();
 
         private static string EscapeIdentifier(string name) =>
             SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;

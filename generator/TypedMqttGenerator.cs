@@ -33,6 +33,26 @@ public sealed partial class TypedMqttGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Diagnostics);
 
         context.RegisterSourceOutput(contracts, static (output, contract) => output.AddSource(contract.HintName, Emitter.Emit(contract)));
+
+        // Fakes for tests: [MqttFake(typeof(IX))] partial class, where IX may come from a referenced assembly.
+        var fakes = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                KnownTypeNames.MqttFakeAttribute,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (syntax, cancellationToken) => FakeParser.Parse(syntax, cancellationToken))
+            .WithTrackingName(TrackingNames.Fakes);
+        context.RegisterSourceOutput(fakes, static (output, fake) =>
+        {
+            foreach (var diagnostic in fake.Diagnostics)
+            {
+                output.ReportDiagnostic(diagnostic.Diagnostic);
+            }
+
+            if (fake.Model is { } model)
+            {
+                output.AddSource(model.HintName, Emitter.EmitFake(model));
+            }
+        });
         context.RegisterSourceOutput(diagnostics, static (output, diagnostics) =>
         {
             foreach (var diagnostic in diagnostics)

@@ -121,6 +121,10 @@ internal static class DiagnosticDescriptors
         "TMQ0028", "A plain and a shared subscription overlap",
         "Filter '{0}' of '{1}' overlaps '{2}' of '{3}', which is shared in group '{4}', so a message on a topic such as '{5}' reaches '{1}' every time; with Mosquitto on MQTT 5 this client gets a second copy for the group only when the broker picks it, and that copy reaches only '{3}'; on MQTT 3.1.1 Mosquitto sends a single copy, which reaches both handlers, so '{3}' no longer gets only its share; MQTTnet's embedded broker has no shared subscriptions and refuses '{3}' (0x9E). Subscribe to disjoint filters, or drop one of the two");
 
+    public static readonly DiagnosticDescriptor InvalidFake = Error(
+        "TMQ0029", "[MqttFake] cannot generate a fake",
+        "[MqttFake] on '{0}' cannot generate a fake: {1}");
+
     private static readonly DiagnosticDescriptor[] All =
     [
         ContractNotPartialInterface, PublishTopicHasWildcard, MalformedTopic, TemplateParameterNotBound, ParameterNotInTemplate,
@@ -128,7 +132,7 @@ internal static class DiagnosticDescriptors
         PayloadTypeNotInJsonContext, InvalidWillTopic, Version5FeatureOnOlderContract, OverlappingFilters, MissingJsonContext, InvalidCodec,
         FlagsEnumTopicParameter, RequestOnOlderContract, GeneratedNameTaken, UndefinedEnumValue, NumberOutOfRange, InvalidSharedGroup,
         InvalidContentType, JsonContextNotAContext, HandlerArgumentsOutOfOrder, BaseContractsDisagree, DuplicatePublishTemplate,
-        PlainAndSharedOverlap,
+        PlainAndSharedOverlap, InvalidFake,
     ];
 
     public static IEnumerable<DiagnosticDescriptor> AllDescriptors => All;

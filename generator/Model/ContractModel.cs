@@ -73,7 +73,7 @@ internal sealed record TopicParameterModel(
     bool IsCatchAll);
 
 /// <summary>A method parameter, in declaration order, as the emitter re-declares it.</summary>
-internal sealed record ParameterModel(string Name, string Declaration);
+internal sealed record ParameterModel(string Name, string Declaration, string Type);
 
 /// <summary>One publish or subscribe method.</summary>
 internal sealed record OperationModel(

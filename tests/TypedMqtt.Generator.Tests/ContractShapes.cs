@@ -3,7 +3,7 @@ namespace TypedMqtt.Generator.Tests;
 /// <summary>One contract source per shape the generator must handle; each has a snapshot in Snapshots/{Name}.g.cs.</summary>
 internal static class ContractShapes
 {
-    public static readonly IReadOnlyDictionary<string, string> All = new SortedDictionary<string, string>(StringComparer.Ordinal)
+    public static readonly IReadOnlyDictionary<string, string> All = WithFakes(new SortedDictionary<string, string>(StringComparer.Ordinal)
     {
         ["TypedTopicParameters"] = """
             namespace Shapes;
@@ -275,5 +275,16 @@ internal static class ContractShapes
                 Task PublishAsync(string @event, Reading reading);
             }
             """,
-    };
+    });
+
+    /// <summary>A fake (TypedMqtt.Testing's [MqttFake]) of some shapes, beside their client: every operation kind and handler form.</summary>
+    private static SortedDictionary<string, string> WithFakes(SortedDictionary<string, string> shapes)
+    {
+        foreach (var (shape, contract) in new[] { ("Requests", "IRequests"), ("HandlerShapes", "IHandlers"), ("CatchAll", "ILogs"), ("PublishWithoutPayload", "IPings"), ("Overloads", "IOverloads"), ("PayloadKinds", "IPayloads") })
+        {
+            shapes["FakeOf" + shape] = shapes[shape] + $"\n[TypedMqtt.Testing.MqttFake(typeof({contract}))]\npublic partial class Fake{contract.Substring(1)};\n";
+        }
+
+        return shapes;
+    }
 }

@@ -692,7 +692,7 @@ public sealed class DiagnosticTests
             .ToHashSet(StringComparer.Ordinal);
         var untested = DiagnosticDescriptors.AllDescriptors.Select(d => d.Id).Where(id => !tested.Contains(id)).ToList();
         Assert.Empty(untested);
-        Assert.Equal(28, DiagnosticDescriptors.AllDescriptors.Count());
+        Assert.Equal(29, DiagnosticDescriptors.AllDescriptors.Count());
     }
 
     private static DiagnosticResult Expect(DiagnosticDescriptor descriptor, params object[] arguments) =>
@@ -847,5 +847,50 @@ public sealed class DiagnosticTests
             [Subscribe("other/{id}", SharedGroup = "b")]
             Task<IAsyncDisposable> OnOtherBAsync(Func<int, string, Task> handler);
         }
+        """);
+
+    // ---- TMQ0029 [MqttFake] cannot generate a fake: at the class
+
+    [Fact]
+    public Task TMQ0029_FakeClassNotPartial() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IPings
+        {
+            [Publish("ping")]
+            Task PingAsync();
+        }
+
+        [TypedMqtt.Testing.MqttFake(typeof(IPings))]
+        public class {|TMQ0029:FakePings|};
+        """);
+
+    [Fact]
+    public Task TMQ0029_FakeOfATypeThatIsNotAContract() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        public interface IPlain
+        {
+            Task PingAsync();
+        }
+
+        [TypedMqtt.Testing.MqttFake(typeof(IPlain))]
+        public partial class {|TMQ0029:FakePlain|};
+        """);
+
+    [Fact]
+    public Task TMQ0029_FakeOfAContractWithErrors() => MarkupVerifier.VerifyAsync("""
+        namespace Shapes;
+
+        [MqttContract]
+        public partial interface IBroken
+        {
+            [Publish({|TMQ0004:"devices/{id}/ping"|})]
+            Task PingAsync();
+        }
+
+        [TypedMqtt.Testing.MqttFake(typeof(IBroken))]
+        public partial class {|TMQ0029:FakeBroken|};
         """);
 }

@@ -9,6 +9,7 @@ public sealed class KnownTypeNamesTests
     private static readonly Dictionary<string, Type> Expected = new(StringComparer.Ordinal)
     {
         [nameof(KnownTypeNames.MqttContractAttribute)] = typeof(MqttContractAttribute),
+        [nameof(KnownTypeNames.MqttFakeAttribute)] = typeof(TypedMqtt.Testing.MqttFakeAttribute),
         [nameof(KnownTypeNames.PublishAttribute)] = typeof(PublishAttribute),
         [nameof(KnownTypeNames.SubscribeAttribute)] = typeof(SubscribeAttribute),
         [nameof(KnownTypeNames.RequestAttribute)] = typeof(RequestAttribute),

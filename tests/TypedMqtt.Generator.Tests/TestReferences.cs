@@ -28,6 +28,7 @@ internal static class TestReferences
         // TypedMqtt.dll and what its public surface mentions (MQTTnet, logging abstractions), from this test's output.
         var runtime = typeof(MqttContractAttribute).Assembly;
         builder.Add(MetadataReference.CreateFromFile(runtime.Location));
+        builder.Add(MetadataReference.CreateFromFile(typeof(TypedMqtt.Testing.MqttFakeAttribute).Assembly.Location)); // [MqttFake]
         foreach (var name in runtime.GetReferencedAssemblies())
         {
             var path = Path.Combine(AppContext.BaseDirectory, name.Name + ".dll");
