@@ -114,18 +114,27 @@ public sealed partial class TypedMqttGenerator
             var record = name + "Call";
             EmitCallRecord(w, operation, record, members, topicMember);
             var retain = operation.Retain ? "true" : "false";
-            w.Line($"/// <summary>The calls of <c>{operation.MethodName}</c>; <c>FailWith</c> makes the next ones fail.</summary>");
-            w.Line($"public {Testing}MqttFakePublisher<{record}> {name} => global::System.Threading.LazyInitializer.EnsureInitialized(ref _{name}, () => new {Testing}MqttFakePublisher<{record}>(this, {Literal(operation.MethodName)}, ({Runtime}MqttQos){operation.Qos}, {retain}));");
+            EmitFakeSend(w, operation, name, record, members, $"{Testing}MqttFakePublisher<{record}>",
+                $"{Testing}MqttFakePublisher<{record}>(this, {Literal(operation.MethodName)}, ({Runtime}MqttQos){operation.Qos}, {retain})",
+                "<c>FailWith</c> makes the next ones fail", "RecordAsync", $"{Tasks}ValueTask");
+        }
+
+        /// <summary>A sending operation's property (created on first use) and its interface method, which formats the topic and records the call.</summary>
+        private static void EmitFakeSend(IndentedWriter w, OperationModel operation, string name, string record, List<(string Member, string Type, string Argument)> members,
+            string type, string creation, string how, string sendMethod, string valueTask)
+        {
+            w.Line($"/// <summary>The calls of <c>{operation.MethodName}</c>; {how}.</summary>");
+            w.Line($"public {type} {name} => global::System.Threading.LazyInitializer.EnsureInitialized(ref _{name}, () => new {creation});");
             w.Line();
-            w.Line($"private {Testing}MqttFakePublisher<{record}>? _{name};");
+            w.Line($"private {type}? _{name};");
             w.Line();
             w.Line("/// <inheritdoc/>");
             w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
             w.Line($"var __topic = {FakeTopic(operation)};");
             var payload = operation.PayloadParameter is null ? "null" : Identifier(operation.PayloadParameter);
             var token = operation.CancellationParameter is null ? "default" : Identifier(operation.CancellationParameter);
-            var call = $"{name}.RecordAsync(new {record}({string.Join(", ", members.Select(m => m.Argument).Concat(["__topic"]))}), __topic, {payload}, {token})";
-            w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask({call});" : $"return {call};");
+            var call = $"{name}.{sendMethod}(new {record}({string.Join(", ", members.Select(m => m.Argument).Concat(["__topic"]))}), __topic, {payload}, {token})";
+            w.Line(operation.ReturnsValueTask ? $"return new {valueTask}({call});" : $"return {call};");
             w.Close();
             w.Line();
         }
@@ -170,20 +179,8 @@ public sealed partial class TypedMqttGenerator
             w.Line($"protected override string TopicOf({record} call) => call.{topicMember};");
             w.Close();
             w.Line();
-            w.Line($"/// <summary>The calls of <c>{operation.MethodName}</c>; set the answer with <c>Reply</c>, <c>TimeOut</c> or <c>Fail</c>.</summary>");
-            w.Line($"public {requester} {name} => global::System.Threading.LazyInitializer.EnsureInitialized(ref _{name}, () => new {requester}(this));");
-            w.Line();
-            w.Line($"private {requester}? _{name};");
-            w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Open($"public {operation.ReturnType} {operation.MethodName}({string.Join(", ", operation.Parameters.Select(p => p.Declaration))})");
-            w.Line($"var __topic = {FakeTopic(operation)};");
-            var payload = operation.PayloadParameter is null ? "null" : Identifier(operation.PayloadParameter);
-            var token = operation.CancellationParameter is null ? "default" : Identifier(operation.CancellationParameter);
-            var call = $"{name}.CallAsync(new {record}({string.Join(", ", members.Select(m => m.Argument).Concat(["__topic"]))}), __topic, {payload}, {token})";
-            w.Line(operation.ReturnsValueTask ? $"return new {Tasks}ValueTask<{request.ReplyType}>({call});" : $"return {call};");
-            w.Close();
-            w.Line();
+            EmitFakeSend(w, operation, name, record, members, requester, $"{requester}(this)",
+                "set the answer with <c>Reply</c>, <c>TimeOut</c> or <c>Fail</c>", "CallAsync", $"{Tasks}ValueTask<{request.ReplyType}>");
         }
 
         private static void EmitFakeSubscribe(IndentedWriter w, OperationModel operation, string name)

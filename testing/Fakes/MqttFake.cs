@@ -65,7 +65,7 @@ public sealed class MqttFakePublisher<TCall>
     where TCall : class
 {
     private readonly MqttFake _fake;
-    private readonly List<TCall> _calls = [];
+    private readonly CallLog<TCall> _calls;
     private Exception? _failure;
 
     /// <summary>Creates the record of one publish operation (called by the generated fake).</summary>
@@ -79,6 +79,7 @@ public sealed class MqttFakePublisher<TCall>
         Operation = operation;
         Qos = qos;
         Retain = retain;
+        _calls = new CallLog<TCall>(operation);
     }
 
     /// <summary>The contract method.</summary>
@@ -91,42 +92,18 @@ public sealed class MqttFakePublisher<TCall>
     public bool Retain { get; }
 
     /// <summary>Every call so far, in order.</summary>
-    public IReadOnlyList<TCall> Calls
-    {
-        get
-        {
-            lock (_calls)
-            {
-                return _calls.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<TCall> Calls => _calls.Snapshot();
 
     /// <summary>The last call.</summary>
     /// <exception cref="InvalidOperationException">The operation was not called.</exception>
-    public TCall Last
-    {
-        get
-        {
-            lock (_calls)
-            {
-                return _calls.Count > 0 ? _calls[^1] : throw new InvalidOperationException($"{Operation} was not called.");
-            }
-        }
-    }
+    public TCall Last => _calls.Last();
 
     /// <summary>Makes the following calls fail with <paramref name="error"/> (as a refused or undeliverable publish would), or succeed again with <see langword="null"/>. A failed call is still recorded.</summary>
     /// <param name="error">The exception the calls throw.</param>
     public void FailWith(Exception? error) => Volatile.Write(ref _failure, error);
 
     /// <summary>Forgets the calls recorded so far.</summary>
-    public void Clear()
-    {
-        lock (_calls)
-        {
-            _calls.Clear();
-        }
-    }
+    public void Clear() => _calls.Clear();
 
     /// <summary>Records one call (called by the generated fake).</summary>
     /// <param name="call">The call.</param>
@@ -141,10 +118,7 @@ public sealed class MqttFakePublisher<TCall>
             return Task.FromCanceled(cancellationToken);
         }
 
-        lock (_calls)
-        {
-            _calls.Add(call);
-        }
+        _calls.Add(call);
 
         _fake.RecordSent(new MqttFakeMessage(Operation, topic, payload, Qos, Retain));
         return Volatile.Read(ref _failure) is { } failure ? Task.FromException(failure) : Task.CompletedTask;

@@ -11,7 +11,7 @@ public abstract class MqttFakeRequester<TCall, TReply>
     where TCall : class
 {
     private readonly MqttFake _fake;
-    private readonly List<TCall> _calls = [];
+    private readonly CallLog<TCall> _calls;
     private Func<TCall, CancellationToken, Task<TReply>>? _reply;
 
     /// <summary>Creates the record of one request operation (called by the generated fake).</summary>
@@ -23,6 +23,7 @@ public abstract class MqttFakeRequester<TCall, TReply>
         _fake = fake;
         Operation = operation;
         Qos = qos;
+        _calls = new CallLog<TCall>(operation);
     }
 
     /// <summary>The contract method.</summary>
@@ -32,29 +33,11 @@ public abstract class MqttFakeRequester<TCall, TReply>
     public MqttQos Qos { get; }
 
     /// <summary>Every call so far, in order.</summary>
-    public IReadOnlyList<TCall> Calls
-    {
-        get
-        {
-            lock (_calls)
-            {
-                return _calls.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<TCall> Calls => _calls.Snapshot();
 
     /// <summary>The last call.</summary>
     /// <exception cref="InvalidOperationException">The operation was not called.</exception>
-    public TCall Last
-    {
-        get
-        {
-            lock (_calls)
-            {
-                return _calls.Count > 0 ? _calls[^1] : throw new InvalidOperationException($"{Operation} was not called.");
-            }
-        }
-    }
+    public TCall Last => _calls.Last();
 
     /// <summary>Answers every following call with <paramref name="reply"/>.</summary>
     /// <param name="reply">The reply.</param>
@@ -72,13 +55,7 @@ public abstract class MqttFakeRequester<TCall, TReply>
         Answer((call, _) => Task.FromException<TReply>(new MqttRequestException(TopicOf(call), remoteErrorType, remoteMessage)));
 
     /// <summary>Forgets the calls recorded so far (the reply stays).</summary>
-    public void Clear()
-    {
-        lock (_calls)
-        {
-            _calls.Clear();
-        }
-    }
+    public void Clear() => _calls.Clear();
 
     /// <summary>Records one call and answers it (called by the generated fake).</summary>
     /// <param name="call">The call.</param>
@@ -93,10 +70,7 @@ public abstract class MqttFakeRequester<TCall, TReply>
             return Task.FromCanceled<TReply>(cancellationToken);
         }
 
-        lock (_calls)
-        {
-            _calls.Add(call);
-        }
+        _calls.Add(call);
 
         _fake.RecordSent(new MqttFakeMessage(Operation, topic, payload, Qos, Retain: false));
         var reply = Volatile.Read(ref _reply);
