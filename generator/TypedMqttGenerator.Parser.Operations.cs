@@ -87,8 +87,23 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return new OperationModel(
-                ContractOperationKind.Publish,
+            return Operation(ContractOperationKind.Publish, method, returnsValueTask, template, topicParameters, payload, cancellation, qos) with
+            {
+                PayloadParameter = payloadParameter?.Name,
+                PropertiesParameter = properties,
+                Retain = NamedBool(attribute, "Retain"),
+                MessageExpirySeconds = expiry,
+                ContentType = contentType,
+                ResponseTopic = responseTopic,
+                UserProperties = userProperties.ToEquatableArray(),
+                OfflinePolicy = NamedInt(attribute, "OfflinePolicy"),
+            };
+        }
+
+        /// <summary>What every operation has, from its method and topic; the kind-specific parts are set with 'with'.</summary>
+        private OperationModel Operation(ContractOperationKind kind, IMethodSymbol method, bool returnsValueTask, TopicTemplate template,
+            List<TopicParameterModel> topicParameters, PayloadModel? payload, string? cancellation, int qos) => new(
+                kind,
                 method.Name,
                 method.ReturnType.ToDisplayString(TypeFormat),
                 returnsValueTask,
@@ -96,18 +111,16 @@ public sealed partial class TypedMqttGenerator
                 template.Levels.ToEquatableArray(),
                 topicParameters.ToEquatableArray(),
                 payload,
-                payloadParameter?.Name,
-                properties,
-                cancellation,
-                qos,
-                NamedBool(attribute, "Retain"),
-                expiry,
-                contentType,
-                responseTopic,
-                userProperties.ToEquatableArray(),
-                null,
-                NamedInt(attribute, "OfflinePolicy"));
-        }
+                PayloadParameter: null,
+                PropertiesParameter: null,
+                CancellationParameter: cancellation,
+                Qos: qos,
+                Retain: false,
+                MessageExpirySeconds: 0,
+                ContentType: null,
+                ResponseTopic: null,
+                UserProperties: EquatableArray<UserPropertyModel>.Empty,
+                Subscribe: null);
 
         /// <summary>The parameters of a [Publish] or [Request] method, bound to their roles.</summary>
         private sealed class BoundParameters
@@ -276,26 +289,12 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return new OperationModel(
-                ContractOperationKind.Request,
-                method.Name,
-                method.ReturnType.ToDisplayString(TypeFormat),
-                returnsValueTask,
-                Parameters(method),
-                template.Levels.ToEquatableArray(),
-                bound.TopicParameters.ToEquatableArray(),
-                payload,
-                bound.Payload?.Name,
-                bound.Properties,
-                bound.Cancellation,
-                qos,
-                false,
-                0,
-                null,
-                null,
-                userProperties.ToEquatableArray(),
-                null,
-                Request: new RequestModel(
+            return Operation(ContractOperationKind.Request, method, returnsValueTask, template, bound.TopicParameters, payload, bound.Cancellation, qos) with
+            {
+                PayloadParameter = bound.Payload?.Name,
+                PropertiesParameter = bound.Properties,
+                UserProperties = userProperties.ToEquatableArray(),
+                Request = new RequestModel(
                     reply!,
                     replyType.ToDisplayString(TypeFormat),
                     bound.Timeout?.Name,
@@ -303,7 +302,8 @@ public sealed partial class TypedMqttGenerator
                     timeoutSeconds,
                     sharedGroup,
                     maxConcurrency,
-                    serveName));
+                    serveName),
+            };
         }
 
         private static Location? ReturnTypeLocation(IMethodSymbol method) =>
@@ -452,26 +452,11 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return new OperationModel(
-                ContractOperationKind.Subscribe,
-                method.Name,
-                method.ReturnType.ToDisplayString(TypeFormat),
-                returnsValueTask,
-                Parameters(method),
-                template.Levels.ToEquatableArray(),
-                topicParameters.ToEquatableArray(),
-                payload,
-                null,
-                null,
-                cancellation,
-                qos,
-                false,
-                0,
-                null,
-                null,
-                EquatableArray<UserPropertyModel>.Empty,
-                new SubscribeModel(template.Filter, handler.Name, takesContext, takesCancellation, handlerReturnsValueTask, returnsSubscription,
-                    noLocal, retainAsPublished, retainHandling, sharedGroup, bufferCapacity, maxPayloadBytes));
+            return Operation(ContractOperationKind.Subscribe, method, returnsValueTask, template, topicParameters, payload, cancellation, qos) with
+            {
+                Subscribe = new SubscribeModel(template.Filter, handler.Name, takesContext, takesCancellation, handlerReturnsValueTask, returnsSubscription,
+                    noLocal, retainAsPublished, retainHandling, sharedGroup, bufferCapacity, maxPayloadBytes),
+            };
         }
     }
 }
