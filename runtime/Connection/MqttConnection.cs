@@ -86,12 +86,12 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     /// <summary>Counters since the connection was opened.</summary>
     public MqttConnectionStatistics Statistics => new()
     {
-        Completed = _delivery.Completed,
-        Resent = _delivery.Resent,
-        Queued = _delivery.Queued,
-        Dropped = _delivery.Dropped,
-        Rejected = _delivery.Rejected,
-        MaxInFlight = _delivery.MaxInFlight,
+        Completed = _delivery.Counters.Completed,
+        Resent = _delivery.Counters.Resent,
+        Queued = _delivery.Counters.Queued,
+        Dropped = _delivery.Counters.Dropped,
+        Rejected = _delivery.Counters.Rejected,
+        MaxInFlight = _delivery.Counters.MaxInFlight,
         Reconnects = _reconnect.Reconnects,
         DeadConnectionsDetected = Volatile.Read(ref _deadConnectionsDetected),
         QueueLength = _delivery.QueueLength,

@@ -26,12 +26,6 @@ internal sealed class OutboundDelivery
     private readonly OutboundQueue _queue;
     private readonly OutboxLedger _outbox;
     private int _draining;
-    private long _completed;
-    private long _resent;
-    private long _queued;
-    private long _dropped;
-    private long _rejected;
-    private int _maxInFlight;
 
     public OutboundDelivery(DeliverySettings settings, SessionState session, LinkHolder links, ILogger logger)
     {
@@ -46,17 +40,8 @@ internal sealed class OutboundDelivery
     /// <summary>Raised when a publish is given up because the broker refused it by closing the connection.</summary>
     public event Action<string, string, int?>? PublishRejected;
 
-    public long Completed => Interlocked.Read(ref _completed);
-
-    public long Resent => Interlocked.Read(ref _resent);
-
-    public long Queued => Interlocked.Read(ref _queued);
-
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    public long Rejected => Interlocked.Read(ref _rejected);
-
-    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+    /// <summary>What was completed, resent, queued, dropped and rejected.</summary>
+    public DeliveryCounters Counters { get; } = new();
 
     public int QueueLength => _queue.Count;
 
@@ -145,12 +130,12 @@ internal sealed class OutboundDelivery
         try
         {
             await link.SendAsync(packet, cancellationToken).ConfigureAwait(false);
-            Interlocked.Increment(ref _completed);
+            Counters.AddCompleted();
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // At most once: a QoS 0 message caught in a dropping connection is gone, as the protocol allows.
-            throw new MqttOperationException($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e);
+            throw ConnectionDropped(topic, e);
         }
     }
 
@@ -162,17 +147,15 @@ internal sealed class OutboundDelivery
     {
         publish.SlotLink = link;
         _session.BeginFlow(publish, link.Number);
-        UpdateMax(ref _maxInFlight, link.InFlightCount);
+        Counters.ObserveInFlight(link.InFlightCount);
         if (!first)
         {
-            Interlocked.Increment(ref _resent);
+            Counters.AddResent();
         }
 
-        var packet = PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default);
-        packet.PacketIdentifier = publish.PacketId;
         try
         {
-            await link.SendAsync(packet).ConfigureAwait(false);
+            await link.SendAsync(PublishPackets.ForFlow(publish, duplicate: false)).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // The link reported its own end; the flow is resent on the next one.
         catch (Exception)
@@ -231,18 +214,17 @@ internal sealed class OutboundDelivery
             return;
         }
 
-        publish.SlotLink?.InFlight.Release();
-        publish.SlotLink = null;
+        publish.ReleaseSlot();
         _outbox.Acknowledge(publish.OutboxId);
         if (reasonCode >= 0x80)
         {
             var serverSays = string.IsNullOrEmpty(reasonString) ? string.Empty : $" The server said: \"{reasonString}\".";
-            Interlocked.Increment(ref _rejected);
+            Counters.AddRejected();
             publish.Fail(new MqttOperationException($"The broker refused the publish to '{publish.Topic}' with reason {MqttReasonText.PublishReason(reasonCode)} (0x{reasonCode:X2}).{serverSays}", reasonCode));
             return;
         }
 
-        Interlocked.Increment(ref _completed);
+        Counters.AddCompleted();
         publish.Complete();
     }
 
@@ -263,8 +245,7 @@ internal sealed class OutboundDelivery
 
             foreach (var flow in restart)
             {
-                flow.SlotLink?.InFlight.Release();
-                flow.SlotLink = null;
+                flow.ReleaseSlot();
                 flow.Untake();
                 _queue.Requeue(flow);
             }
@@ -279,19 +260,10 @@ internal sealed class OutboundDelivery
                 }
 
                 flow.SlotLink = link.InFlight.Wait(0, CancellationToken.None) ? link : null;
-                Interlocked.Increment(ref _resent);
-                MqttPacket packet;
-                if (_session.Resend(flow, link.Number) == FlowPhase.Released)
-                {
-                    packet = new MqttPubRelPacket { PacketIdentifier = flow.PacketId };
-                }
-                else
-                {
-                    var publish = PublishPackets.Build(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
-                    publish.PacketIdentifier = flow.PacketId;
-                    publish.Dup = true;
-                    packet = publish;
-                }
+                Counters.AddResent();
+                MqttPacket packet = _session.Resend(flow, link.Number) == FlowPhase.Released
+                    ? new MqttPubRelPacket { PacketIdentifier = flow.PacketId }
+                    : PublishPackets.ForFlow(flow, duplicate: true);
 
                 try
                 {
@@ -358,7 +330,7 @@ internal sealed class OutboundDelivery
         _session.Abandon(suspect);
         suspect.SlotLink = null;
         _outbox.Acknowledge(suspect.OutboxId);
-        Interlocked.Increment(ref _rejected);
+        Counters.AddRejected();
         var reason = $"the broker closed the connection right after it, twice ({loss.Reason})";
         Log.PublishRejected(_logger, _settings.Address, suspect.Topic, reason);
         suspect.Fail(new MqttOperationException($"The publish to '{suspect.Topic}' was given up after {suspect.Attempts} attempts: {reason}. The messages behind it are sent on.", loss.ReasonCode));
@@ -375,15 +347,15 @@ internal sealed class OutboundDelivery
         }
         catch (MqttOperationException)
         {
-            Interlocked.Increment(ref _rejected);
+            Counters.AddRejected();
             _outbox.Acknowledge(publish.OutboxId);
             throw;
         }
 
-        Interlocked.Increment(ref _queued);
+        Counters.AddQueued();
         if (displaced is not null)
         {
-            Interlocked.Increment(ref _dropped);
+            Counters.AddDropped();
             _outbox.Acknowledge(displaced.OutboxId);
             displaced.Fail(new MqttOperationException(displaced.Policy == MqttOfflinePolicy.KeepLatestPerTopic
                 ? $"The publish to '{displaced.Topic}' was superseded by a newer one for the same topic while offline (KeepLatestPerTopic)."
@@ -453,16 +425,20 @@ internal sealed class OutboundDelivery
         try
         {
             await link.SendAsync(PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default)).ConfigureAwait(false);
-            Interlocked.Increment(ref _completed);
+            Counters.AddCompleted();
             publish.Complete();
         }
 #pragma warning disable CA1031 // Reported on the publish's own task.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            publish.Fail(new MqttOperationException($"Publishing to '{publish.Topic}' failed: the connection dropped ({e.GetBaseException().Message}).", null, e));
+            publish.Fail(ConnectionDropped(publish.Topic, e));
         }
     }
+
+    /// <summary>A QoS 0 publish lost with its connection, as the protocol allows (at most once).</summary>
+    private static MqttOperationException ConnectionDropped(string topic, Exception e) =>
+        new($"Publishing to '{topic}' failed: the connection dropped ({e.GetBaseException().Message}). QoS 0 is not resent; publish with QoS 1 or 2 when the message must arrive.", null, e);
 
     /// <summary>Fails everything still queued or in flight (the connection is closing for good).</summary>
     public void FailAll(string reason)
@@ -470,21 +446,6 @@ internal sealed class OutboundDelivery
         foreach (var publish in _queue.DrainAll().Concat(_session.Unfinished()))
         {
             publish.Fail(new MqttOperationException(reason + (publish.OutboxId != 0 ? " It stays in the outbox and is sent by the next connection that opens it." : string.Empty)));
-        }
-    }
-
-    private static void UpdateMax(ref int maximum, int value)
-    {
-        var current = Volatile.Read(ref maximum);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref maximum, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 }

@@ -68,6 +68,13 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     /// <summary>The link whose in-flight slot (receive maximum) the flow holds, released on its acknowledgement.</summary>
     public Link.MqttLink? SlotLink { get; set; }
 
+    /// <summary>Gives the in-flight slot back to its link, if the flow holds one.</summary>
+    public void ReleaseSlot()
+    {
+        SlotLink?.InFlight.Release();
+        SlotLink = null;
+    }
+
     /// <summary>Whether <see cref="Payload"/> is this publish's own copy (not the caller's pooled buffer).</summary>
     public bool OwnsPayload => _ownsPayload;
 

@@ -34,6 +34,15 @@ internal static class PublishPackets
                 PayloadFormat = properties?.PayloadFormat ?? (defaults.Format == MqttPayloadFormat.Unspecified ? null : defaults.Format),
             };
 
+    /// <summary>The PUBLISH of a QoS 1/2 flow, with its packet identifier; <paramref name="duplicate"/> sets DUP for a resend on a resumed session.</summary>
+    public static MqttPublishPacket ForFlow(PendingPublish flow, bool duplicate)
+    {
+        var packet = Build(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
+        packet.PacketIdentifier = flow.PacketId;
+        packet.Dup = duplicate;
+        return packet;
+    }
+
     /// <summary>The PUBLISH packet for a message (without packet identifier); per-call properties win over the codec defaults.</summary>
     public static MqttPublishPacket Build(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults)
     {
