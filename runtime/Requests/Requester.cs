@@ -81,6 +81,11 @@ internal sealed class Requester
             sent = true;
             return await pending.Task.WaitAsync(token).ConfigureAwait(false);
         }
+        catch (MqttOperationException e) when (_closed is { } closedWhilePublishing)
+        {
+            // Closed while the request itself waited for its PUBACK: the same failure as a call that waited for its reply.
+            throw new ObjectDisposedException(closedWhilePublishing, e);
+        }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && deadline is not null && deadline.IsCancellationRequested)
         {
             Interlocked.Increment(ref _timeouts);

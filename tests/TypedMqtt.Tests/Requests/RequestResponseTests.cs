@@ -156,6 +156,32 @@ public sealed class RequestResponseTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Disposing_while_the_request_waits_for_its_PUBACK_fails_it_as_closed_too()
+    {
+        // A scripted broker that takes the request and never acknowledges it: the call is still publishing when the
+        // connection closes, and fails as a call waiting for its reply does (it raced with the PUBACK in the test above).
+        var requestSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var broker = new ScriptedBroker(async session =>
+        {
+            session.AnswerPublish = false;
+            await session.SendAsync(Connack());
+            await session.WaitForAsync(8);
+            await session.WaitForAsync(3);
+            requestSeen.TrySetResult();
+            await session.WaitForAsync(14); // DISCONNECT
+        });
+        var client = await DeviceRpcClient.ConnectAsync($"mqtt://127.0.0.1:{broker.Port}");
+        var call = client.PingAsync("f", "d1");
+        await requestSeen.Task.WaitAsync(RequestScenarios.Wait);
+
+        await client.DisposeAsync();
+
+        var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => call.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("closed before the reply arrived", error.Message, StringComparison.Ordinal);
+        Assert.True(error.InnerException is MqttOperationException, error.ToString());
+    }
+
+    [Fact]
     public async Task The_server_Response_Information_roots_the_response_topic_on_the_wire()
     {
         // A scripted broker answers CONNECT with Response Information 'rsp/abc', then replies to the request itself.
