@@ -56,12 +56,13 @@ internal sealed class InMemoryDuplexStream : Stream
             return new ValueTask<int>(0);
         }
 
-        if (_offset < _current.Length || _incoming.Reader.TryRead(out _current!) && Reset())
+        if (_offset == _current.Length && _incoming.Reader.TryRead(out var next))
         {
-            return new ValueTask<int>(Take(buffer.Span));
+            _current = next;
+            _offset = 0;
         }
 
-        return WaitAndReadAsync(buffer, cancellationToken);
+        return _offset < _current.Length ? new ValueTask<int>(Take(buffer.Span)) : WaitAndReadAsync(buffer, cancellationToken);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -138,12 +139,6 @@ internal sealed class InMemoryDuplexStream : Stream
 
         _offset = 0;
         return Take(buffer.Span);
-    }
-
-    private bool Reset()
-    {
-        _offset = 0;
-        return true;
     }
 
     private int Take(Span<byte> destination)

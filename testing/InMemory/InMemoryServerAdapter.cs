@@ -42,7 +42,7 @@ internal sealed class InMemoryServerAdapter : IMqttServerAdapter
         cancellationToken.ThrowIfCancellationRequested();
         if (!_running || ClientHandler is not { } handler)
         {
-            throw new IOException("The in-memory broker is not running, so nothing accepts the connection.");
+            throw new IOException("The in-memory broker is not running, so nothing accepts the connection: keep the EmbeddedMqttBroker from StartInMemoryAsync undisposed while its clients connect.");
         }
 
         var (client, server) = InMemoryDuplexStream.CreatePair();
