@@ -7,4 +7,5 @@ internal static class TrackingNames
     public const string ContractsWithoutNulls = nameof(ContractsWithoutNulls);
     public const string Diagnostics = nameof(Diagnostics);
     public const string Fakes = nameof(Fakes);
+    public const string AsyncApi = nameof(AsyncApi);
 }

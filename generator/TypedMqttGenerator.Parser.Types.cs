@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using TypedMqtt.Generator.AsyncApi;
 using TypedMqtt.Generator.Diagnostics;
 using TypedMqtt.Generator.Model;
 using TypedMqtt.Topics;
@@ -66,7 +67,8 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return new TopicParameterModel(level.Parameter!, type.ToDisplayString(TypeFormat), kind.Value, levelIndex, level.IsCatchAll);
+            var members = kind == TopicValueKind.Enum ? type.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).Select(f => f.Name).ToEquatableArray() : default;
+            return new TopicParameterModel(level.Parameter!, type.ToDisplayString(TypeFormat), kind.Value, levelIndex, level.IsCatchAll, members);
         }
 
         /// <summary>
@@ -141,22 +143,22 @@ public sealed partial class TypedMqttGenerator
                     return null;
                 }
 
-                return new PayloadModel(typeName, CodecKind.Custom, codec.ToDisplayString(TypeFormat), null, allowNull);
+                return new PayloadModel(typeName, CodecKind.Custom, codec.ToDisplayString(TypeFormat), null, allowNull, PayloadSchemas.ForCodec(CodecKind.Custom, codec.ToDisplayString()));
             }
 
             if (type.SpecialType == SpecialType.System_String)
             {
-                return new PayloadModel(typeName, CodecKind.Utf8String, null, null, allowNull);
+                return new PayloadModel(typeName, CodecKind.Utf8String, null, null, allowNull, PayloadSchemas.ForCodec(CodecKind.Utf8String, null));
             }
 
             if (type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Byte, Rank: 1 })
             {
-                return new PayloadModel(typeName, CodecKind.ByteArray, null, null, allowNull);
+                return new PayloadModel(typeName, CodecKind.ByteArray, null, null, allowNull, PayloadSchemas.ForCodec(CodecKind.ByteArray, null));
             }
 
             if (type is INamedTypeSymbol named && IsType(named.ConstructedFrom, KnownTypeNames.ReadOnlyMemory) && named.TypeArguments[0].SpecialType == SpecialType.System_Byte)
             {
-                return new PayloadModel(typeName, CodecKind.Memory, null, null, false);
+                return new PayloadModel(typeName, CodecKind.Memory, null, null, false, PayloadSchemas.ForCodec(CodecKind.Memory, null));
             }
 
             if (_jsonContext is null)
@@ -177,7 +179,8 @@ public sealed partial class TypedMqttGenerator
                 return null;
             }
 
-            return new PayloadModel(plain.ToDisplayString(TypeFormat), CodecKind.Json, null, _jsonContext.ToDisplayString(TypeFormat), allowNull);
+            _schemas ??= new PayloadSchemas(JsonContextOptions.Read(_jsonContext));
+            return new PayloadModel(plain.ToDisplayString(TypeFormat), CodecKind.Json, null, _jsonContext.ToDisplayString(TypeFormat), allowNull, _schemas.Of(type, allowNull));
         }
     }
 }

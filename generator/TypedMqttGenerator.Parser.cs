@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using TypedMqtt.Generator.AsyncApi;
 using TypedMqtt.Generator.Diagnostics;
 using TypedMqtt.Generator.Model;
 using TypedMqtt.Topics;
@@ -31,6 +32,9 @@ public sealed partial class TypedMqttGenerator
         // A JsonContext that is not a JsonSerializerContext was reported (TMQ0024); JSON payloads then report nothing more.
         private bool _jsonContextInvalid;
         private List<ITypeSymbol> _jsonTypes = [];
+
+        // JSON Schemas of the contract's JSON payloads, for the AsyncAPI document; made on the first JSON payload.
+        private PayloadSchemas? _schemas;
         private List<UserPropertyModel> _contractUserProperties = [];
 
         private Parser(Compilation compilation, CancellationToken cancellationToken)
@@ -174,7 +178,8 @@ public sealed partial class TypedMqttGenerator
             symbol.AllInterfaces.Any(i => Attribute(i, KnownTypeNames.MqttContractAttribute) is not null),
             _version,
             will,
-            operations.ToEquatableArray());
+            operations.ToEquatableArray(),
+            (_schemas?.Definitions ?? []).ToEquatableArray());
 
         private static string DefaultClientName(string interfaceName) => StemOf(interfaceName) + "Client";
 

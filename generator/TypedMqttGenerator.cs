@@ -34,6 +34,26 @@ public sealed partial class TypedMqttGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(contracts, static (output, contract) => output.AddSource(contract.HintName, Emitter.Emit(contract)));
 
+        // One AsyncAPI document for all the assembly's contracts, unless the project sets TypedMqttAsyncApi to false.
+        var assembly = context.CompilationProvider
+            .Select(static (compilation, _) => (Name: compilation.AssemblyName ?? "Contracts", Version: compilation.Assembly.Identity.Version.ToString()));
+        var asyncApiEnabled = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => !options.GlobalOptions.TryGetValue("build_property.TypedMqttAsyncApi", out var value) || !string.Equals(value.Trim(), "false", StringComparison.OrdinalIgnoreCase));
+        var asyncApi = contracts.Collect()
+            .Combine(assembly)
+            .Combine(asyncApiEnabled)
+            .Select(static (input, _) => input.Right && input.Left.Left.Length > 0
+                ? AsyncApi.AsyncApiDocument.Build(input.Left.Right.Name, input.Left.Right.Version, input.Left.Left)
+                : null)
+            .WithTrackingName(TrackingNames.AsyncApi);
+        context.RegisterSourceOutput(asyncApi, static (output, document) =>
+        {
+            if (document is not null)
+            {
+                output.AddSource("TypedMqtt.AsyncApiDocument.g.cs", Emitter.EmitAsyncApi(document));
+            }
+        });
+
         // Fakes for tests: [MqttFake(typeof(IX))] partial class, where IX may come from a referenced assembly.
         var fakes = context.SyntaxProvider
             .ForAttributeWithMetadataName(

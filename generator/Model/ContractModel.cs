@@ -11,7 +11,8 @@ internal sealed record ContractModel(
     bool InheritsContract,
     int ProtocolVersion,
     WillModel? Will,
-    EquatableArray<OperationModel> Operations)
+    EquatableArray<OperationModel> Operations,
+    EquatableArray<SchemaDefinition> Schemas = default)
 {
     public string HintName => (Namespace.Length == 0 ? string.Empty : Namespace + ".") + ClientName + ".g.cs";
 }
@@ -37,13 +38,17 @@ internal enum CodecKind
     Custom,
 }
 
-/// <summary>A payload type and its codec.</summary>
+/// <summary>A payload type and its codec; <paramref name="Schema"/> is its JSON Schema (compact JSON) for the AsyncAPI document.</summary>
 internal sealed record PayloadModel(
     string TypeName,
     CodecKind Codec,
     string? CodecType,
     string? JsonContext,
-    bool AllowNull);
+    bool AllowNull,
+    string Schema = "{}");
+
+/// <summary>A named object schema that payload schemas refer to (<c>#/components/schemas/{Key}</c>).</summary>
+internal sealed record SchemaDefinition(string Key, string Json);
 
 internal enum ContractOperationKind
 {
@@ -70,7 +75,8 @@ internal sealed record TopicParameterModel(
     string TypeName,
     TopicValueKind Kind,
     int LevelIndex,
-    bool IsCatchAll);
+    bool IsCatchAll,
+    EquatableArray<string> EnumMembers = default);
 
 /// <summary>A method parameter, in declaration order, as the emitter re-declares it.</summary>
 internal sealed record ParameterModel(string Name, string Declaration, string Type);

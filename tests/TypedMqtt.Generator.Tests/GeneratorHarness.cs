@@ -113,19 +113,36 @@ internal static class GeneratorHarness
                 warningLevel: 9999,
                 deterministic: true));
 
-    public static GeneratorDriver Driver(bool trackSteps = false) =>
+    /// <summary>A driver; the AsyncAPI document is left out (TypedMqttAsyncApi=false) unless <paramref name="asyncApi"/>, so each test sees the sources it is about.</summary>
+    public static GeneratorDriver Driver(bool trackSteps = false, bool asyncApi = false) =>
         CSharpGeneratorDriver.Create(
             [new TypedMqttGenerator().AsSourceGenerator()],
             parseOptions: ParseOptions,
+            optionsProvider: new BuildProperties(asyncApi ? [] : new() { ["build_property.TypedMqttAsyncApi"] = "false" }),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator once; returns the output compilation, the generator's diagnostics and its sources by hint name.</summary>
-    public static (Compilation Output, ImmutableArray<Diagnostic> Diagnostics, ImmutableArray<GeneratedSourceResult> Sources) Run(Compilation input)
+    public static (Compilation Output, ImmutableArray<Diagnostic> Diagnostics, ImmutableArray<GeneratedSourceResult> Sources) Run(Compilation input, bool asyncApi = false)
     {
-        var driver = Driver().RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
+        var driver = Driver(asyncApi: asyncApi).RunGeneratorsAndUpdateCompilation(input, out var output, out var diagnostics);
         var sources = driver.GetRunResult().Results.Single().GeneratedSources
             .OrderBy(s => s.HintName, StringComparer.Ordinal)
             .ToImmutableArray();
         return (output, diagnostics, sources);
+    }
+
+    /// <summary>MSBuild properties as the compiler passes them to generators (build_property.*).</summary>
+    private sealed class BuildProperties(Dictionary<string, string> values) : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+    {
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions { get; } = new Options(values);
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => new Options([]);
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => new Options([]);
+
+        private sealed class Options(Dictionary<string, string> values) : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+        {
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+        }
     }
 }

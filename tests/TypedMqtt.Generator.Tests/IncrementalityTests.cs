@@ -36,7 +36,7 @@ public sealed class IncrementalityTests
         }
         """;
 
-    private static readonly string[] TrackedSteps = [TrackingNames.Contracts, TrackingNames.ContractsWithoutNulls];
+    private static readonly string[] TrackedSteps = [TrackingNames.Contracts, TrackingNames.ContractsWithoutNulls, TrackingNames.AsyncApi];
 
     public static TheoryData<string> UnrelatedEdits => new() { "add a file", "edit another file", "edit another class in the contract's file" };
 
@@ -45,8 +45,9 @@ public sealed class IncrementalityTests
     public void UnrelatedEditRegeneratesNothing(string edit)
     {
         var first = GeneratorHarness.Compilation(Contract, Other);
-        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(first);
+        var driver = GeneratorHarness.Driver(trackSteps: true, asyncApi: true).RunGenerators(first);
         var before = driver.GetRunResult();
+        Assert.Contains(before.GeneratedTrees, t => t.FilePath.EndsWith("TypedMqtt.AsyncApiDocument.g.cs", StringComparison.Ordinal));
 
         var second = edit switch
         {
@@ -74,7 +75,7 @@ public sealed class IncrementalityTests
     public void ChangingATopicRegeneratesTheClient()
     {
         var first = GeneratorHarness.Compilation(Contract, Other);
-        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(first);
+        var driver = GeneratorHarness.Driver(trackSteps: true, asyncApi: true).RunGenerators(first);
         var before = driver.GetRunResult();
 
         var second = Replace(first, "/src/File1.cs", "[Publish(\"home/{room}/temperature\"", "[Publish(\"house/{room}/temperature\"");
@@ -88,7 +89,8 @@ public sealed class IncrementalityTests
 
         Assert.Contains(IncrementalStepRunReason.Modified, result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).Select(o => o.Reason));
         Assert.NotEqual(Sources(before), Sources(after));
-        Assert.Contains("\"house/", Sources(after).Single());
+        Assert.Contains("\"house/", Sources(after).Single(s => !s.Contains("class AsyncApiDocument", StringComparison.Ordinal)));
+        Assert.Contains("house/{room}/temperature", Sources(after).Single(s => s.Contains("class AsyncApiDocument", StringComparison.Ordinal)));
     }
 
     [Fact]
