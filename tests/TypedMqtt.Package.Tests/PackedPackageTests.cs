@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 
 namespace TypedMqtt.Package.Tests;
@@ -7,102 +6,61 @@ namespace TypedMqtt.Package.Tests;
 /// Packs the runtime (with the generator inside) and builds and runs a consumer that references the packed .nupkg from a
 /// local folder, not the projects: proves the package layout and that the generator loads from analyzers/dotnet/cs.
 /// </summary>
-public sealed class PackedPackageTests
+public sealed class PackedPackageTests(PackageFeed feed) : IClassFixture<PackageFeed>
 {
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
     [Fact]
     public async Task Consumer_of_the_packed_nupkg_builds_and_its_generated_client_works()
     {
-        var repository = FindRepositoryRoot();
-        var work = Directory.CreateTempSubdirectory("typedmqtt-package-");
-        try
+        using (var zip = ZipFile.OpenRead(feed.CorePackage))
         {
-            var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
-            await RunAsync("dotnet", ["pack", Path.Combine(repository, "runtime", "TypedMqtt.csproj"), "-c", Configuration, "--no-build", "-o", feed], repository);
-            await RunAsync("dotnet", ["pack", Path.Combine(repository, "testing", "TypedMqtt.Testing.csproj"), "-c", Configuration, "--no-build", "-o", feed], repository);
+            var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            Assert.Contains("lib/net8.0/TypedMqtt.dll", entries);
+            Assert.Contains("lib/net10.0/TypedMqtt.dll", entries);
+            Assert.Contains("analyzers/dotnet/cs/TypedMqtt.Generator.dll", entries);
+            Assert.Contains("build/TypedMqtt.targets", entries);
+            Assert.Contains("build/TypedMqtt.MSBuild.dll", entries);
+            Assert.Contains("buildTransitive/TypedMqtt.targets", entries);
 
-            var package = Directory.GetFiles(feed, "TypedMqtt.*.nupkg").Single(p => char.IsDigit(Path.GetFileName(p)["TypedMqtt.".Length]));
-            using (var zip = ZipFile.OpenRead(package))
-            {
-                var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
-                Assert.Contains("lib/net8.0/TypedMqtt.dll", entries);
-                Assert.Contains("lib/net10.0/TypedMqtt.dll", entries);
-                Assert.Contains("analyzers/dotnet/cs/TypedMqtt.Generator.dll", entries);
-
-                // The core package does not bring a broker: MQTTnet.Server comes only with TypedMqtt.Testing.
-                using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
-                var manifest = await nuspec.ReadToEndAsync();
-                Assert.Contains("id=\"MQTTnet\"", manifest, StringComparison.Ordinal);
-                Assert.DoesNotContain("MQTTnet.Server", manifest, StringComparison.Ordinal);
-            }
-
-            var version = Path.GetFileNameWithoutExtension(package)["TypedMqtt.".Length..];
-            var consumer = Directory.CreateDirectory(Path.Combine(work.FullName, "consumer")).FullName;
-            var template = Path.Combine(AppContext.BaseDirectory, "Consumer");
-            File.Copy(Path.Combine(template, "Program.cs"), Path.Combine(consumer, "Program.cs"));
-            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), File.ReadAllText(Path.Combine(template, "Consumer.csproj.template")).Replace("$VERSION$", version, StringComparison.Ordinal));
-            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="typedmqtt-local" value="{feed}" />
-                  </packageSources>
-                  <config>
-                    <add key="globalPackagesFolder" value="{Path.Combine(work.FullName, "packages")}" />
-                  </config>
-                </configuration>
-                """);
-
-            // The package lands in a private packages folder, never in the developer's global cache; its dependencies
-            // come from the global cache as a fallback folder, so this needs no network when they are cached.
-            var fallback = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            var output = await RunAsync("dotnet", ["run", "--project", consumer, "-c", "Release", $"-p:RestoreAdditionalProjectFallbackFolders={fallback}"], consumer);
-            Assert.Contains("received 42:1.5:application/json", output, StringComparison.Ordinal);
-            Assert.Contains("reply 7.5", output, StringComparison.Ordinal);
+            // The core package does not bring a broker: MQTTnet.Server comes only with TypedMqtt.Testing.
+            using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            var manifest = await nuspec.ReadToEndAsync();
+            Assert.Contains("id=\"MQTTnet\"", manifest, StringComparison.Ordinal);
+            Assert.DoesNotContain("MQTTnet.Server", manifest, StringComparison.Ordinal);
         }
-        finally
-        {
-            work.Delete(recursive: true);
-        }
+
+        var consumer = feed.CreateConsumer("Consumer");
+        var output = await PackageFeed.RunAsync("dotnet", ["run", "--project", consumer, "-c", "Release", PackageFeed.FallbackFolders], consumer);
+        Assert.Contains("received 42:1.5:application/json", output, StringComparison.Ordinal);
+        Assert.Contains("reply 7.5", output, StringComparison.Ordinal);
+
+        // The package's build step wrote the consumer's AsyncAPI document next to its assembly.
+        var document = Path.Combine(consumer, "bin", "Release", "net10.0", "Consumer.asyncapi.json");
+        Assert.True(File.Exists(document), $"{document} was not written by the package's build step");
+        var text = await File.ReadAllTextAsync(document);
+        Assert.Contains("\"asyncapi\": \"3.0.0\"", text, StringComparison.Ordinal);
+        Assert.Contains("sensors/{sensorId}/calibrate", text, StringComparison.Ordinal);
     }
 
-    private static string FindRepositoryRoot()
+    /// <summary>
+    /// Native AOT: a consumer of the packed package publishes with PublishAot=true and no trim or AOT warning, and the
+    /// native binary publishes, receives and makes a request through Mosquitto.
+    /// </summary>
+    [AotFact]
+    public async Task Native_AOT_consumer_publishes_without_warnings_and_runs_against_Mosquitto()
     {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "TypedMqtt.sln")))
-            {
-                return directory.FullName;
-            }
-        }
+        var consumer = feed.CreateConsumer("AotConsumer");
+        var publish = Path.Combine(consumer, "publish");
+        var output = await PackageFeed.RunAsync("dotnet", ["publish", consumer, "-c", "Release", "-r", "linux-x64", "-o", publish, PackageFeed.FallbackFolders], consumer, TimeSpan.FromMinutes(8));
+        var warnings = output.Split('\n').Where(l => l.Contains("warning", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.True(warnings.Count == 0, "publish warned:\n" + string.Join('\n', warnings));
+        var native = Path.Combine(publish, "AotConsumer");
+        Assert.True(File.Exists(native), $"no native binary at {native}:\n{output}");
+        Assert.False(File.Exists(Path.Combine(publish, "AotConsumer.dll")), "the publish left IL behind: it was not native");
 
-        throw new InvalidOperationException("TypedMqtt.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static async Task<string> RunAsync(string file, string[] arguments, string directory)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // The consumer must not inherit this repository's MSBuild settings through the test host's environment.
-        start.Environment.Remove("MSBuildExtensionsPath");
-        start.Environment.Remove("MSBuildSDKsPath");
-        start.Environment.Remove("MSBUILD_EXE_PATH");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', arguments)}' exited {process.ExitCode}:\n{output}");
-        return output;
+        await using var mosquitto = await Mosquitto.StartAsync();
+        var run = await PackageFeed.RunAsync(native, [mosquitto.Address], consumer, TimeSpan.FromMinutes(1));
+        Assert.Contains("received 42:1.5:AtLeastOnce", run, StringComparison.Ordinal);
+        Assert.Contains("reply 7.5", run, StringComparison.Ordinal);
+        Assert.Contains("native True", run, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Consumer;
 using TypedMqtt;
 
@@ -19,24 +18,3 @@ await using var responder = await client.ServeCalibrateAsync((sensorId, request,
 var reply = await client.CalibrateAsync(7, new Reading(0.5));
 Console.WriteLine("reply " + reply.Value);
 return 0;
-
-namespace Consumer
-{
-    public sealed record Reading(double Value);
-
-    [JsonSerializable(typeof(Reading))]
-    internal sealed partial class ConsumerJson : JsonSerializerContext;
-
-    [MqttContract(JsonContext = typeof(ConsumerJson))]
-    public partial interface ISensor
-    {
-        [Publish("sensors/{sensorId}/reading", Qos = MqttQos.AtLeastOnce)]
-        Task PublishReadingAsync(int sensorId, Reading reading, CancellationToken cancellationToken = default);
-
-        [Subscribe("sensors/{sensorId}/reading", Qos = MqttQos.AtLeastOnce)]
-        Task<IAsyncDisposable> OnReadingAsync(Func<int, Reading, MqttMessageContext, CancellationToken, Task> handler, CancellationToken cancellationToken = default);
-
-        [Request("sensors/{sensorId}/calibrate", TimeoutSeconds = 10)]
-        Task<Reading> CalibrateAsync(int sensorId, Reading offset, CancellationToken cancellationToken = default);
-    }
-}
