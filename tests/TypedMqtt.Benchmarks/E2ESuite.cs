@@ -23,7 +23,11 @@ internal static class E2ESuite
         var throughput = report.Table(
             $"End to end (median of {runs} interleaved runs; msg/s = messages received per second; B/msg = bytes allocated by both clients per message)",
             "broker", "scenario", "N", "floor msg/s", "raw msg/s", "typed msg/s", "typed/raw", "floor B/msg", "raw B/msg", "typed B/msg", "typed/raw B", "typed layer above floor", "CPU us/msg floor/raw/typed", "lost floor/raw/typed");
+        var telemetry = report.Table(
+            "Telemetry end to end: the typed client with no listener (as above) and with every TypedMqtt span recorded and every instrument measured (same interleaved runs)",
+            "broker", "scenario", "typed msg/s", "traced msg/s", "traced/typed", "typed B/msg", "traced B/msg", "CPU us/msg typed/traced");
         var medians = new Dictionary<(string Broker, string Scenario, Variant Variant), (double Rate, double Bytes, double Cpu)>();
+        Variant[] all = [Variant.Floor, Variant.Raw, Variant.Typed, Variant.TypedTraced];
 
         foreach (var brokerName in brokers)
         {
@@ -33,21 +37,21 @@ internal static class E2ESuite
             {
                 // Warm-up: JIT and tiering for every variant, not counted.
                 var warm = scenario with { Messages = Math.Max(200, scenario.Messages / 5) };
-                foreach (var variant in new[] { Variant.Floor, Variant.Raw, Variant.Typed })
+                foreach (var variant in all)
                 {
                     await EndToEnd.RunAsync(variant, broker, warm);
                 }
 
-                var results = new Dictionary<Variant, List<RunResult>> { [Variant.Floor] = [], [Variant.Raw] = [], [Variant.Typed] = [] };
+                var results = all.ToDictionary(v => v, _ => new List<RunResult>());
                 for (var round = 0; round < runs; round++)
                 {
-                    // raw, typed, raw, typed...: alternate which goes first so drift in machine load cancels; the floor closes each round.
-                    var order = round % 2 == 0 ? new[] { Variant.Raw, Variant.Typed, Variant.Floor } : new[] { Variant.Typed, Variant.Raw, Variant.Floor };
+                    // raw, typed, raw, typed...: alternate which goes first so drift in machine load cancels; traced and the floor close each round.
+                    var order = round % 2 == 0 ? new[] { Variant.Raw, Variant.Typed, Variant.TypedTraced, Variant.Floor } : new[] { Variant.Typed, Variant.Raw, Variant.TypedTraced, Variant.Floor };
                     foreach (var variant in order)
                     {
                         var result = await EndToEnd.RunAsync(variant, broker, scenario);
                         results[variant].Add(result);
-                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-5} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg {result.CpuMicrosecondsPerMessage,6:N1} us CPU/msg{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
+                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-11} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg {result.CpuMicrosecondsPerMessage,6:N1} us CPU/msg{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
                     }
                 }
 
@@ -77,6 +81,16 @@ internal static class E2ESuite
                 var moreLost = Lost(Variant.Typed) > Lost(Variant.Raw);
                 report.Target($"E2E throughput typed >= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Rate / raw.Rate, "0.00")} x{(moreLost ? $" (but lost {F(Lost(Variant.Typed))} vs {F(Lost(Variant.Raw))})" : string.Empty)}", typed.Rate >= raw.Rate && !moreLost);
                 report.Target($"E2E allocation typed <= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Bytes / raw.Bytes, "0.00")} x ({F(typed.Bytes)} vs {F(raw.Bytes)} B/msg; floor {F(floor.Bytes)})", typed.Bytes <= raw.Bytes);
+
+                var traced = medians[(broker.Name, scenario.Name, Variant.TypedTraced)];
+                telemetry.Add(
+                [
+                    broker.Name, scenario.Name, F(typed.Rate), F(traced.Rate), F(traced.Rate / typed.Rate, "0.00"),
+                    F(typed.Bytes), F(traced.Bytes), $"{F(typed.Cpu, "0.0")} / {F(traced.Cpu, "0.0")}",
+                ]);
+
+                // Telemetry that did its work without a listener would show as the same bytes with and without one.
+                report.Target($"E2E telemetry off costs no allocation: typed with no listener < 0.8 x traced B/msg: {broker.Name}, {scenario.Name}", $"{F(typed.Bytes)} vs {F(traced.Bytes)} B/msg ({F(typed.Bytes / traced.Bytes, "0.00")} x)", typed.Bytes < 0.8 * traced.Bytes);
             }
 
             var sequential = medians[(broker.Name, "QoS 1 sequential", Variant.Typed)].Rate;

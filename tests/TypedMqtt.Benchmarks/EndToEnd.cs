@@ -30,6 +30,9 @@ internal enum Variant
 
     /// <summary>The generated TypedMqtt client.</summary>
     Typed,
+
+    /// <summary>The generated client with telemetry listening (every span recorded, every instrument measured).</summary>
+    TypedTraced,
 }
 
 /// <summary>
@@ -51,8 +54,15 @@ internal static class EndToEnd
         return variant switch
         {
             Variant.Typed => await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false),
+            Variant.TypedTraced => await RunTracedAsync(broker, scenario, counter, id).ConfigureAwait(false),
             _ => await RunRawAsync(variant == Variant.Floor, broker, scenario, counter, id).ConfigureAwait(false),
         };
+    }
+
+    private static async Task<RunResult> RunTracedAsync(BrokerProcess broker, Scenario scenario, Counter counter, int id)
+    {
+        using var telemetry = new TelemetryListeners();
+        return await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false);
     }
 
     private static async Task<RunResult> RunTypedAsync(BrokerProcess broker, Scenario scenario, Counter counter, int id)

@@ -59,25 +59,13 @@ public class PublishPath
     public void SetupTraced()
     {
         Setup();
-        _spans = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "TypedMqtt",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(_spans);
-        _meters = new System.Diagnostics.Metrics.MeterListener { InstrumentPublished = (instrument, listener) => { if (instrument.Meter.Name == "TypedMqtt") { listener.EnableMeasurementEvents(instrument); } } };
-        _meters.Start();
+        _telemetry = new TelemetryListeners();
     }
 
     [GlobalCleanup(Target = nameof(Typed_Qos0_Call_Traced))]
-    public void CleanupTraced()
-    {
-        _spans?.Dispose();
-        _meters?.Dispose();
-    }
+    public void CleanupTraced() => _telemetry?.Dispose();
 
-    private System.Diagnostics.ActivityListener? _spans;
-    private System.Diagnostics.Metrics.MeterListener? _meters;
+    private TelemetryListeners? _telemetry;
 
     [Benchmark(Description = "raw QoS 1 call (ack later)")]
     public Task Raw_Qos1_Call()
