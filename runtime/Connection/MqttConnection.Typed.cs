@@ -45,9 +45,10 @@ public sealed partial class MqttConnection
 
         // Encoded into an array rented from the pool; the delivery returns it when the publish is done.
         var (rented, length) = PooledBufferWriter.Encode(payload, codec);
+        var defaults = Options.SendCodecContentType && Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
         try
         {
-            PublishRules.CheckServerLimits(topic, length, qos, retain, ConnectResult);
+            PublishRules.CheckServerLimits(topic, length, qos, retain, properties, defaults, Options.ProtocolVersion == MqttVersion.V500, ConnectResult);
         }
         catch
         {
@@ -55,7 +56,6 @@ public sealed partial class MqttConnection
             throw;
         }
 
-        var defaults = Options.SendCodecContentType && Options.ProtocolVersion == MqttVersion.V500 ? new CodecDefaults(codec.ContentType, codec.PayloadFormat) : default;
         return _delivery.DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using TypedMqtt.Topics;
 
 namespace TypedMqtt.Delivery;
@@ -36,8 +35,11 @@ internal static class PublishRules
         }
     }
 
-    /// <summary>Refuses locally what the server said in CONNACK it would refuse (QoS, retain, packet size).</summary>
-    public static void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain, MqttConnectResult server)
+    /// <summary>
+    /// Refuses locally what the server said in CONNACK it would refuse: QoS, retain, and a packet larger than its
+    /// Maximum Packet Size, computed exactly as it will be written (<see cref="PacketSizes"/>).
+    /// </summary>
+    public static void CheckServerLimits(string topic, int payloadLength, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, bool version5, MqttConnectResult server)
     {
         if (qos > server.MaximumQos)
         {
@@ -51,11 +53,12 @@ internal static class PublishRules
 
         if (server.MaximumPacketSize is { } maximum)
         {
-            // Fixed header (up to 5) + topic length prefix + topic + packet id + properties length estimate.
-            long size = 5 + 2 + Encoding.UTF8.GetByteCount(topic) + 2 + 64 + payloadLength;
+            var size = PacketSizes.Publish(topic, payloadLength, qos, properties, defaults, version5);
             if (size > maximum)
             {
-                throw new MqttOperationException($"Publishing {payloadLength} bytes to '{topic}' is refused locally: the packet would exceed the server's maximum packet size of {maximum} bytes.", 0x95);
+                throw new MqttOperationException(
+                    $"Publishing {payloadLength} bytes to '{topic}' is refused locally: the PUBLISH would be {size} bytes, {size - maximum} more than the server's maximum packet size of {maximum} bytes. Send a smaller payload or fewer properties.",
+                    0x95);
             }
         }
     }
