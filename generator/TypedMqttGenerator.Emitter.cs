@@ -558,7 +558,8 @@ public sealed partial class TypedMqttGenerator
                 parts.Add("UserProperties = new " + Runtime + "MqttUserProperty[] { " + string.Join(", ", userProperties.Select(p => $"new {Runtime}MqttUserProperty({Literal(p.Name)}, {Literal(p.Value)})")) + " }");
             }
 
-            return parts.Count == 0 ? null : $"new {Runtime}MqttMessageProperties {{ {string.Join(", ", parts)} }}";
+            // Declared, so MQTT 5 only: an MQTT 3.1/3.1.1 connection sends the message without them rather than failing.
+            return parts.Count == 0 ? null : $"new {Runtime}MqttMessageProperties {{ {string.Join(", ", parts)}, Mqtt5Only = true }}";
         }
 
         private static string TopicExpression(EquatableArray<TemplateLevel> levels, Dictionary<string, string> arguments)

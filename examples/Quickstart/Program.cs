@@ -27,7 +27,13 @@ try
     // IHome declares a will, so each connection either sends it (.Will(payload), step 4) or says it has none (.NoWill()).
     // WithCodecContentType: MQTT 5 publishes also say their payload is application/json (off by default; it costs bytes).
     await using var home = await HomeClient.ConnectAsync(address, o => o.NoWill().WithCodecContentType());
-    Console.WriteLine($"connected as {home.Connection.ConnectResult.ClientId} (MQTT {home.Connection.Options.ProtocolVersion})");
+    var versionName = home.Connection.Options.ProtocolVersion switch
+    {
+        MqttVersion.V310 => "MQTT 3.1",
+        MqttVersion.V311 => "MQTT 3.1.1",
+        _ => "MQTT 5.0",
+    };
+    Console.WriteLine($"connected as {home.Connection.ConnectResult.ClientId} ({versionName})");
 
     // 1. Typed publish and subscribe: {room} is parsed back out of the topic, the payload is already a Temperature.
     Step("1. typed publish and subscribe with a topic parameter");
@@ -66,25 +72,30 @@ try
         Received(await retained.Task.WaitAsync(timeout));
     }
 
-    // 3. MQTT 5 properties: declared on the contract (user property "sender") and given per call.
-    Step("3. MQTT 5 properties arrive");
+    // 3. MQTT 5 properties: declared on the contract (user property "sender") and given per call. MQTT 3.1 and 3.1.1
+    // have no message properties: the declared ones are left out there, and this call passes none.
+    var version5 = home.Connection.Options.ProtocolVersion == MqttVersion.V500;
+    Step(version5 ? "3. MQTT 5 properties arrive" : $"3. a command, without properties ({versionName} has no message properties)");
     var command = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
     await using (await home.OnCommandAsync((room, name, argument, context) =>
     {
         var properties = string.Join(", ", context.UserProperties.Select(p => $"{p.Name}={p.Value}"));
-        command.TrySetResult(
-            $"{room}/{name}({argument}) user properties [{properties}], correlation {Encoding.UTF8.GetString(context.CorrelationData.Span)}, " +
-            $"response topic {context.ResponseTopic}, content type {context.ContentType}");
+        command.TrySetResult(version5
+            ? $"{room}/{name}({argument}) user properties [{properties}], correlation {Encoding.UTF8.GetString(context.CorrelationData.Span)}, " +
+              $"response topic {context.ResponseTopic}, content type {context.ContentType}"
+            : $"{room}/{name}({argument})");
         return Task.CompletedTask;
     }))
     {
-        await home.SendCommandAsync("hall", "lights", "on", new MqttMessageProperties
-        {
-            CorrelationData = Encoding.UTF8.GetBytes("request-42"),
-            ResponseTopic = "home/hall/replies",
-            UserProperties = [new MqttUserProperty("priority", "high")],
-        });
-        Sent("home/hall/commands/lights  \"on\"  with correlation data, response topic and user properties");
+        await home.SendCommandAsync("hall", "lights", "on", version5
+            ? new MqttMessageProperties
+            {
+                CorrelationData = Encoding.UTF8.GetBytes("request-42"),
+                ResponseTopic = "home/hall/replies",
+                UserProperties = [new MqttUserProperty("priority", "high")],
+            }
+            : null);
+        Sent(version5 ? "home/hall/commands/lights  \"on\"  with correlation data, response topic and user properties" : "home/hall/commands/lights  \"on\"");
         Received(await command.Task.WaitAsync(timeout));
     }
 
@@ -113,7 +124,7 @@ try
 
     // 5. Request/response: a thermostat serves set-point requests; a handler that throws is an error reply the caller
     // receives as MqttRequestException. MQTT 5 only (response topic and correlation data).
-    if (home.Connection.Options.ProtocolVersion == MqttVersion.V500)
+    if (version5)
     {
         Step("5. request/response: the reply comes back to the caller, and so does an error");
         await using var thermostat = await HomeClient.ConnectAsync(address, o => o.NoWill());
@@ -136,6 +147,10 @@ try
         }
 
         steps = 5;
+    }
+    else
+    {
+        Step($"5. request/response needs MQTT 5 (response topic and correlation data): skipped on {versionName}");
     }
 
     // Leave a shared broker as we found it: a retained publish operation has a generated typed clear (an empty

@@ -47,7 +47,7 @@ public sealed partial class MqttConnection
 
     private Task PublishBytes(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken)
     {
-        PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
+        properties = PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
         PublishRules.CheckServerLimits(topic, payload.Length, qos, retain, properties, default, Options.ProtocolVersion == MqttVersion.V500, ConnectResult);
         return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
     }

@@ -41,7 +41,7 @@ public sealed partial class MqttConnection
     private Task PublishEncoded<T>(string topic, T payload, IMqttPayloadCodec<T> codec, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy? offlinePolicy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(codec);
-        PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
+        properties = PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
 
         // Encoded into an array rented from the pool; the delivery returns it when the publish is done.
         var (rented, length) = PooledBufferWriter.Encode(payload, codec);

@@ -5,8 +5,11 @@ namespace TypedMqtt.Delivery;
 /// <summary>What a publish must satisfy before anything is queued or sent: a valid topic, QoS and properties, within the server's limits.</summary>
 internal static class PublishRules
 {
-    /// <summary>Checks topic, QoS and properties; throws before anything is queued or sent.</summary>
-    public static void Validate(string topic, MqttQos qos, MqttMessageProperties? properties, MqttVersion version)
+    /// <summary>
+    /// Checks topic, QoS and properties; throws before anything is queued or sent. Returns the properties to send: on
+    /// MQTT 3.1/3.1.1, <see cref="MqttMessageProperties.Mqtt5Only"/> ones are left out.
+    /// </summary>
+    public static MqttMessageProperties? Validate(string topic, MqttQos qos, MqttMessageProperties? properties, MqttVersion version)
     {
         ArgumentNullException.ThrowIfNull(topic);
         var topicError = TopicRules.CheckTopicName(topic);
@@ -22,6 +25,11 @@ internal static class PublishRules
 
         if (properties is not null && !properties.IsEmpty)
         {
+            if (version != MqttVersion.V500 && properties.Mqtt5Only)
+            {
+                return null;
+            }
+
             if (version != MqttVersion.V500)
             {
                 throw new ArgumentException($"Message properties are an MQTT 5 feature but the connection uses {MqttConnectionOptionsValidator.Describe(version)}.", nameof(properties));
@@ -33,6 +41,8 @@ internal static class PublishRules
                 throw new ArgumentException(propertyError, nameof(properties));
             }
         }
+
+        return properties;
     }
 
     /// <summary>

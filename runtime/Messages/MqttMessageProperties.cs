@@ -2,7 +2,8 @@ namespace TypedMqtt;
 
 /// <summary>
 /// MQTT 5 properties of one published message. Every property is optional; on MQTT 3.1/3.1.1
-/// connections setting any of them is an error raised before anything is sent.
+/// connections setting any of them is an error raised before anything is sent, unless they are
+/// <see cref="Mqtt5Only"/> (a contract's declared properties), which are then left out.
 /// </summary>
 public sealed record MqttMessageProperties
 {
@@ -27,6 +28,13 @@ public sealed record MqttMessageProperties
     /// <summary>User properties, in order; names may repeat.</summary>
     public IReadOnlyList<MqttUserProperty> UserProperties { get; init; } = [];
 
+    /// <summary>
+    /// Defaults that only MQTT 5 can carry, such as a contract's declared expiry or user properties: sent on MQTT 5, left
+    /// out on MQTT 3.1 and 3.1.1 (which have no message properties) instead of failing the publish. Properties passed to
+    /// a call are never dropped: merged with them (<see cref="MergeWith"/>), the result is no longer MQTT 5 only.
+    /// </summary>
+    public bool Mqtt5Only { get; init; }
+
     /// <summary>True when no property is set.</summary>
     public bool IsEmpty =>
         ContentType is null && PayloadFormat is null && MessageExpiryInterval is null &&
@@ -46,8 +54,11 @@ public sealed record MqttMessageProperties
             return other;
         }
 
+        // Declared defaults merged with a call's own properties: the call asked for them, so they are not dropped on MQTT 3.
+
         return new MqttMessageProperties
         {
+            Mqtt5Only = Mqtt5Only && other.Mqtt5Only,
             ContentType = other.ContentType ?? ContentType,
             PayloadFormat = other.PayloadFormat ?? PayloadFormat,
             MessageExpiryInterval = other.MessageExpiryInterval ?? MessageExpiryInterval,

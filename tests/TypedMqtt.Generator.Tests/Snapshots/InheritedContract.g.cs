@@ -95,7 +95,7 @@ namespace Shapes
     public sealed partial class DeviceBaseClient : global::Shapes.IDeviceBase, global::System.IAsyncDisposable
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> CodecForPublishStatusAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishStatusAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("source", "device") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishStatusAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("source", "device") }, Mqtt5Only = true };
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;
@@ -209,7 +209,7 @@ namespace Shapes
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishReadingAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> CodecForPublishStatusAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishStatusAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("source", "device") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishStatusAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("source", "device") }, Mqtt5Only = true };
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;

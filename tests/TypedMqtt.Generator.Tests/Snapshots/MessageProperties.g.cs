@@ -14,11 +14,11 @@ namespace Shapes
     public sealed partial class CommandsClient : global::Shapes.ICommands, global::System.IAsyncDisposable
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForSendAsync = global::TypedMqtt.Utf8StringCodec.Instance;
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForSendUrgentAsync = global::TypedMqtt.Utf8StringCodec.Instance;
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendUrgentAsync = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 30u, ContentType = "text/x-command", ResponseTopic = "replies/commands", UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests"), new global::TypedMqtt.MqttUserProperty("priority", "high") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendUrgentAsync = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 30u, ContentType = "text/x-command", ResponseTopic = "replies/commands", UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests"), new global::TypedMqtt.MqttUserProperty("priority", "high") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForSendToAllAsync = global::TypedMqtt.Utf8StringCodec.Instance;
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendToAllAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForSendToAllAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("origin", "tests") }, Mqtt5Only = true };
 
         private readonly global::TypedMqtt.MqttConnection _connection;
         private readonly bool _ownsConnection;

@@ -15,7 +15,7 @@ namespace Shapes
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishAsync_1 = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForPublishAsync_2 = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishAsync_2 = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 60u };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPublishAsync_2 = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 60u, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForOnReadingAsync_1 = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttSubscriptionOptions OptionsForOnReadingAsync_1 = new global::TypedMqtt.MqttSubscriptionOptions { Qos = (global::TypedMqtt.MqttQos)0, BufferCapacity = 1024 };
         private static string? LevelOfOnReadingAsync_1_1;

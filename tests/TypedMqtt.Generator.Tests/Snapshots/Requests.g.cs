@@ -14,20 +14,20 @@ namespace Shapes
     public sealed partial class RequestsClient : global::Shapes.IRequests, global::System.IAsyncDisposable
     {
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Reading> CodecForRebootAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Reading>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Reading>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Reading))!, allowNull: false);
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForRebootAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForRebootAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> ReplyCodecForRebootAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
         private static readonly global::TypedMqtt.MqttResponderOptions ResponderOptionsForRebootAsync = new global::TypedMqtt.MqttResponderOptions { Qos = (global::TypedMqtt.MqttQos)1, MaxConcurrency = 1 };
         private static string? LevelOfRebootAsync_1;
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPingAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForPingAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> ReplyCodecForPingAsync = global::TypedMqtt.Utf8StringCodec.Instance;
         private static readonly global::TypedMqtt.MqttResponderOptions ResponderOptionsForPingAsync = new global::TypedMqtt.MqttResponderOptions { Qos = (global::TypedMqtt.MqttQos)0, MaxConcurrency = 1 };
         private static string? LevelOfPingAsync_1;
         private static readonly global::TypedMqtt.IMqttPayloadCodec<string> CodecForRunAsync = global::TypedMqtt.Utf8StringCodec.Instance;
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForRunAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForRunAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> ReplyCodecForRunAsync = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: true);
         private static readonly global::TypedMqtt.MqttResponderOptions ResponderOptionsForRunAsync = new global::TypedMqtt.MqttResponderOptions { Qos = (global::TypedMqtt.MqttQos)1, SharedGroup = "workers", MaxConcurrency = 4 };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Point> CodecForMoveAsync = new global::Shapes.PointCodec();
-        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForMoveAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") } };
+        private static readonly global::TypedMqtt.MqttMessageProperties PropertiesForMoveAsync = new global::TypedMqtt.MqttMessageProperties { UserProperties = new global::TypedMqtt.MqttUserProperty[] { new global::TypedMqtt.MqttUserProperty("app", "shapes") }, Mqtt5Only = true };
         private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Point> ReplyCodecForMoveAsync = new global::Shapes.PointCodec();
         private static readonly global::TypedMqtt.MqttResponderOptions ResponderOptionsForMoveAsync = new global::TypedMqtt.MqttResponderOptions { Qos = (global::TypedMqtt.MqttQos)1, MaxConcurrency = 1 };
 

@@ -88,7 +88,7 @@ namespace Shapes
         public sealed class Options : global::TypedMqtt.MqttConnectionOptionsBuilder
         {
             private static readonly global::TypedMqtt.IMqttPayloadCodec<global::Shapes.Status> WillCodec = new global::TypedMqtt.JsonPayloadCodec<global::Shapes.Status>((global::System.Text.Json.Serialization.Metadata.JsonTypeInfo<global::Shapes.Status>)global::Shapes.ShapesJson.Default.GetTypeInfo(typeof(global::Shapes.Status))!, allowNull: false);
-            private static readonly global::TypedMqtt.MqttMessageProperties WillProperties = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 3600u, ContentType = "application/vnd.status+json" };
+            private static readonly global::TypedMqtt.MqttMessageProperties WillProperties = new global::TypedMqtt.MqttMessageProperties { MessageExpiryInterval = 3600u, ContentType = "application/vnd.status+json", Mqtt5Only = true };
             private bool _withoutWill;
 
             /// <summary>Sets the will declared on <see cref="IDevice"/> (devices/{clientId}/status) with this payload.</summary>

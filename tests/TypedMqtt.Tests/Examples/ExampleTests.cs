@@ -70,6 +70,25 @@ public sealed class MosquittoExampleTests(MosquittoFixture mosquitto)
         Assert.Contains("all 5 steps observed", output, StringComparison.Ordinal);
     }
 
+    /// <summary>MQTT 3.1 and 3.1.1 have no message properties: the contract's declared expiry and user property are left out, and the steps that need MQTT 5 say so.</summary>
+    [MosquittoTheory]
+    [InlineData("3.1.1", "MQTT 3.1.1")]
+    [InlineData("3.1", "MQTT 3.1")]
+    public async Task Quickstart_runs_on_older_protocol_versions_against_Mosquitto(string version, string name)
+    {
+        var address = $"{mosquitto.Broker.TcpAddress}?version={version}";
+        var (exitCode, output) = await ExampleRunner.RunAsync("Quickstart", "--broker", address);
+
+        Assert.True(exitCode == 0, output + mosquitto.Broker.Log);
+        Assert.Contains($"({name})", output, StringComparison.Ordinal);
+        Assert.Contains("<- kitchen: 21.5 °C", output, StringComparison.Ordinal);
+        Assert.Contains($"3. a command, without properties ({name} has no message properties)", output, StringComparison.Ordinal);
+        Assert.Contains("<- hall/lights(on)", output, StringComparison.Ordinal);
+        Assert.Contains("reason \"connection lost\"", output, StringComparison.Ordinal);
+        Assert.Contains($"skipped on {name}", output, StringComparison.Ordinal);
+        Assert.Contains("all 4 steps observed", output, StringComparison.Ordinal);
+    }
+
     [MosquittoFact]
     public async Task Quickstart_leaves_no_retained_message_behind_on_Mosquitto()
     {
