@@ -44,8 +44,17 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                 case 0:
                     CurrentPacketStart = total - data.Length;
                     _header = data[0];
+                    try
+                    {
+                        CheckFixedHeader();
+                    }
+                    catch (MqttProtocolViolation e) when (!_connAckSeen && e.ReasonCode == 0x81)
+                    {
+                        // Not even a packet header before CONNACK: what answered does not speak MQTT at all.
+                        throw NotMqtt(data);
+                    }
+
                     data = data[1..];
-                    CheckFixedHeader();
                     _remaining = 0;
                     _lengthBytes = 0;
                     _shift = 0;
@@ -487,6 +496,27 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         Allowed.Disconnect => id is 0x1C or 0x1F or 0x26,
         _ => id is 0x15 or 0x16 or 0x1F or 0x26,
     };
+
+    /// <summary>
+    /// The server's first byte is no MQTT packet header: whatever it is (an HTTP server, a database, TLS on a plain
+    /// port), it does not speak MQTT there. The message quotes what it sent, as text when it is text.
+    /// </summary>
+    private static MqttProtocolViolation NotMqtt(ReadOnlySpan<byte> first)
+    {
+        var sample = first[..Math.Min(first.Length, 32)];
+        var text = true;
+        foreach (var b in sample)
+        {
+            text &= b is >= 0x20 and < 0x7F or (byte)'\r' or (byte)'\n' or (byte)'\t';
+        }
+
+        var quoted = text
+            ? "\"" + System.Text.Encoding.ASCII.GetString(sample).Split('\r', '\n')[0] + "\""
+            : "bytes " + Convert.ToHexString(sample[..Math.Min(sample.Length, 8)]);
+        return new MqttProtocolViolation(0x82,
+            $"The server does not speak MQTT: it answered CONNECT with {quoted} instead of an MQTT packet. Check the address and port: " +
+            "MQTT brokers listen on 1883, and 8883 with TLS (mqtts://); a WebSocket endpoint needs ws:// or wss://.");
+    }
 
     private MqttProtocolViolation Malformed(string what) => new(0x81, $"The broker sent a malformed packet: {what}.");
 
