@@ -14,6 +14,8 @@ namespace TypedMqtt;
 /// <remarks>
 /// Upstream limitation: MQTTnet's server does not publish the will when a client disconnects with reason 0x04
 /// (dotnet/MQTTnet#2256); it does publish it when the connection drops. Test that path against Mosquitto.
+/// It also ignores the Will Delay Interval (MQTT 5 §3.1.3.2.2): the will goes out as soon as the connection drops, and a
+/// client that reconnects within the delay does not cancel it. Mosquitto waits the delay; test will delays there.
 /// </remarks>
 public sealed class EmbeddedMqttBroker : IAsyncDisposable
 {
