@@ -12,7 +12,7 @@ public sealed record MqttConnectionStatistics
     /// <summary>Publishes that went into the offline queue.</summary>
     public long Queued { get; init; }
 
-    /// <summary>Queued publishes dropped by <see cref="MqttOfflinePolicy.DropOldest"/> or superseded by <see cref="MqttOfflinePolicy.KeepLatestPerTopic"/>.</summary>
+    /// <summary>Queued publishes dropped by <see cref="MqttOfflinePolicy.DropOldest"/>, superseded by <see cref="MqttOfflinePolicy.KeepLatestPerTopic"/>, or expired (their message expiry interval ran out) before they could be sent.</summary>
     public long Dropped { get; init; }
 
     /// <summary>Publishes refused by <see cref="MqttOfflinePolicy.FailFast"/> or a full queue.</summary>

@@ -389,6 +389,12 @@ internal sealed class OutboundDelivery
                     continue; // withdrawn by its caller
                 }
 
+                if (publish.Attempts == 0 && publish.HasExpired(Environment.TickCount64))
+                {
+                    Expire(publish);
+                    continue;
+                }
+
                 if (publish.Qos == MqttQos.AtMostOnce)
                 {
                     await WriteQueuedAtMostOnceAsync(link, publish).ConfigureAwait(false);
@@ -420,11 +426,21 @@ internal sealed class OutboundDelivery
         }
     }
 
+    /// <summary>A queued message whose expiry interval ran out before it could be written: never sent, and its task says why.</summary>
+    private void Expire(PendingPublish publish)
+    {
+        _outbox.Acknowledge(publish.OutboxId);
+        Counters.AddDropped();
+        var waited = (Environment.TickCount64 - publish.AcceptedAt) / 1000.0;
+        publish.Fail(new MqttOperationException(
+            $"The message to '{publish.Topic}' expired before it could be sent: it waited {waited:0.0} s in the offline queue and its message expiry interval is {publish.Properties!.MessageExpiryInterval} s. It was not sent."));
+    }
+
     private async ValueTask WriteQueuedAtMostOnceAsync(MqttLink link, PendingPublish publish)
     {
         try
         {
-            await link.SendAsync(PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.Properties, default)).ConfigureAwait(false);
+            await link.SendAsync(PublishPackets.Build(publish.Topic, publish.Payload, publish.Qos, publish.Retain, publish.PropertiesAt(Environment.TickCount64), default)).ConfigureAwait(false);
             Counters.AddCompleted();
             publish.Complete();
         }

@@ -31,6 +31,31 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
 
+    /// <summary>When it was accepted (Environment.TickCount64), from which its message expiry counts.</summary>
+    public long AcceptedAt { get; } = Environment.TickCount64;
+
+    /// <summary>
+    /// Whether its Message Expiry Interval ran out before <paramref name="now"/> (MQTT 5 §3.3.2.3.3): a message that
+    /// waited that long is no longer wanted, and the broker would discard it.
+    /// </summary>
+    public bool HasExpired(long now) =>
+        Properties?.MessageExpiryInterval is { } interval and > 0 && now - AcceptedAt >= interval * 1000L;
+
+    /// <summary>
+    /// The properties to send at <paramref name="now"/>: the expiry interval less the whole seconds it has waited here,
+    /// as a broker forwards a message; at least 1 s, since 0 would mean it never expires. The same object when nothing changed.
+    /// </summary>
+    public MqttMessageProperties? PropertiesAt(long now)
+    {
+        if (Properties?.MessageExpiryInterval is not { } interval || interval == 0)
+        {
+            return Properties;
+        }
+
+        var waited = (now - AcceptedAt) / 1000;
+        return waited < 1 ? Properties : Properties with { MessageExpiryInterval = (uint)Math.Max(1, interval - waited) };
+    }
+
     public string Topic { get; } = topic;
 
     /// <summary>The payload; it may point into the caller's pooled buffer until <see cref="OwnPayload"/> is called.</summary>

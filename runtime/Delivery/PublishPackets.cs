@@ -35,9 +35,10 @@ internal static class PublishPackets
             };
 
     /// <summary>The PUBLISH of a QoS 1/2 flow, with its packet identifier; <paramref name="duplicate"/> sets DUP for a resend on a resumed session.</summary>
+    /// <remarks>The expiry interval it carries is what is left of it (<see cref="PendingPublish.PropertiesAt"/>).</remarks>
     public static MqttPublishPacket ForFlow(PendingPublish flow, bool duplicate)
     {
-        var packet = Build(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.Properties, default);
+        var packet = Build(flow.Topic, flow.Payload, flow.Qos, flow.Retain, flow.PropertiesAt(Environment.TickCount64), default);
         packet.PacketIdentifier = flow.PacketId;
         packet.Dup = duplicate;
         return packet;
