@@ -90,6 +90,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         Resent = _delivery.Counters.Resent,
         Queued = _delivery.Counters.Queued,
         Dropped = _delivery.Counters.Dropped,
+        TopicAliasBytesSaved = _delivery.Counters.TopicBytesSaved,
         Rejected = _delivery.Counters.Rejected,
         MaxInFlight = _delivery.Counters.MaxInFlight,
         Reconnects = _reconnect.Reconnects,
@@ -290,7 +291,10 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         var settings = new LinkSettings(keepAlive, LinkSettings.DeadlineFor(keepAlive, Options.ConnectTimeout), Options.ConnectTimeout,
             Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0,
             Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable);
-        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1));
+        var aliases = Options.UseTopicAliases && Options.ProtocolVersion == MqttVersion.V500 && result.TopicAliasMaximum > 0
+            ? new OutboundTopicAliases(result.TopicAliasMaximum, result.MaximumPacketSize, _delivery.Counters)
+            : null;
+        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1), aliases);
         _link = link;
         if (_closing)
         {

@@ -126,6 +126,14 @@ public sealed record MqttConnectionOptions
     public bool SendCodecContentType { get; init; }
 
     /// <summary>
+    /// MQTT 5: assign outbound topic aliases within the server's Topic Alias Maximum, so a PUBLISH to a topic already
+    /// sent on this network connection carries a 2-byte alias instead of the topic. Per connection, reset on reconnect;
+    /// the first topics published get the aliases and keep them (no replacement), the others go by name. On by default;
+    /// it does nothing when the server allows no aliases. Address: <c>topicAliases=false</c>.
+    /// </summary>
+    public bool UseTopicAliases { get; init; } = true;
+
+    /// <summary>
     /// How long a request (a <c>[Request]</c> operation, or <see cref="MqttConnection.RequestAsync{TRequest, TResponse}"/>)
     /// waits for its reply unless the operation or the call sets its own; <see cref="Timeout.InfiniteTimeSpan"/> waits for
     /// ever. Default 30 s. Address: <c>requestTimeout</c> (seconds).

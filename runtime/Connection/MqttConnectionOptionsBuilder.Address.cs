@@ -104,6 +104,9 @@ public partial class MqttConnectionOptionsBuilder
             case "CODECCONTENTTYPE":
                 _options = _options with { SendCodecContentType = ParseBool(name, value) };
                 break;
+            case "TOPICALIASES":
+                _options = _options with { UseTopicAliases = ParseBool(name, value) };
+                break;
             case "ALLOWLONGCLIENTID":
                 _options = _options with { AllowLongClientId = ParseBool(name, value) };
                 break;
@@ -133,7 +136,7 @@ public partial class MqttConnectionOptionsBuilder
                 throw new FormatException(
                     $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
                     "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
-                    "allowLongClientId, codecContentType, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+                    "allowLongClientId, codecContentType, topicAliases, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
         }
     }
 

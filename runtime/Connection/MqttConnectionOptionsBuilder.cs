@@ -33,7 +33,7 @@ public partial class MqttConnectionOptionsBuilder
     /// Options: <c>clientId</c>, <c>keepAlive</c> (s), <c>connectTimeout</c> (s), <c>cleanStart</c>/<c>cleanSession</c>,
     /// <c>sessionExpiry</c> (s or <c>never</c>), <c>version</c> (<c>3.1</c>, <c>3.1.1</c>, <c>5</c>), <c>receiveMaximum</c>,
     /// <c>maximumPacketSize</c>, <c>topicAliasMaximum</c>, <c>requestResponseInformation</c>, <c>requestProblemInformation</c>,
-    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>requestTimeout</c> (s),
+    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>topicAliases</c>, <c>requestTimeout</c> (s),
     /// <c>responseTopicPrefix</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
     /// <c>pfxFile</c> + <c>pfxPassword</c>, <c>targetHost</c>, <c>dangerousAcceptAnyServerCertificate</c>.
     /// </summary>
@@ -241,6 +241,15 @@ public partial class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithCodecContentType(bool send = true)
     {
         _options = _options with { SendCodecContentType = send };
+        return this;
+    }
+
+    /// <summary>MQTT 5: whether to assign outbound topic aliases (on by default); see <see cref="MqttConnectionOptions.UseTopicAliases"/>.</summary>
+    /// <param name="use">Whether to use them.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithTopicAliases(bool use = true)
+    {
+        _options = _options with { UseTopicAliases = use };
         return this;
     }
 

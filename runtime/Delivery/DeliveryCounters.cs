@@ -9,6 +9,7 @@ internal sealed class DeliveryCounters
     private long _dropped;
     private long _rejected;
     private int _maxInFlight;
+    private long _topicBytesSaved;
 
     /// <summary>Publishes completed: QoS 0 written, QoS 1/2 acknowledged.</summary>
     public long Completed => Interlocked.Read(ref _completed);
@@ -27,6 +28,11 @@ internal sealed class DeliveryCounters
 
     /// <summary>The most QoS 1/2 publishes in flight on one link at once.</summary>
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>Topic bytes not sent because an outbound topic alias stood in for them.</summary>
+    public long TopicBytesSaved => Interlocked.Read(ref _topicBytesSaved);
+
+    public void AddTopicBytesSaved(int bytes) => Interlocked.Add(ref _topicBytesSaved, bytes);
 
     public void AddCompleted() => Interlocked.Increment(ref _completed);
 

@@ -15,6 +15,9 @@ public sealed record MqttConnectionStatistics
     /// <summary>Queued publishes dropped by <see cref="MqttOfflinePolicy.DropOldest"/>, superseded by <see cref="MqttOfflinePolicy.KeepLatestPerTopic"/>, or expired (their message expiry interval ran out) before they could be sent.</summary>
     public long Dropped { get; init; }
 
+    /// <summary>Topic bytes not sent because an outbound topic alias stood in for them (MQTT 5, <see cref="MqttConnectionOptions.UseTopicAliases"/>).</summary>
+    public long TopicAliasBytesSaved { get; init; }
+
     /// <summary>Publishes refused by <see cref="MqttOfflinePolicy.FailFast"/> or a full queue.</summary>
     public long Rejected { get; init; }
 

@@ -79,8 +79,9 @@ internal sealed class MqttLink
     private TaskCompletionSource? _pingAnswer;
     private int _lost;
 
-    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum)
+    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null)
     {
+        OutboundAliases = outboundAliases;
         _adapter = adapter;
         _settings = settings;
         _session = session;
@@ -90,6 +91,9 @@ internal sealed class MqttLink
         InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
         _aliases = new string?[settings.TopicAliasMaximum + 1];
     }
+
+    /// <summary>Topic aliases this link assigns to what it publishes (MQTT 5, when the server allows them), else null.</summary>
+    public OutboundTopicAliases? OutboundAliases { get; }
 
     /// <summary>1 for the first connection, 2 for the first reconnect...</summary>
     public int Number { get; }
@@ -118,9 +122,14 @@ internal sealed class MqttLink
     /// <summary>Writes a packet; a failure ends the link and is rethrown.</summary>
     public async ValueTask SendAsync(MqttPacket packet, CancellationToken cancellationToken = default)
     {
+        var newAlias = OutboundAliases is not null && packet is MqttPublishPacket publish ? OutboundAliases.Apply(publish) : null;
         try
         {
             await _adapter.SendPacketAsync(packet, cancellationToken).ConfigureAwait(false);
+            if (newAlias is not null)
+            {
+                OutboundTopicAliases.Confirm(newAlias);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
