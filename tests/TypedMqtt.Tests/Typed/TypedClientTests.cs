@@ -520,12 +520,21 @@ public sealed class TypedClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MQTT_5_properties_declared_on_a_contract_are_a_clear_error_on_a_3_1_1_connection()
+    public async Task MQTT_5_properties_declared_on_a_contract_are_left_out_on_a_3_1_1_connection_and_a_calls_own_are_a_clear_error()
     {
         await using var client = await TelemetryClient.ConnectAsync(_broker.Address + "?version=3.1.1", o => o.NoWill());
+        var received = new TaskCompletionSource<MqttMessageContext>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await client.OnFileAsync((_, _, context) =>
+        {
+            received.TrySetResult(context);
+            return ValueTask.CompletedTask;
+        });
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishFileAsync("a", [1]));
+        // The declared user property ("kind") cannot travel on 3.1.1: the file goes without it.
+        await client.PublishFileAsync("a", [1]);
+        Assert.Empty((await received.Task.WaitAsync(Wait)).UserProperties);
 
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.PublishFileAsync("a", [1], new MqttMessageProperties { ContentType = "application/octet-stream" }));
         Assert.Contains("MQTT 5 feature", error.Message, StringComparison.Ordinal);
     }
 }
