@@ -10,7 +10,10 @@ internal sealed record MqttAddress(
     string? Password,
     IReadOnlyList<KeyValuePair<string, string>> Query)
 {
-    private const string Form = "scheme://[user[:password]@]host[:port][/path][?option=value&...] with scheme mqtt, mqtts, ws or wss";
+    /// <summary>Failover servers after the first host (<c>mqtt://a:1883,b:1884</c>); a port of null takes the scheme's default.</summary>
+    public IReadOnlyList<(string Host, int? Port)> Failover { get; init; } = [];
+
+    private const string Form = "scheme://[user[:password]@]host[:port][,host2[:port]...][/path][?option=value&...] with scheme mqtt, mqtts, ws or wss";
 
     public static MqttAddress Parse(string address)
     {
@@ -35,6 +38,10 @@ internal sealed record MqttAddress(
             "WSS" => MqttTransport.SecureWebSocket,
             _ => throw new FormatException($"The broker address '{Redact(text)}' has the unknown scheme '{scheme}'. Use mqtt:// (TCP), mqtts:// (TLS), ws:// (WebSocket) or wss:// (WebSocket over TLS)."),
         };
+
+        // Failover servers: host[:port] after the first, separated by commas (mqtt://a:1883,b:1883/...).
+        var (single, failover) = SplitHosts(text, schemeEnd + 3);
+        text = single;
 
         // System.Uri handles IPv6 literals, percent-encoding and user info; it needs a scheme it treats generically.
         if (!Uri.TryCreate("generic" + text[schemeEnd..], UriKind.Absolute, out var uri) || uri.HostNameType == UriHostNameType.Unknown)
@@ -80,7 +87,39 @@ internal sealed record MqttAddress(
             password = colon < 0 ? null : Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
         }
 
-        return new MqttAddress(transport, host, port, path, userName, password, ParseQuery(uri.Query, text));
+        return new MqttAddress(transport, host, port, path, userName, password, ParseQuery(uri.Query, text)) { Failover = failover };
+    }
+
+    /// <summary>The address with only its first host, and the other hosts of a comma-separated list.</summary>
+    private static (string Single, List<(string Host, int? Port)> Failover) SplitHosts(string text, int authorityStart)
+    {
+        var authorityEnd = text.IndexOfAny(['/', '?', '#'], authorityStart);
+        authorityEnd = authorityEnd < 0 ? text.Length : authorityEnd;
+        var hostsStart = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart) + 1;
+        hostsStart = hostsStart <= 0 ? authorityStart : hostsStart;
+        var hosts = text[hostsStart..authorityEnd].Split(',');
+        if (hosts.Length == 1)
+        {
+            return (text, []);
+        }
+
+        var failover = new List<(string Host, int? Port)>();
+        foreach (var server in hosts.Skip(1))
+        {
+            if (!Uri.TryCreate("generic://" + server.Trim(), UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.AbsolutePath.Length > 1)
+            {
+                throw new FormatException($"The broker address '{Redact(text)}' lists the failover server '{server}', which is not host or host:port. Separate servers with commas: mqtt://a:1883,b:1883.");
+            }
+
+            if (uri.Port == 0)
+            {
+                throw new FormatException($"The broker address '{Redact(text)}' gives the failover server '{server}' port 0; use a port from 1 to 65535 or leave it out for the scheme's default.");
+            }
+
+            failover.Add((uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host, uri.IsDefaultPort || uri.Port < 0 ? null : uri.Port));
+        }
+
+        return (text[..hostsStart] + hosts[0] + text[authorityEnd..], failover);
     }
 
     private static List<KeyValuePair<string, string>> ParseQuery(string query, string text)

@@ -58,6 +58,12 @@ public sealed class MqttConnectException : Exception
     /// <summary>The kind of failure.</summary>
     public MqttConnectFailure Failure { get; }
 
+    /// <summary>
+    /// MQTT 5: the Server Reference of a redirect (CONNACK 0x9C use another server or 0x9D server moved), when the server
+    /// gave one; follow it by hand, or let the connection do it with <see cref="MqttConnectionOptions.FollowRedirects"/>.
+    /// </summary>
+    public string? ServerReference { get; init; }
+
     /// <summary>The CONNACK reason code in MQTT 5 numbering (3.1.1 return codes are mapped), or <see langword="null"/>.</summary>
     public int? ReasonCode { get; }
 

@@ -3,6 +3,9 @@ namespace TypedMqtt;
 /// <summary>What the server said in CONNACK. On MQTT 3.1/3.1.1 the v5-only fields hold the protocol defaults.</summary>
 public sealed record MqttConnectResult
 {
+    /// <summary>The server that accepted the connection (without credentials), e.g. <c>mqtt://b:1883</c>: one of the failover servers, or where a redirect led.</summary>
+    public string ServerAddress { get; init; } = string.Empty;
+
     /// <summary>True when the server resumed an existing session (subscriptions and queued messages are still there).</summary>
     public bool IsSessionPresent { get; init; }
 

@@ -23,7 +23,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
     private readonly ILogger _logger;
     private readonly SessionState _session;
     private readonly LinkHolder _links = new();
-    private readonly LinkConnector _connector;
+    private readonly ServerSelector _connector;
     private readonly OutboundDelivery _delivery;
     private readonly InboundRouter _router;
     private readonly Requests.Requester _requester;
@@ -41,7 +41,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         Options = options;
         _logger = options.Logger;
         _session = new SessionState(options.Outbox);
-        _connector = new LinkConnector(options, _logger);
+        _connector = new ServerSelector(options, _logger);
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
         _router = new InboundRouter(new RouterSettings(options.ProtocolVersion, options.CleanStart, options.ConnectTimeout, options.MaxInboundPayloadBytes, ReportMessageError), _links);
         _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, ConnectOnceAsync,
@@ -332,6 +332,11 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         }
 
         _delivery.OnLinkLost(link, loss);
+        if (loss.ServerReference is { } reference && loss.ReasonCode is 0x9C or 0x9D)
+        {
+            _connector.RedirectNextAttempt(reference);
+        }
+
         if (_closing || !ReferenceEquals(_link, link))
         {
             return;

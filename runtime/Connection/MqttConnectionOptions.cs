@@ -31,6 +31,21 @@ public sealed record MqttConnectionOptions
     /// <summary>Broker port.</summary>
     public int Port { get; init; } = 1883;
 
+    /// <summary>
+    /// More brokers to fail over to, tried in order after <see cref="Host"/>:<see cref="Port"/> under the reconnect policy:
+    /// a connection attempt that fails moves the next attempt to the next server, round the list. Same transport,
+    /// credentials and options for all. Address: <c>mqtt://a:1883,b:1883</c>. <see cref="MqttConnectResult.ServerAddress"/>
+    /// says which one answered.
+    /// </summary>
+    public IReadOnlyList<System.Net.DnsEndPoint> FailoverServers { get; init; } = [];
+
+    /// <summary>
+    /// How many server redirects (MQTT 5 CONNACK or DISCONNECT with 0x9C use another server or 0x9D server moved, and a
+    /// Server Reference) one connection attempt follows. 0, the default, follows none: the attempt fails with the
+    /// reference in <see cref="MqttConnectException.ServerReference"/>. Address: <c>followRedirects=2</c>.
+    /// </summary>
+    public int FollowRedirects { get; init; }
+
     /// <summary>Path of the WebSocket endpoint (<c>ws</c>/<c>wss</c> only), default <c>/mqtt</c>.</summary>
     public string WebSocketPath { get; init; } = "/mqtt";
 

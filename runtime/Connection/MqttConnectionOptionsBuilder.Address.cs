@@ -14,6 +14,7 @@ public partial class MqttConnectionOptionsBuilder
             Transport = parsed.Transport,
             Host = parsed.Host,
             Port = parsed.Port ?? DefaultPort(parsed.Transport),
+            FailoverServers = [.. parsed.Failover.Select(s => new System.Net.DnsEndPoint(s.Host, s.Port ?? DefaultPort(parsed.Transport)))],
             WebSocketPath = parsed.Path ?? "/mqtt",
         };
 
@@ -104,6 +105,9 @@ public partial class MqttConnectionOptionsBuilder
             case "CODECCONTENTTYPE":
                 _options = _options with { SendCodecContentType = ParseBool(name, value) };
                 break;
+            case "FOLLOWREDIRECTS":
+                _options = _options with { FollowRedirects = (int)ParseNumber(name, value, 0, 10) };
+                break;
             case "TOPICALIASES":
                 _options = _options with { UseTopicAliases = ParseBool(name, value) };
                 break;
@@ -136,7 +140,7 @@ public partial class MqttConnectionOptionsBuilder
                 throw new FormatException(
                     $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
                     "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
-                    "allowLongClientId, codecContentType, topicAliases, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+                    "allowLongClientId, codecContentType, topicAliases, followRedirects, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
         }
     }
 

@@ -33,7 +33,7 @@ public partial class MqttConnectionOptionsBuilder
     /// Options: <c>clientId</c>, <c>keepAlive</c> (s), <c>connectTimeout</c> (s), <c>cleanStart</c>/<c>cleanSession</c>,
     /// <c>sessionExpiry</c> (s or <c>never</c>), <c>version</c> (<c>3.1</c>, <c>3.1.1</c>, <c>5</c>), <c>receiveMaximum</c>,
     /// <c>maximumPacketSize</c>, <c>topicAliasMaximum</c>, <c>requestResponseInformation</c>, <c>requestProblemInformation</c>,
-    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>topicAliases</c>, <c>requestTimeout</c> (s),
+    /// <c>allowInsecureCredentials</c>, <c>allowLongClientId</c>, <c>codecContentType</c>, <c>topicAliases</c>, <c>followRedirects</c>, <c>requestTimeout</c> (s),
     /// <c>responseTopicPrefix</c>, <c>caFile</c> (PEM), <c>certFile</c> + <c>keyFile</c> (PEM),
     /// <c>pfxFile</c> + <c>pfxPassword</c>, <c>targetHost</c>, <c>dangerousAcceptAnyServerCertificate</c>.
     /// </summary>
@@ -241,6 +241,32 @@ public partial class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithCodecContentType(bool send = true)
     {
         _options = _options with { SendCodecContentType = send };
+        return this;
+    }
+
+    /// <summary>
+    /// Brokers to fail over to after the main address, tried in turn under the reconnect policy; see
+    /// <see cref="MqttConnectionOptions.FailoverServers"/>. Each is <c>host</c> or <c>host:port</c> (the scheme's default port).
+    /// </summary>
+    /// <param name="servers">The servers, in order.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithFailoverServers(params string[] servers)
+    {
+        ArgumentNullException.ThrowIfNull(servers);
+        var scheme = _options.Transport switch { MqttTransport.Tls => "mqtts", MqttTransport.WebSocket => "ws", MqttTransport.SecureWebSocket => "wss", _ => "mqtt" };
+        var parsed = MqttAddress.Parse($"{scheme}://{_options.Host}:{_options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)},{string.Join(',', servers)}");
+        _options = _options with { FailoverServers = [.. parsed.Failover.Select(s => new System.Net.DnsEndPoint(s.Host, s.Port ?? _options.Port))] };
+        return this;
+    }
+
+    /// <summary>MQTT 5: how many server redirects (0x9C / 0x9D with a Server Reference) one attempt follows; see <see cref="MqttConnectionOptions.FollowRedirects"/>.</summary>
+    /// <param name="redirects">0 (the default) to 10.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithFollowRedirects(int redirects = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(redirects);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(redirects, 10);
+        _options = _options with { FollowRedirects = redirects };
         return this;
     }
 

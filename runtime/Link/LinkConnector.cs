@@ -59,7 +59,7 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
             throw Refused(result);
         }
 
-        return (adapter, ToConnectResult(result, options.ClientId, options.ProtocolVersion));
+        return (adapter, ToConnectResult(result, options.ClientId, options.ProtocolVersion) with { ServerAddress = options.DisplayAddress });
     }
 
     private static async Task<MqttConnAckPacket> HandshakeAsync(IMqttChannelAdapter adapter, MqttConnectPacket connect, CancellationToken cancellationToken)
@@ -131,9 +131,12 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
         var code = (int)result.ResultCode;
         var sentence = MqttReasonText.ForConnect(code);
         var serverSays = string.IsNullOrEmpty(result.ReasonString) ? string.Empty : $" The server said: \"{result.ReasonString}\".";
-        return new MqttConnectException(MqttConnectFailure.Refused, code, $"{options.DisplayAddress} refused the connection: {sentence}.{serverSays}")
+        var reference = string.IsNullOrEmpty(result.ServerReference) ? null : result.ServerReference;
+        var redirect = reference is null ? string.Empty : $" It points to \"{reference}\" (Server Reference): connect there, or set FollowRedirects (followRedirects=1) to follow it.";
+        return new MqttConnectException(MqttConnectFailure.Refused, code, $"{options.DisplayAddress} refused the connection: {sentence}.{serverSays}{redirect}")
         {
             ServerReason = result.ReasonString,
+            ServerReference = reference,
         };
     }
 

@@ -26,7 +26,11 @@ internal interface ILinkOwner
 /// <param name="ReasonCode">The DISCONNECT or violation reason code, if any.</param>
 /// <param name="Exception">The failure, if any.</param>
 /// <param name="Cause">Who ended it.</param>
-internal sealed record LinkLoss(string Reason, int? ReasonCode, Exception? Exception, LinkLossCause Cause);
+internal sealed record LinkLoss(string Reason, int? ReasonCode, Exception? Exception, LinkLossCause Cause)
+{
+    /// <summary>MQTT 5: the Server Reference of a DISCONNECT 0x9C / 0x9D (use another server, server moved).</summary>
+    public string? ServerReference { get; init; }
+}
 
 internal enum LinkLossCause
 {
@@ -319,7 +323,9 @@ internal sealed class MqttLink
                 var code = (int)disconnect.ReasonCode;
                 var says = string.IsNullOrEmpty(disconnect.ReasonString) ? string.Empty : $" (\"{disconnect.ReasonString}\")";
                 var what = code == 0 ? "the broker sent DISCONNECT 0x00 (normal disconnection) and closed the connection" : MqttReasonText.ForDisconnect(code);
-                Lose(new LinkLoss(what + says, code == 0 ? null : code, null, LinkLossCause.ServerDisconnect));
+                var reference = string.IsNullOrEmpty(disconnect.ServerReference) ? null : disconnect.ServerReference;
+                var pointsTo = reference is null ? string.Empty : $", pointing to \"{reference}\"";
+                Lose(new LinkLoss(what + says + pointsTo, code == 0 ? null : code, null, LinkLossCause.ServerDisconnect) { ServerReference = reference });
                 return false;
             default:
                 Lose(new LinkLoss($"the connection was closed: the broker sent an unexpected {packet.GetType().Name}", 0x82, null, LinkLossCause.Failure));
