@@ -306,9 +306,54 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _router.OnConnectAcknowledged(result.IsSessionPresent);
         _reconnect.OnConnected();
         link.Start();
+        if (Options.Authenticator is { } authenticator && Options.ReauthenticateEvery is { } every)
+        {
+            _ = ReauthenticateRegularlyAsync(link, authenticator, every);
+        }
+
         SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         await _delivery.ResumeAsync(link, result.IsSessionPresent).ConfigureAwait(false);
         return link;
+    }
+
+    /// <summary>
+    /// MQTT 5: re-authenticates the open connection with <see cref="MqttConnectionOptions.Authenticator"/> (AUTH
+    /// "re-authenticate", then the authenticator's exchange until AUTH "success"). A server that refuses ends the
+    /// connection with its reason (see <see cref="StateChanged"/>), and reconnecting authenticates again from the start.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait (the exchange may still complete on the wire).</param>
+    /// <returns>A task that completes when the server accepted the new authentication.</returns>
+    /// <exception cref="InvalidOperationException">No authenticator is configured, or a re-authentication is running.</exception>
+    /// <exception cref="MqttOperationException">Not connected, or the exchange failed.</exception>
+    public Task ReauthenticateAsync(CancellationToken cancellationToken = default)
+    {
+        var authenticator = Options.Authenticator ?? throw new InvalidOperationException("Re-authentication needs an authenticator: set one with WithAuthenticator(...).");
+        return _link is { IsLost: false } link
+            ? link.ReauthenticateAsync(authenticator, cancellationToken)
+            : throw new MqttOperationException($"Re-authentication needs an open connection; {Options.DisplayAddress} is not connected now.");
+    }
+
+    private async Task ReauthenticateRegularlyAsync(MqttLink link, IMqttAuthenticator authenticator, TimeSpan every)
+    {
+        while (!link.IsLost)
+        {
+            try
+            {
+                await Task.Delay(every, link.Stop.Token).ConfigureAwait(false);
+                await link.ReauthenticateAsync(authenticator, link.Stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (link.Stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A failed exchange ended the link (reported by StateChanged); a new link schedules its own.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Log.ReauthenticationFailed(_logger, Options.DisplayAddress, e.Message, e);
+                return;
+            }
+        }
     }
 
     /// <summary>Inbound routing (for benchmarks that measure it).</summary>

@@ -119,6 +119,18 @@ public sealed record MqttConnectionOptions
     /// <summary>MQTT 5: initial enhanced authentication data.</summary>
     public ReadOnlyMemory<byte> AuthenticationData { get; init; }
 
+    /// <summary>
+    /// MQTT 5: runs a multi-step enhanced authentication exchange on every connect and re-authentication (in place of
+    /// <see cref="AuthenticationMethod"/> and <see cref="AuthenticationData"/>); see <see cref="IMqttAuthenticator"/>.
+    /// </summary>
+    public IMqttAuthenticator? Authenticator { get; init; }
+
+    /// <summary>
+    /// MQTT 5, with an <see cref="Authenticator"/>: re-authenticate an open connection this often (a token refresh before
+    /// it expires, for example). Null, the default, only on demand (<c>MqttConnection.ReauthenticateAsync</c>).
+    /// </summary>
+    public TimeSpan? ReauthenticateEvery { get; init; }
+
     /// <summary>TLS settings, used for <see cref="MqttTransport.Tls"/> and <see cref="MqttTransport.SecureWebSocket"/>.</summary>
     public MqttTlsOptions Tls { get; init; } = MqttTlsOptions.Default;
 

@@ -299,6 +299,17 @@ public partial class MqttConnectionOptionsBuilder
         return this;
     }
 
+    /// <summary>MQTT 5: a multi-step enhanced authentication exchange on connect and re-authentication; see <see cref="IMqttAuthenticator"/>.</summary>
+    /// <param name="authenticator">Runs the exchange.</param>
+    /// <param name="reauthenticateEvery">Re-authenticate an open connection this often (null: only on demand).</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithAuthenticator(IMqttAuthenticator authenticator, TimeSpan? reauthenticateEvery = null)
+    {
+        ArgumentNullException.ThrowIfNull(authenticator);
+        _options = _options with { Authenticator = authenticator, ReauthenticateEvery = reauthenticateEvery };
+        return this;
+    }
+
     /// <summary>Trusts only the CA certificates in the PEM text (one or more certificates) for the server certificate.</summary>
     /// <param name="pem">PEM text with one or more <c>CERTIFICATE</c> blocks.</param>
     /// <returns>This builder.</returns>

@@ -142,7 +142,10 @@ internal static class MqttConnectionOptionsValidator
 
             return CheckUserProperties(o.UserProperties, "Connect user property")
                 ?? (o.AuthenticationMethod is null ? null : TopicRules.CheckUtf8String(o.AuthenticationMethod, "AuthenticationMethod"))
-                ?? (o.AuthenticationMethod is null && !o.AuthenticationData.IsEmpty ? "AuthenticationData needs an AuthenticationMethod." : null);
+                ?? (o.AuthenticationMethod is null && !o.AuthenticationData.IsEmpty ? "AuthenticationData needs an AuthenticationMethod." : null)
+                ?? (o.Authenticator is not null && o.AuthenticationMethod is not null ? "Give either an Authenticator or an AuthenticationMethod, not both: the authenticator names its own method." : null)
+                ?? (o.Authenticator is not null && TopicRules.CheckUtf8String(o.Authenticator.Method ?? string.Empty, "Authenticator.Method") is { } methodError ? methodError : null)
+                ?? (o.ReauthenticateEvery is { } every && (o.Authenticator is null || every <= TimeSpan.Zero) ? "ReauthenticateEvery needs an Authenticator and a positive interval." : null);
         }
 
         string? feature =
@@ -152,7 +155,7 @@ internal static class MqttConnectionOptionsValidator
             o.RequestResponseInformation ? "RequestResponseInformation" :
             !o.RequestProblemInformation ? "RequestProblemInformation" :
             o.UserProperties.Count > 0 ? "UserProperties" :
-            o.AuthenticationMethod is not null || !o.AuthenticationData.IsEmpty ? "Authentication" : null;
+            o.AuthenticationMethod is not null || !o.AuthenticationData.IsEmpty || o.Authenticator is not null ? "Authentication" : null;
         return feature is null ? null
             : $"{feature} is an MQTT 5 feature but the connection uses {Describe(o.ProtocolVersion)}; remove it or use version=5.";
     }

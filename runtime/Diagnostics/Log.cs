@@ -51,4 +51,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, EventName = "ReplyNotSent", Level = LogLevel.Warning, Message = "MQTT {Address}: the reply to the request on {Topic} could not be sent: {Reason}")]
     public static partial void ReplyNotSent(ILogger logger, string address, string topic, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = 12, EventName = "ReauthenticationFailed", Level = LogLevel.Warning, Message = "MQTT {Address}: scheduled re-authentication failed: {Reason}")]
+    public static partial void ReauthenticationFailed(ILogger logger, string address, string reason, Exception exception);
 }

@@ -23,7 +23,6 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
     public async Task<(IMqttChannelAdapter Adapter, MqttConnectResult Result)> ConnectAsync(bool cleanStart, CancellationToken cancellationToken)
     {
         var tlsFailure = new TlsFailure();
-        var clientOptions = BuildClientOptions(cleanStart == options.CleanStart ? options : options with { CleanStart = cleanStart }, tlsFailure);
         if (options.UsesTls && options.Tls.DangerousAcceptAnyServerCertificate)
         {
             Log.UnsafeTls(logger, options.DisplayAddress);
@@ -31,6 +30,14 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
+        var connectOptions = cleanStart == options.CleanStart ? options : options with { CleanStart = cleanStart };
+        if (options.Authenticator is { } authenticator)
+        {
+            var data = await authenticator.StartAsync(reauthenticating: false, timeout.Token).ConfigureAwait(false);
+            connectOptions = connectOptions with { AuthenticationMethod = authenticator.Method, AuthenticationData = data };
+        }
+
+        var clientOptions = BuildClientOptions(connectOptions, tlsFailure);
         var limits = new Wire.InboundLimits(
             options.ProtocolVersion == MqttVersion.V500,
             options.MaximumPacketSize ?? Math.Max(Wire.InboundLimits.DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000),
@@ -39,7 +46,13 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
         MqttConnAckPacket connAck;
         try
         {
-            connAck = await HandshakeAsync(adapter, MqttConnectPacketFactory.Create(clientOptions), timeout.Token).ConfigureAwait(false);
+            connAck = await HandshakeAsync(adapter, MqttConnectPacketFactory.Create(clientOptions), options.Authenticator, timeout.Token).ConfigureAwait(false);
+        }
+        catch (AuthenticatorRefused refused)
+        {
+            adapter.Dispose();
+            throw new MqttConnectException(MqttConnectFailure.Refused, null,
+                $"{options.DisplayAddress} accepted the connection, but the authenticator ({options.Authenticator!.Method}) refused the server's final authentication data: {refused.InnerException!.Message}", refused.InnerException);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -62,20 +75,52 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
         return (adapter, ToConnectResult(result, options.ClientId, options.ProtocolVersion) with { ServerAddress = options.DisplayAddress });
     }
 
-    private static async Task<MqttConnAckPacket> HandshakeAsync(IMqttChannelAdapter adapter, MqttConnectPacket connect, CancellationToken cancellationToken)
+    /// <summary>
+    /// CONNECT, then CONNACK; with an authenticator, each AUTH "continue authentication" before it is answered, and a
+    /// successful CONNACK's authentication data must satisfy the authenticator (MQTT 5 §4.12).
+    /// </summary>
+    private static async Task<MqttConnAckPacket> HandshakeAsync(IMqttChannelAdapter adapter, MqttConnectPacket connect, IMqttAuthenticator? authenticator, CancellationToken cancellationToken)
     {
         await adapter.ConnectAsync(cancellationToken).ConfigureAwait(false);
         await adapter.SendPacketAsync(connect, cancellationToken).ConfigureAwait(false);
-        var packet = await adapter.ReceivePacketAsync(cancellationToken).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        return packet switch
+        while (true)
         {
-            MqttConnAckPacket connAck => connAck,
-            null => throw new MqttCommunicationException("The broker closed the connection before CONNACK."),
-            MqttAuthPacket => throw new MqttCommunicationException("The broker started an enhanced authentication exchange (AUTH), which this client does not support yet."),
-            _ => throw new Wire.MqttProtocolViolation(0x82, $"the broker sent {packet.GetType().Name} instead of CONNACK"),
-        };
+            var packet = await adapter.ReceivePacketAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            switch (packet)
+            {
+                case MqttConnAckPacket connAck:
+                    if (authenticator is not null && connAck.ReasonCode == MqttConnectReasonCode.Success)
+                    {
+                        try
+                        {
+                            await authenticator.CompleteAsync(connAck.AuthenticationData ?? ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            throw new AuthenticatorRefused(e);
+                        }
+                    }
+
+                    return connAck;
+                case MqttAuthPacket { ReasonCode: MqttAuthenticateReasonCode.ContinueAuthentication } challenge when authenticator is not null:
+                    var answer = await authenticator.ContinueAsync(challenge.AuthenticationData ?? ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    await adapter.SendPacketAsync(
+                        new MqttAuthPacket { ReasonCode = MqttAuthenticateReasonCode.ContinueAuthentication, AuthenticationMethod = authenticator.Method, AuthenticationData = answer.ToArray() },
+                        cancellationToken).ConfigureAwait(false);
+                    continue;
+                case null:
+                    throw new MqttCommunicationException("The broker closed the connection before CONNACK.");
+                case MqttAuthPacket:
+                    throw new Wire.MqttProtocolViolation(0x82, "the broker sent AUTH before CONNACK, but this connection did not start enhanced authentication (give an IMqttAuthenticator with WithAuthenticator)");
+                default:
+                    throw new Wire.MqttProtocolViolation(0x82, $"the broker sent {packet.GetType().Name} instead of CONNACK");
+            }
+        }
     }
+
+    /// <summary>The authenticator refused the server's final data (its exception inside).</summary>
+    private sealed class AuthenticatorRefused(Exception inner) : Exception(inner.Message, inner);
 
     private MqttConnectException TranslateConnectFailure(Exception e, TlsFailure tls, bool timedOut)
     {

@@ -206,8 +206,12 @@ public sealed class ScriptedSession
         }
 
         ProtocolLevel = connect.Body[6];
+        Connect = connect;
         return true;
     }
+
+    /// <summary>The client's CONNECT.</summary>
+    public RawPacket? Connect { get; private set; }
 
     internal void StartReader() => _ = Task.Run(ReadLoopAsync);
 
