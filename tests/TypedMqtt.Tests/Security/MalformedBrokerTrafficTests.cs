@@ -37,11 +37,11 @@ public static class MalformedTally
 /// <summary>
 /// Issue 5, item 5: a scripted fake broker sends malformed and hostile packet sequences. For each row: no crash, no
 /// call that hangs past 5 s, the connection closed or the packet rejected, the client says why, and the reconnect
-/// policy applies. Rows the runtime currently fails are in <see cref="Known_runtime_gap"/>; they are not skipped.
+/// policy applies. Every row passes: the runtime checks what it receives itself (Wire/InboundPacketValidator).
 /// </summary>
 public sealed class MalformedBrokerTrafficTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Conforming() => MalformedRunner.Rows(gap: false, streams: false);
+    public static TheoryData<string> Conforming() => MalformedRunner.Rows(streams: false);
 
     [Fact]
     public void Table_has_at_least_40_sequences()
@@ -58,20 +58,6 @@ public sealed class MalformedBrokerTrafficTests(ITestOutputHelper output)
     public Task Malformed_sequence_is_survived_and_reported(string scenario) => MalformedRunner.RunAsync(MalformedScenarios.Get(scenario), output);
 }
 
-/// <summary>
-/// The rows of the table the runtime fails today (see <see cref="MalformedScenarios"/>): same checks, own class so
-/// they run in parallel with the others and can be selected with Category=KnownRuntimeGap. Not skipped.
-/// </summary>
-[Trait("Category", "KnownRuntimeGap")]
-public sealed class MalformedBrokerTrafficGapTests(ITestOutputHelper output)
-{
-    public static TheoryData<string> Gaps() => MalformedRunner.Rows(gap: true, streams: false);
-
-    [Theory]
-    [MemberData(nameof(Gaps))]
-    public Task Known_runtime_gap(string scenario) => MalformedRunner.RunAsync(MalformedScenarios.Get(scenario), output);
-}
-
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MemoryMeasuringCollection
 {
@@ -85,18 +71,11 @@ public sealed class MemoryMeasuringCollection
 [Collection(MemoryMeasuringCollection.Name)]
 public sealed class MalformedBrokerStreamTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Conforming() => MalformedRunner.Rows(gap: false, streams: true);
-
-    public static TheoryData<string> Gaps() => MalformedRunner.Rows(gap: true, streams: true);
+    public static TheoryData<string> Conforming() => MalformedRunner.Rows(streams: true);
 
     [Theory]
     [MemberData(nameof(Conforming))]
     public Task Endless_stream_is_survived_in_bounded_memory(string scenario) => MalformedRunner.RunAsync(MalformedScenarios.Get(scenario), output);
-
-    [Theory]
-    [Trait("Category", "KnownRuntimeGap")]
-    [MemberData(nameof(Gaps))]
-    public Task Endless_stream_known_runtime_gap(string scenario) => MalformedRunner.RunAsync(MalformedScenarios.Get(scenario), output);
 }
 
 /// <summary>Runs one row of the table and checks the outcome.</summary>
@@ -107,10 +86,10 @@ internal static class MalformedRunner
     /// <summary>How long a protocol error may take to close the connection (it takes milliseconds when it does).</summary>
     private static readonly TimeSpan DropWithin = TimeSpan.FromSeconds(3);
 
-    public static TheoryData<string> Rows(bool gap, bool streams)
+    public static TheoryData<string> Rows(bool streams)
     {
         var data = new TheoryData<string>();
-        foreach (var scenario in MalformedScenarios.All.Where(s => s.KnownGap == gap && s.Streams == streams))
+        foreach (var scenario in MalformedScenarios.All.Where(s => s.Streams == streams))
         {
             data.Add(scenario.Name);
         }

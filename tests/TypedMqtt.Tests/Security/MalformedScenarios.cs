@@ -29,8 +29,7 @@ public enum Expect
 /// <param name="Expect">The required outcome.</param>
 /// <param name="Script">What the fake broker does after reading CONNECT.</param>
 /// <param name="Spec">Why this is malformed, with the MQTT section.</param>
-/// <param name="KnownGap">The runtime currently fails this row: it runs under the KnownRuntimeGap trait.</param>
-public sealed record MalformedScenario(string Name, MqttVersion Version, Expect Expect, Func<ScriptedSession, Task> Script, string Spec, bool KnownGap = false)
+public sealed record MalformedScenario(string Name, MqttVersion Version, Expect Expect, Func<ScriptedSession, Task> Script, string Spec)
 {
     public bool V5 => Version == MqttVersion.V500;
 
@@ -275,62 +274,6 @@ public static class MalformedScenarios
             Post("v3 PUBREL for an unknown packet id", V3, Expect.Survives, "answered with PUBCOMP (3.1.1 4.3.3)", Packet(0x62, U16(0x1234))),
         };
 
-        var unknown = KnownGaps.Where(g => !list.Any(s => s.Name == g)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new InvalidOperationException("KnownGaps names rows that do not exist: " + string.Join(", ", unknown));
-        }
-
-        return list.Select(s => KnownGaps.Contains(s.Name) ? s with { KnownGap = true } : s).ToList();
+        return list;
     }
-
-    /// <summary>
-    /// Rows the runtime fails today (observed with MQTTnet 5.2 underneath, which parses leniently). They run under the
-    /// KnownRuntimeGap trait and fail until the runtime validates inbound packets itself; remove a name once it passes.
-    /// </summary>
-    private static readonly HashSet<string> KnownGaps = new(StringComparer.Ordinal)
-    {
-        // CONNACK accepted although malformed or a protocol error.
-        "v5 non-minimal remaining length in CONNACK",
-        "v5 CONNACK with fixed-header flags set",
-        "v5 CONNACK with reserved acknowledge flags",
-        "v5 CONNACK with a property twice",
-        "v5 CONNACK reason string with invalid UTF-8",
-        "v5 CONNACK assigned client id with an encoded surrogate",
-        "v5 CONNACK Receive Maximum 0",
-        "v5 CONNACK above our Maximum Packet Size",
-        "v3 CONNACK with remaining length 3",
-
-        // The announced remaining length is allocated (256 MB) before anything checks it.
-        "v5 endless body of a huge packet instead of CONNACK",
-        "v5 endless body of a huge PUBLISH",
-        "v3 endless body of a huge PUBLISH",
-
-        // A malformed PUBLISH reaches the handler, silently.
-        "v5 PUBLISH with QoS 3",
-        "v5 QoS 1 PUBLISH with packet id 0",
-        "v5 PUBLISH topic with invalid UTF-8",
-        "v5 PUBLISH topic with an encoded surrogate",
-        "v5 PUBLISH with topic alias 0",
-        "v5 PUBLISH with topic alias above our maximum",
-        "v5 PUBLISH with a property twice",
-        "v5 PUBLISH with subscription identifier 0",
-        "v5 PUBLISH content type with invalid UTF-8",
-        "v5 PUBLISH user property with invalid UTF-8",
-        "v5 PUBLISH response topic with a wildcard",
-        "v5 PUBLISH above our Maximum Packet Size",
-        "v5 QoS 0 PUBLISH with DUP set",
-        "v3 PUBLISH with QoS 3",
-        "v3 QoS 1 PUBLISH with packet id 0",
-        "v3 PUBLISH topic with invalid UTF-8",
-
-        // Malformed control packets ignored: the connection stays up, nothing reported.
-        "v5 PUBACK with fixed-header flags set",
-        "v5 PINGRESP with a body",
-
-        // A bad SUBACK escapes SubscribeAsync as a non-TypedMqtt exception and the connection stays up.
-        "v5 SUBACK with no reason code",
-        "v5 SUBACK with more reason codes than filters",
-        "v3 SUBACK with more return codes than filters",
-    };
 }
