@@ -29,6 +29,12 @@ internal static class SubscriptionRules
             return filter;
         }
 
+        if (options.NoLocal)
+        {
+            // MQTT 5 §3.8.3.1 [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+            throw new ArgumentException($"No local cannot be used with the shared subscription group '{options.SharedGroup}': MQTT 5 makes it a protocol error (a shared subscription's messages may come from any member). Drop NoLocal or the group.", nameof(options));
+        }
+
         var groupError = TopicRules.CheckShareName(options.SharedGroup);
         return groupError is not null ? throw new ArgumentException(groupError, nameof(options)) : $"$share/{options.SharedGroup}/{filter}";
     }
