@@ -29,7 +29,7 @@ internal sealed class ServerSelector
         var redirects = 0;
         var connector = Interlocked.Exchange(ref _pendingRedirect, null) is { } pending && _options.FollowRedirects > 0 && Redirected(pending) is { } first
             ? first
-            : _servers[Volatile.Read(ref _current) % _servers.Length];
+            : _servers[(int)((uint)Volatile.Read(ref _current) % (uint)_servers.Length)]; // unsigned: the counter may wrap
         while (true)
         {
             try
