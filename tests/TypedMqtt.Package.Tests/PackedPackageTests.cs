@@ -56,6 +56,7 @@ public sealed class PackedPackageTests(PackageFeed feed) : IClassFixture<Package
         var native = Path.Combine(publish, "AotConsumer");
         Assert.True(File.Exists(native), $"no native binary at {native}:\n{output}");
         Assert.False(File.Exists(Path.Combine(publish, "AotConsumer.dll")), "the publish left IL behind: it was not native");
+        Assert.True(File.Exists(Path.Combine(publish, "AotConsumer.asyncapi.json")), "dotnet publish left out the AsyncAPI document");
 
         await using var mosquitto = await Mosquitto.StartAsync();
         var run = await PackageFeed.RunAsync(native, [mosquitto.Address], consumer, TimeSpan.FromMinutes(1));
