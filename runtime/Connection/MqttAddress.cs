@@ -106,20 +106,25 @@ internal sealed record MqttAddress(
         var failover = new List<(string Host, int? Port)>();
         foreach (var server in hosts.Skip(1))
         {
-            if (!Uri.TryCreate("generic://" + server.Trim(), UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.AbsolutePath.Length > 1)
-            {
-                throw new FormatException($"The broker address '{Redact(text)}' lists the failover server '{server}', which is not host or host:port. Separate servers with commas: mqtt://a:1883,b:1883.");
-            }
-
-            if (uri.Port == 0)
-            {
-                throw new FormatException($"The broker address '{Redact(text)}' gives the failover server '{server}' port 0; use a port from 1 to 65535 or leave it out for the scheme's default.");
-            }
-
-            failover.Add((uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host, uri.IsDefaultPort || uri.Port < 0 ? null : uri.Port));
+            failover.Add(ParseServer(server) ?? throw new FormatException(
+                $"The broker address '{Redact(text)}' lists the failover server '{server}', which is not host or host:port with a port from 1 to 65535. Separate servers with commas: mqtt://a:1883,b:1883."));
         }
 
         return (text[..hostsStart] + hosts[0] + text[authorityEnd..], failover);
+    }
+
+    /// <summary>
+    /// One server as <c>host</c> or <c>host:port</c> (IPv6 in brackets), as failover lists and MQTT 5 Server References
+    /// give them; the port is null when left out. Null when it is neither.
+    /// </summary>
+    public static (string Host, int? Port)? ParseServer(string server)
+    {
+        if (!Uri.TryCreate("generic://" + server.Trim(), UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.AbsolutePath.Length > 1 || uri.Port == 0)
+        {
+            return null;
+        }
+
+        return (uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host, uri.IsDefaultPort || uri.Port < 0 ? null : uri.Port);
     }
 
     private static List<KeyValuePair<string, string>> ParseQuery(string query, string text)

@@ -253,9 +253,10 @@ public partial class MqttConnectionOptionsBuilder
     public MqttConnectionOptionsBuilder WithFailoverServers(params string[] servers)
     {
         ArgumentNullException.ThrowIfNull(servers);
-        var scheme = _options.Transport switch { MqttTransport.Tls => "mqtts", MqttTransport.WebSocket => "ws", MqttTransport.SecureWebSocket => "wss", _ => "mqtt" };
-        var parsed = MqttAddress.Parse($"{scheme}://{_options.Host}:{_options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)},{string.Join(',', servers)}");
-        _options = _options with { FailoverServers = [.. parsed.Failover.Select(s => new System.Net.DnsEndPoint(s.Host, s.Port ?? _options.Port))] };
+        var endpoints = servers.Select(server => MqttAddress.ParseServer(server ?? string.Empty) is { } parsed
+            ? new System.Net.DnsEndPoint(parsed.Host, parsed.Port ?? DefaultPort(_options.Transport))
+            : throw new ArgumentException($"The failover server '{server}' is not host or host:port with a port from 1 to 65535, for example broker-b or broker-b:1883.", nameof(servers)));
+        _options = _options with { FailoverServers = [.. endpoints] };
         return this;
     }
 

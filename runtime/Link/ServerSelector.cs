@@ -59,14 +59,9 @@ internal sealed class ServerSelector
     private LinkConnector? Redirected(string reference)
     {
         var first = reference.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-        if (first is null || !Uri.TryCreate("generic://" + first, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
-        {
-            return null;
-        }
-
-        var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host.Trim('[', ']') : uri.Host;
-        var port = uri.IsDefaultPort || uri.Port <= 0 ? _options.Port : uri.Port;
-        return new LinkConnector(_options with { Host = host, Port = port }, _logger);
+        return first is not null && MqttAddress.ParseServer(first) is { } server
+            ? new LinkConnector(_options with { Host = server.Host, Port = server.Port ?? _options.Port }, _logger)
+            : null;
     }
 
 }

@@ -123,6 +123,23 @@ public sealed class EnhancedAuthenticationTests
         }
     }
 
+    [Fact]
+    public async Task Options_that_cannot_work_are_refused_with_what_to_do()
+    {
+        var authenticator = new ScriptedAuthenticator("x");
+        var both = Assert.Throws<ArgumentException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtt://a").WithAuthentication("PLAIN").WithAuthenticator(authenticator).Build());
+        Assert.Contains("either an Authenticator or an AuthenticationMethod", both.Message, StringComparison.Ordinal);
+        var v311 = Assert.Throws<ArgumentException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtt://a?version=3.1.1").WithAuthenticator(authenticator).Build());
+        Assert.Contains("Authentication is an MQTT 5 feature", v311.Message, StringComparison.Ordinal);
+        var every = Assert.Throws<ArgumentException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtt://a").WithAuthenticator(authenticator, TimeSpan.Zero).Build());
+        Assert.Contains("ReauthenticateEvery needs an Authenticator and a positive interval", every.Message, StringComparison.Ordinal);
+
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var plain = await MqttConnection.ConnectAsync(broker.Address);
+        var none = await Assert.ThrowsAsync<InvalidOperationException>(() => plain.ReauthenticateAsync());
+        Assert.Contains("WithAuthenticator", none.Message, StringComparison.Ordinal);
+    }
+
     private static MqttConnectionOptions Options(ScriptedBroker broker, IMqttAuthenticator authenticator, TimeSpan? every = null) =>
         MqttConnectionOptionsBuilder.FromAddress($"mqtt://127.0.0.1:{broker.Port}").WithAuthenticator(authenticator, every).Build();
 

@@ -22,6 +22,12 @@ public sealed class FailoverTests
 
         var error = Assert.Throws<FormatException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtt://a:1883,b:x"));
         Assert.Contains("failover server 'b:x'", error.Message, StringComparison.Ordinal);
+
+        // A server without a port takes the scheme's default, not the main server's port.
+        var custom = MqttConnectionOptionsBuilder.FromAddress("mqtt://a.example:1999").WithFailoverServers("b.example").Build();
+        Assert.Equal([new DnsEndPoint("b.example", 1883)], custom.FailoverServers);
+        var bad = Assert.Throws<ArgumentException>(() => MqttConnectionOptionsBuilder.FromAddress("mqtt://a").WithFailoverServers("b:0"));
+        Assert.Contains("'b:0' is not host or host:port", bad.Message, StringComparison.Ordinal);
     }
 
     [Fact]
