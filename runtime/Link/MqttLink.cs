@@ -143,15 +143,10 @@ internal sealed class MqttLink
         }
     }
 
-    /// <summary>
-    /// Re-authenticates this connection (MQTT 5 §4.12.1): AUTH "re-authenticate" with the authenticator's first data,
-    /// each AUTH "continue authentication" answered, until AUTH "success", whose data the authenticator must accept. A
-    /// server that refuses sends DISCONNECT, which ends the link (and this call) with its reason; an authenticator that
-    /// refuses the server's final data ends the link with DISCONNECT 0x87.
-    /// </summary>
+    /// <summary>Re-authenticates this connection (MQTT 5 §4.12.1); see <see cref="Reauthentication"/>. One at a time.</summary>
     public async Task ReauthenticateAsync(IMqttAuthenticator authenticator, CancellationToken cancellationToken)
     {
-        var exchange = new Reauthentication(authenticator);
+        var exchange = new Reauthentication(authenticator, this);
         if (Interlocked.CompareExchange(ref _reauthentication, exchange, null) is not null)
         {
             throw new InvalidOperationException("A re-authentication is already running on this connection; wait for it to finish.");
@@ -159,48 +154,12 @@ internal sealed class MqttLink
 
         try
         {
-            using var lost = Stop.Token.Register(() => exchange.Done.TrySetException(new MqttOperationException("The connection was lost during re-authentication.")));
-            var data = await authenticator.StartAsync(reauthenticating: true, cancellationToken).ConfigureAwait(false);
-            await SendAsync(new MqttAuthPacket { ReasonCode = MqttAuthenticateReasonCode.ReAuthenticate, AuthenticationMethod = authenticator.Method, AuthenticationData = data.ToArray() }, cancellationToken).ConfigureAwait(false);
-            await exchange.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await exchange.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             Interlocked.CompareExchange(ref _reauthentication, null, exchange);
         }
-    }
-
-    private async Task AnswerReauthenticationAsync(Reauthentication exchange, MqttAuthPacket auth)
-    {
-        var data = auth.AuthenticationData ?? ReadOnlyMemory<byte>.Empty;
-        try
-        {
-            if (auth.ReasonCode == MqttAuthenticateReasonCode.ContinueAuthentication)
-            {
-                var answer = await exchange.Authenticator.ContinueAsync(data, Stop.Token).ConfigureAwait(false);
-                await SendAsync(new MqttAuthPacket { ReasonCode = MqttAuthenticateReasonCode.ContinueAuthentication, AuthenticationMethod = exchange.Authenticator.Method, AuthenticationData = answer.ToArray() }).ConfigureAwait(false);
-                return;
-            }
-
-            await exchange.Authenticator.CompleteAsync(data, Stop.Token).ConfigureAwait(false);
-            exchange.Done.TrySetResult();
-        }
-#pragma warning disable CA1031 // The authenticator's refusal ends the link and the caller's task with it.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            exchange.Done.TrySetException(new MqttOperationException($"Re-authentication failed: {e.Message}", 0x87, e));
-            _ = SendQuietlyAsync(new MqttDisconnectPacket { ReasonCode = MqttDisconnectReasonCode.NotAuthorized });
-            Lose(new LinkLoss($"re-authentication failed: {e.Message}", 0x87, e, LinkLossCause.Failure));
-        }
-    }
-
-    /// <summary>One re-authentication in progress: the authenticator and the caller's task.</summary>
-    private sealed class Reauthentication(IMqttAuthenticator authenticator)
-    {
-        public IMqttAuthenticator Authenticator { get; } = authenticator;
-
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE and waits for its answer (bounded by the request timeout).</summary>
@@ -370,7 +329,7 @@ internal sealed class MqttLink
                 });
                 return true;
             case MqttAuthPacket auth when Volatile.Read(ref _reauthentication) is { } exchange:
-                _ = AnswerReauthenticationAsync(exchange, auth);
+                _ = exchange.AnswerAsync(auth);
                 return true;
             case MqttSubAckPacket or MqttUnsubAckPacket:
                 var id = ((MqttPacketWithIdentifier)packet).PacketIdentifier;
@@ -448,7 +407,7 @@ internal sealed class MqttLink
         }
     }
 
-    private async Task SendQuietlyAsync(MqttPacket packet)
+    internal async Task SendQuietlyAsync(MqttPacket packet)
     {
         try
         {
