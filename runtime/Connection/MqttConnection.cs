@@ -290,7 +290,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         var keepAlive = result.ServerKeepAlive ?? Options.KeepAlive;
         var settings = new LinkSettings(keepAlive, LinkSettings.DeadlineFor(keepAlive, Options.ConnectTimeout), Options.ConnectTimeout,
             Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0,
-            Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable);
+            Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable, result.MaximumPacketSize);
         var aliases = Options.UseTopicAliases && Options.ProtocolVersion == MqttVersion.V500 && result.TopicAliasMaximum > 0
             ? new OutboundTopicAliases(result.TopicAliasMaximum, result.MaximumPacketSize, _delivery.Counters)
             : null;

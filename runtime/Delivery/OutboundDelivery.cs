@@ -230,8 +230,8 @@ internal sealed class OutboundDelivery
 
     /// <summary>
     /// Makes <paramref name="link"/> ready for new work after CONNACK. With the session present, the unfinished flows are
-    /// written again first, in their original order; without, flows past PUBREC are done and the others go back to the
-    /// front of the queue as new messages. Then the queue drains.
+    /// written again first, in their original order and never more at once than the server's Receive Maximum; without,
+    /// flows past PUBREC are done and the others go back to the front of the queue as new messages. Then the queue drains.
     /// </summary>
     public async Task ResumeAsync(MqttLink link, bool sessionPresent)
     {
@@ -254,12 +254,18 @@ internal sealed class OutboundDelivery
         {
             foreach (var flow in _session.Unfinished())
             {
-                if (link.IsLost)
+                // A resent flow counts against the server's Receive Maximum, which may be lower than on the last link
+                // (MQTT-3.3.4-7): the rest wait for acknowledgements here.
+                try
+                {
+                    await link.InFlight.WaitAsync(link.Stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
                 {
                     return;
                 }
 
-                flow.SlotLink = link.InFlight.Wait(0, CancellationToken.None) ? link : null;
+                flow.SlotLink = link;
                 Counters.AddResent();
                 MqttPacket packet = _session.Resend(flow, link.Number) == FlowPhase.Released
                     ? new MqttPubRelPacket { PacketIdentifier = flow.PacketId }

@@ -3,7 +3,7 @@ using System.Text;
 namespace TypedMqtt.Delivery;
 
 /// <summary>
-/// The exact size in bytes of a PUBLISH as it will be written: fixed header, remaining length, topic, packet
+/// The exact size in bytes of a PUBLISH (and of a SUBSCRIBE or UNSUBSCRIBE) as it will be written: fixed header, remaining length, topic, packet
 /// identifier, MQTT 5 properties (each present one with its identifier byte) and payload. A property-based test holds it
 /// to the bytes MQTTnet's encoder really writes, so a server's Maximum Packet Size is honoured to the byte.
 /// </summary>
@@ -19,6 +19,26 @@ internal static class PacketSizes
             remaining += VariableByteIntegerSize(propertyLength) + propertyLength;
         }
 
+        return 1 + VariableByteIntegerSize(remaining) + remaining;
+    }
+
+    /// <summary>The size of a SUBSCRIBE for one topic filter; <paramref name="subscriptionIdentifier"/> 0 is none (MQTT 5 §3.8).</summary>
+    public static long Subscribe(string filter, uint subscriptionIdentifier, bool version5)
+    {
+        long remaining = 2 + 2 + Encoding.UTF8.GetByteCount(filter) + 1;
+        if (version5)
+        {
+            var propertyLength = subscriptionIdentifier == 0 ? 0 : 1 + VariableByteIntegerSize(subscriptionIdentifier);
+            remaining += VariableByteIntegerSize(propertyLength) + propertyLength;
+        }
+
+        return 1 + VariableByteIntegerSize(remaining) + remaining;
+    }
+
+    /// <summary>The size of an UNSUBSCRIBE for one topic filter (MQTT 5 §3.10).</summary>
+    public static long Unsubscribe(string filter, bool version5)
+    {
+        long remaining = 2 + 2 + Encoding.UTF8.GetByteCount(filter) + (version5 ? 1 : 0);
         return 1 + VariableByteIntegerSize(remaining) + remaining;
     }
 

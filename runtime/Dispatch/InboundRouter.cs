@@ -2,6 +2,7 @@ using System.Buffers;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using TypedMqtt.Delivery;
 using TypedMqtt.Link;
 
 namespace TypedMqtt.Dispatch;
@@ -276,9 +277,18 @@ internal sealed class InboundRouter
     public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
     {
         var options = entry.Options;
+        var identifier = link.Settings.SubscriptionIdentifiers ? entry.Identifier : 0;
+        if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Subscribe(entry.Filter, identifier, link.Settings.Version5) is var size && size > maximum)
+        {
+            // MQTT-3.2.2-15: the server would close the connection over it.
+            throw new MqttOperationException(
+                $"Subscribing to '{entry.Filter}' is refused locally: the SUBSCRIBE would be {size} bytes, {size - maximum} more than the server's maximum packet size of {maximum} bytes. Use a shorter topic filter.",
+                0x95);
+        }
+
         var subscribe = new MqttSubscribePacket
         {
-            SubscriptionIdentifier = link.Settings.SubscriptionIdentifiers ? entry.Identifier : 0,
+            SubscriptionIdentifier = identifier,
             TopicFilters =
             [
                 new MqttTopicFilter
@@ -328,6 +338,12 @@ internal sealed class InboundRouter
     /// <summary>Sends UNSUBSCRIBE; a link that drops meanwhile is ignored (the filter is gone from the registry, so it is not restored).</summary>
     public static async Task UnsubscribeAsync(MqttLink link, string filter)
     {
+        if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Unsubscribe(filter, link.Settings.Version5) > maximum)
+        {
+            // MQTT-3.2.2-15: never sent. Its SUBSCRIBE is larger still, so no connection to this server could have made it.
+            return;
+        }
+
         try
         {
             await link.RequestAsync<MqttUnsubAckPacket>(new MqttUnsubscribePacket { TopicFilters = [filter] }, CancellationToken.None).ConfigureAwait(false);

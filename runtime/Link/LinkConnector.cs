@@ -89,6 +89,10 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
             cancellationToken.ThrowIfCancellationRequested();
             switch (packet)
             {
+                case MqttConnAckPacket { IsSessionPresent: true } resumed when connect.CleanSession && resumed.ReasonCode == MqttConnectReasonCode.Success:
+                    // MQTT-3.2.2-4 (3.1.1: MQTT-3.2.2-1): asked for a clean start, this client holds no session state, so
+                    // a server that claims to have resumed one is not followed.
+                    throw new Wire.MqttProtocolViolation(0x82, "the broker answered a clean start (CleanStart 1) with Session Present 1: it claims to resume a session this client asked it to discard");
                 case MqttConnAckPacket connAck:
                     if (authenticator is not null && connAck.ReasonCode == MqttConnectReasonCode.Success)
                     {

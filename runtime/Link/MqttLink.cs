@@ -57,7 +57,8 @@ internal enum LinkLossCause
 /// <param name="Version5">Whether the link speaks MQTT 5.</param>
 /// <param name="TopicAliasMaximum">The most topic aliases the broker may use toward us.</param>
 /// <param name="SubscriptionIdentifiers">Whether SUBSCRIBE carries subscription identifiers (MQTT 5, and the server supports them).</param>
-internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum, bool SubscriptionIdentifiers)
+/// <param name="ServerMaximumPacketSize">The largest packet the server accepts (its CONNACK's Maximum Packet Size), or null for no limit.</param>
+internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum, bool SubscriptionIdentifiers, uint? ServerMaximumPacketSize = null)
 {
     public static TimeSpan DeadlineFor(TimeSpan keepAlive, TimeSpan connectTimeout) =>
         TimeSpan.FromTicks(Math.Max(connectTimeout.Ticks, (keepAlive > TimeSpan.Zero ? keepAlive : TimeSpan.FromSeconds(30)).Ticks * 3 / 2));

@@ -81,6 +81,33 @@ public sealed class PacketSizeTests
             }, iter: Iterations, threads: 1);
     }
 
+    [Fact]
+    public void The_computed_sizes_of_SUBSCRIBE_and_UNSUBSCRIBE_are_the_sizes_MQTTnet_writes()
+    {
+        var formatters = new Dictionary<bool, MqttPacketFormatterAdapter>
+        {
+            [true] = new(MqttProtocolVersion.V500, new MqttBufferWriter(4096, 4 * 1024 * 1024)),
+            [false] = new(MqttProtocolVersion.V311, new MqttBufferWriter(4096, 4 * 1024 * 1024)),
+        };
+        var filters = Gen.Frequency((4, Text), (1, Gen.String[Gen.Char['a', 'z'], 16_300, 16_420]));
+        Gen.Select(filters, Gen.OneOf(Gen.Const(0u), Gen.UInt[1, 127], Gen.UInt[128, 16_384], Gen.UInt[2_097_151, 268_435_455]), Gen.Bool)
+            .Sample((filter, identifier, version5) =>
+            {
+                identifier = version5 ? identifier : 0;
+                var subscribe = new MqttSubscribePacket
+                {
+                    PacketIdentifier = 7,
+                    SubscriptionIdentifier = identifier,
+                    TopicFilters = [new MqttTopicFilter { Topic = filter, QualityOfServiceLevel = MQTTnet.Protocol.MqttQualityOfServiceLevel.ExactlyOnce }],
+                };
+                var subscribeWritten = formatters[version5].Encode(subscribe).Length;
+                formatters[version5].Cleanup();
+                var unsubscribeWritten = formatters[version5].Encode(new MqttUnsubscribePacket { PacketIdentifier = 7, TopicFilters = [filter] }).Length;
+                formatters[version5].Cleanup();
+                return subscribeWritten == PacketSizes.Subscribe(filter, identifier, version5) && unsubscribeWritten == PacketSizes.Unsubscribe(filter, version5);
+            }, iter: Iterations, threads: 1);
+    }
+
     [Theory]
     [InlineData(0, 1)]
     [InlineData(127, 1)]

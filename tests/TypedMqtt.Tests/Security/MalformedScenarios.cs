@@ -207,6 +207,7 @@ public static class MalformedScenarios
             Post("v5 PINGREQ sent to the client", V5, Expect.Dropped, "PINGREQ flows client to server only (2.1.2)", [0xC0, 0x00]),
             Post("v5 PINGRESP with a body", V5, Expect.Dropped, "PINGRESP has no variable header or payload (3.13)", [0xD0, 0x01, 0x00]),
             Post("v5 PUBACK with fixed-header flags set", V5, Expect.Dropped, "PUBACK flags are reserved 0000 (2.1.3)", [0x4F, 0x02, 0x00, 0x01]),
+            Post("v5 PUBREL with fixed-header flags 0000", V5, Expect.Dropped, "PUBREL flags are 0010; anything else is malformed (3.6.1)", [0x60, 0x02, 0x00, 0x01]),
             Post("v5 remaining length of 5 bytes after CONNACK", V5, Expect.Dropped, "variable byte integer of more than 4 bytes (1.5.5)", [0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
             Post("v5 garbage after CONNACK", V5, Expect.Dropped, "not MQTT", Repeat(0xFF, 64)),
             PostThen("v5 server closes mid-packet", V5, Expect.Dropped, "FIN inside a PUBLISH", async s =>
