@@ -21,7 +21,7 @@ namespace TypedMqtt.Wire;
 /// linger always resets. With a stream connector (<see cref="MqttConnectionOptions.StreamConnector"/>) the application's
 /// stream takes the socket's place, and TLS, reads, writes and close are the same.
 /// </summary>
-internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null) : IMqttChannel
+internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null) : IMqttChannel, IValueTaskChannel
 {
     private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
     private Stream? _stream;

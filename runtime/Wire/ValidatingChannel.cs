@@ -6,12 +6,11 @@ using MQTTnet.Adapter;
 using MQTTnet.Channel;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
-using MQTTnet.Implementations;
 
 namespace TypedMqtt.Wire;
 
 /// <summary>
-/// The TCP channel (<see cref="TcpChannel"/>) or MQTTnet's WebSocket channel, with every inbound byte checked by an
+/// The TCP channel (<see cref="TcpChannel"/>) or the WebSocket one (<see cref="WebSocketChannel"/>), with every inbound byte checked by an
 /// <see cref="InboundPacketValidator"/> and outbound packets coalesced into fewer writes by a <see cref="CoalescingWriter"/>.
 /// </summary>
 internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidator validator) : IMqttChannel
@@ -51,6 +50,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     // per burst of packets instead of two or three per packet; results served from the chunk reuse cached tasks.
     private readonly byte[] _chunk = new byte[16 * 1024];
     private readonly TcpChannel? _tcp = inner as TcpChannel;
+    private readonly IValueTaskChannel? _reader = inner as IValueTaskChannel;
     private readonly Task<int>?[] _served = new Task<int>?[64];
     private int _chunkStart;
     private int _chunkEnd;
@@ -66,8 +66,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
         _violation?.Throw();
 
-        // Our TCP channel is read as a ValueTask (no task when the read waits); the WebSocket channel through MQTTnet's interface.
-        var reading = _tcp?.ReadAsync(_chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken));
+        // Our channels are read as a ValueTask (no task when the read waits); any other through MQTTnet's interface.
+        var reading = _reader?.ReadAsync(_chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken));
         if (!reading.IsCompletedSuccessfully)
         {
             return ReadChunkAsync(reading, buffer, offset, count);
@@ -174,7 +174,7 @@ internal static class ValidatingAdapterFactory
     {
         IMqttChannel channel = clientOptions.ChannelOptions switch
         {
-            MqttClientWebSocketOptions webSocket => new MqttWebSocketChannel(webSocket),
+            MqttClientWebSocketOptions => new WebSocketChannel(clientOptions),
             _ => new TcpChannel(clientOptions, streamConnector),
         };
         var validator = new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum);
