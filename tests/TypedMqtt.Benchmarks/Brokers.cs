@@ -25,6 +25,40 @@ internal sealed class BrokerProcess : IAsyncDisposable
 
     public string Address => $"mqtt://127.0.0.1:{Port}";
 
+    /// <summary>Clock ticks per second of /proc/&lt;pid&gt;/stat (USER_HZ: 100 on Linux unless the kernel was built otherwise).</summary>
+    private static readonly Lazy<double> TicksPerSecond = new(() =>
+    {
+        try
+        {
+            using var getconf = Process.Start(new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true })!;
+            var text = getconf.StandardOutput.ReadToEnd().Trim();
+            getconf.WaitForExit();
+            return double.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return 100;
+        }
+    });
+
+    /// <summary>
+    /// The broker process's CPU time so far (user + system, every thread), from /proc/&lt;pid&gt;/stat; 0 where there is
+    /// no /proc. Its resolution is one clock tick (10 ms): read it around runs of a second or more.
+    /// </summary>
+    public double CpuSeconds()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": field 3 is state
+            return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond.Value;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     public static string? FindMosquitto() =>
         new[] { "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto" }.FirstOrDefault(File.Exists);
 

@@ -10,8 +10,14 @@ namespace TypedMqtt.Benchmarks;
 internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages);
 
 /// <summary>What one run measured.</summary>
-internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0)
+internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0, double BrokerCpuSeconds = 0)
 {
+    /// <summary>The broker's CPU time per message over the run.</summary>
+    public double BrokerCpuMicrosecondsPerMessage => BrokerCpuSeconds * 1e6 / Sent;
+
+    /// <summary>The share of the run's wall time the broker's CPU was busy (Mosquitto is single-threaded: 1.0 is its limit).</summary>
+    public double BrokerBusy => BrokerCpuSeconds / Seconds;
+
     public double MessagesPerSecond => Received / Seconds;
 
     /// <summary>CPU time of this process (both clients, all threads) per message: much less sensitive to other load on the machine than msg/s.</summary>
@@ -33,6 +39,9 @@ internal enum Variant
 
     /// <summary>The generated client with telemetry listening (every span recorded, every instrument measured).</summary>
     TypedTraced,
+
+    /// <summary>The C anchor: libmosquitto's publisher and subscriber in their own process (<see cref="CAnchor"/>).</summary>
+    C,
 }
 
 /// <summary>
@@ -55,6 +64,7 @@ internal static class EndToEnd
         {
             Variant.Typed => await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false),
             Variant.TypedTraced => await RunTracedAsync(broker, scenario, counter, id).ConfigureAwait(false),
+            Variant.C => await CAnchor.RunAsync(CAnchor.Binary.Binary ?? throw new InvalidOperationException(CAnchor.Binary.Why), broker, scenario).ConfigureAwait(false),
             _ => await RunRawAsync(variant == Variant.Floor, broker, scenario, counter, id).ConfigureAwait(false),
         };
     }
@@ -73,14 +83,14 @@ internal static class EndToEnd
             await using var subscriber = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
             await using var publisher = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
-            return await MeasureAsync(scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
+            return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
         else
         {
             await using var subscriber = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
             await using var publisher = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
-            return await MeasureAsync(scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
+            return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
     }
 
@@ -110,7 +120,7 @@ internal static class EndToEnd
             publish = () => HandWrittenPublishAsync(publisher, Device, Reading.Sample, qos);
         }
 
-        var result = await MeasureAsync(scenario, counter, publish).ConfigureAwait(false);
+        var result = await MeasureAsync(broker, scenario, counter, publish).ConfigureAwait(false);
         await publisher.DisconnectAsync().ConfigureAwait(false);
         await subscriber.DisconnectAsync().ConfigureAwait(false);
         return result;
@@ -148,13 +158,14 @@ internal static class EndToEnd
             .WithCleanStart(true)
             .Build();
 
-    private static async Task<RunResult> MeasureAsync(Scenario scenario, Counter counter, Func<Task> publish)
+    private static async Task<RunResult> MeasureAsync(BrokerProcess broker, Scenario scenario, Counter counter, Func<Task> publish)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var brokerBefore = broker.CpuSeconds();
         var started = Stopwatch.GetTimestamp();
         counter.Start(started);
 
@@ -185,7 +196,8 @@ internal static class EndToEnd
         var ended = await counter.WaitAsync(Stall).ConfigureAwait(false);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated, cpu);
+        var brokerCpu = broker.CpuSeconds() - brokerBefore;
+        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated, cpu, brokerCpu);
     }
 
     /// <summary>The subscriber's handlers: they count, and note when the last expected message arrived.</summary>

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace TypedMqtt.Benchmarks;
+
+/// <summary>
+/// The C anchor: <c>Anchor/mosquitto_anchor.c</c>, a libmosquitto publisher and subscriber in one process, compiled
+/// here with gcc on first use (it needs <c>libmosquitto-dev</c>: <c>apt-get install -y gcc libmosquitto-dev</c>) and run
+/// for each round through the same broker, payload and topic as the .NET variants.
+/// </summary>
+internal static class CAnchor
+{
+    private static readonly Lazy<(string? Binary, string? Why)> Built = new(Build);
+
+    public const string InstallHint = "apt-get install -y gcc libmosquitto-dev";
+
+    /// <summary>The compiled anchor, or null with why it could not be built.</summary>
+    public static (string? Binary, string? Why) Binary => Built.Value;
+
+    private static (string? Binary, string? Why) Build()
+    {
+        var source = Path.Combine(AppContext.BaseDirectory, "Anchor", "mosquitto_anchor.c");
+        if (!File.Exists("/usr/include/mosquitto.h"))
+        {
+            return (null, $"libmosquitto-dev is not installed ({InstallHint})");
+        }
+
+        var binary = Path.Combine(Path.GetTempPath(), "typedmqtt-anchor", "mosquitto_anchor");
+        Directory.CreateDirectory(Path.GetDirectoryName(binary)!);
+        if (File.Exists(binary) && File.GetLastWriteTimeUtc(binary) > File.GetLastWriteTimeUtc(source))
+        {
+            return (binary, null);
+        }
+
+        var start = new ProcessStartInfo("gcc") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary, source, "-lmosquitto", "-lpthread" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var gcc = Process.Start(start)!;
+            var errors = gcc.StandardError.ReadToEnd();
+            gcc.WaitForExit();
+            return gcc.ExitCode == 0 ? (binary, null) : (null, "gcc failed: " + errors.Trim());
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (null, $"gcc is not installed ({InstallHint}): {e.Message}");
+        }
+    }
+
+    /// <summary>One run: the anchor connects and subscribes, then (with the broker's CPU read on both sides) publishes and counts.</summary>
+    public static async Task<RunResult> RunAsync(string binary, BrokerProcess broker, Scenario scenario)
+    {
+        var payload = JsonSerializer.Serialize(Reading.Sample, BenchJson.Default.Reading);
+        var start = new ProcessStartInfo(binary) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            broker.Port.ToString(CultureInfo.InvariantCulture), ((int)scenario.Qos).ToString(CultureInfo.InvariantCulture),
+            scenario.Window.ToString(CultureInfo.InvariantCulture), scenario.Messages.ToString(CultureInfo.InvariantCulture),
+            "bench/dev-0001/reading", payload,
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            if (ready != "ready")
+            {
+                throw new InvalidOperationException($"the C anchor did not get ready: {ready} {await errors.ConfigureAwait(false)}");
+            }
+
+            var brokerBefore = broker.CpuSeconds();
+            await process.StandardInput.WriteLineAsync("go").ConfigureAwait(false);
+            await process.StandardInput.FlushAsync().ConfigureAwait(false);
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+            var brokerCpu = broker.CpuSeconds() - brokerBefore;
+            var parts = line?.Split(' ');
+            if (parts is not ["result", var sent, var received, var seconds, var cpu])
+            {
+                throw new InvalidOperationException($"the C anchor printed '{line}': {await errors.ConfigureAwait(false)}");
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            return new RunResult(
+                int.Parse(sent, CultureInfo.InvariantCulture), int.Parse(received, CultureInfo.InvariantCulture),
+                double.Parse(seconds, CultureInfo.InvariantCulture), 0, double.Parse(cpu, CultureInfo.InvariantCulture), brokerCpu);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+}
