@@ -13,6 +13,12 @@ public sealed record MqttOutboxMessage(long Id, string Topic, ReadOnlyMemory<byt
 
     /// <summary>QoS 2: the broker had answered PUBREC (the flow resumes at PUBREL).</summary>
     public bool Released { get; init; }
+
+    /// <summary>Its MQTT 5 properties (message expiry, content type, response topic, correlation data, user properties), or null.</summary>
+    public MqttMessageProperties? Properties { get; init; }
+
+    /// <summary>When it was accepted: its message expiry counts from here, across a restart (default: unknown, no expiry is applied).</summary>
+    public DateTimeOffset AcceptedAt { get; init; }
 }
 
 /// <summary>
@@ -22,13 +28,14 @@ public sealed record MqttOutboxMessage(long Id, string Topic, ReadOnlyMemory<byt
 /// </summary>
 public interface IMqttOutbox : IDisposable
 {
-    /// <summary>Stores a message before it is sent; returns its id.</summary>
+    /// <summary>Stores a message before it is sent, with when it was accepted; returns its id.</summary>
     /// <param name="topic">Topic.</param>
     /// <param name="payload">Payload.</param>
     /// <param name="qos">QoS.</param>
     /// <param name="retain">Retain flag.</param>
+    /// <param name="properties">Its MQTT 5 properties, to send again with it (its message expiry counts from now).</param>
     /// <returns>The id to acknowledge it with.</returns>
-    long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain);
+    long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties = null);
 
     /// <summary>Forgets a message the broker acknowledged.</summary>
     /// <param name="id">Its id.</param>

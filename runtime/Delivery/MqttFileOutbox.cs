@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
-using System.Text;
+using TypedMqtt.Delivery;
 
 namespace TypedMqtt;
 
 /// <summary>
-/// An <see cref="IMqttOutbox"/> in one append-only file: a record per accepted QoS 1/2 message, one per acknowledgement,
+/// An <see cref="IMqttOutbox"/> in one append-only file: a record per accepted QoS 1/2 message (with its MQTT 5
+/// properties and when it was accepted, so its message expiry still counts after a restart), one per acknowledgement,
 /// one each time a message's flow gets a packet identifier or passes PUBREC, and one per inbound QoS 2 identifier held or
 /// released. Every record is written to the operating system before <c>PublishAsync</c> goes on, so a process
 /// crash loses nothing; with <c>flushToDisk</c> each record is also forced to the disk (survives power loss, slower).
@@ -12,11 +13,6 @@ namespace TypedMqtt;
 /// </summary>
 public sealed class MqttFileOutbox : IMqttOutbox
 {
-    private const byte AddRecord = (byte)'A';
-    private const byte AckRecord = (byte)'K';
-    private const byte FlowRecord = (byte)'F';
-    private const byte InboundRecord = (byte)'I';
-
     private readonly object _gate = new();
     private readonly FileStream _file;
     private readonly bool _flushToDisk;
@@ -58,13 +54,18 @@ public sealed class MqttFileOutbox : IMqttOutbox
     public string Path { get; }
 
     /// <inheritdoc/>
-    public long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain)
+    public long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties = null)
     {
         lock (_gate)
         {
             var id = _nextId++;
-            _pending[id] = new MqttOutboxMessage(id, topic, payload.ToArray(), qos, retain);
-            Append(EncodeAdd(id, topic, payload, qos, retain));
+            var message = new MqttOutboxMessage(id, topic, payload.ToArray(), qos, retain)
+            {
+                Properties = properties is null || properties.IsEmpty ? null : properties,
+                AcceptedAt = DateTimeOffset.UtcNow,
+            };
+            _pending[id] = message;
+            Append(OutboxRecords.EncodeMessage(message));
             return id;
         }
     }
@@ -89,10 +90,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
                 return;
             }
 
-            Span<byte> record = stackalloc byte[9];
-            record[0] = AckRecord;
-            BinaryPrimitives.WriteInt64LittleEndian(record[1..], id);
-            Append(record);
+            Append(OutboxRecords.EncodeAcknowledgement(id));
         }
     }
 
@@ -116,7 +114,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
             }
 
             _pending[id] = message with { PacketId = packetId, Released = released };
-            Append(EncodeFlow(id, packetId, released));
+            Append(OutboxRecords.EncodeFlow(id, packetId, released));
         }
     }
 
@@ -127,7 +125,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
         {
             if (held ? _inbound.Add(packetId) : _inbound.Remove(packetId))
             {
-                Append(EncodeInbound(packetId, held));
+                Append(OutboxRecords.EncodeInbound(packetId, held));
             }
         }
     }
@@ -161,53 +159,17 @@ public sealed class MqttFileOutbox : IMqttOutbox
     {
         foreach (var message in _pending.Values.OrderBy(m => m.Id))
         {
-            stream.Write(EncodeAdd(message.Id, message.Topic, message.Payload.Span, message.Qos, message.Retain));
+            stream.Write(OutboxRecords.EncodeMessage(message));
             if (message.PacketId != 0)
             {
-                stream.Write(EncodeFlow(message.Id, message.PacketId, message.Released));
+                stream.Write(OutboxRecords.EncodeFlow(message.Id, message.PacketId, message.Released));
             }
         }
 
         foreach (var packetId in _inbound)
         {
-            stream.Write(EncodeInbound(packetId, held: true));
+            stream.Write(OutboxRecords.EncodeInbound(packetId, held: true));
         }
-    }
-
-    private static byte[] EncodeFlow(long id, ushort packetId, bool released)
-    {
-        var record = new byte[12];
-        record[0] = FlowRecord;
-        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), id);
-        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(9), packetId);
-        record[11] = released ? (byte)1 : (byte)0;
-        return record;
-    }
-
-    private static byte[] EncodeInbound(ushort packetId, bool held)
-    {
-        var record = new byte[4];
-        record[0] = InboundRecord;
-        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(1), packetId);
-        record[3] = held ? (byte)1 : (byte)0;
-        return record;
-    }
-
-    private static byte[] EncodeAdd(long id, string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain)
-    {
-        var topicLength = Encoding.UTF8.GetByteCount(topic);
-        var record = new byte[1 + 8 + 4 + topicLength + 2 + 4 + payload.Length];
-        var span = record.AsSpan();
-        span[0] = AddRecord;
-        BinaryPrimitives.WriteInt64LittleEndian(span[1..], id);
-        BinaryPrimitives.WriteInt32LittleEndian(span[9..], topicLength);
-        Encoding.UTF8.GetBytes(topic, span[13..]);
-        var at = 13 + topicLength;
-        span[at] = (byte)qos;
-        span[at + 1] = retain ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteInt32LittleEndian(span[(at + 2)..], payload.Length);
-        payload.CopyTo(span[(at + 6)..]);
-        return record;
     }
 
     private void Load(ReadOnlySpan<byte> data)
@@ -216,14 +178,14 @@ public sealed class MqttFileOutbox : IMqttOutbox
         while (at < data.Length)
         {
             var rest = data[at..];
-            if (rest[0] == AckRecord && rest.Length >= 9)
+            if (rest[0] == OutboxRecords.Acknowledgement && rest.Length >= 9)
             {
                 _pending.Remove(BinaryPrimitives.ReadInt64LittleEndian(rest[1..]));
                 at += 9;
                 continue;
             }
 
-            if (rest[0] == FlowRecord && rest.Length >= 12)
+            if (rest[0] == OutboxRecords.Flow && rest.Length >= 12)
             {
                 var flowId = BinaryPrimitives.ReadInt64LittleEndian(rest[1..]);
                 if (_pending.TryGetValue(flowId, out var message))
@@ -235,7 +197,7 @@ public sealed class MqttFileOutbox : IMqttOutbox
                 continue;
             }
 
-            if (rest[0] == InboundRecord && rest.Length >= 4)
+            if (rest[0] == OutboxRecords.Inbound && rest.Length >= 4)
             {
                 var packetId = BinaryPrimitives.ReadUInt16LittleEndian(rest[1..]);
                 if (rest[3] == 1)
@@ -251,31 +213,22 @@ public sealed class MqttFileOutbox : IMqttOutbox
                 continue;
             }
 
-            if (rest[0] != AddRecord || rest.Length < 13)
+            MqttOutboxMessage? added = null;
+            var length = 0;
+            var complete = rest[0] switch
             {
-                break;
+                OutboxRecords.Message => OutboxRecords.TryReadMessage(rest, out added, out length),
+                OutboxRecords.LegacyMessage => OutboxRecords.TryReadLegacyMessage(rest, out added, out length),
+                _ => false,
+            };
+            if (!complete || added is null)
+            {
+                break; // an unknown record, or one torn by a crash mid-write: everything before it is intact
             }
 
-            var id = BinaryPrimitives.ReadInt64LittleEndian(rest[1..]);
-            var topicLength = BinaryPrimitives.ReadInt32LittleEndian(rest[9..]);
-            if (topicLength < 0 || rest.Length < 13 + topicLength + 6)
-            {
-                break;
-            }
-
-            var topic = Encoding.UTF8.GetString(rest.Slice(13, topicLength));
-            var qos = (MqttQos)rest[13 + topicLength];
-            var retain = rest[14 + topicLength] == 1;
-            var payloadLength = BinaryPrimitives.ReadInt32LittleEndian(rest[(15 + topicLength)..]);
-            var end = 19 + topicLength + payloadLength;
-            if (payloadLength < 0 || rest.Length < end)
-            {
-                break; // a record torn by a crash mid-write: everything before it is intact
-            }
-
-            _pending[id] = new MqttOutboxMessage(id, topic, rest.Slice(19 + topicLength, payloadLength).ToArray(), qos, retain);
-            _nextId = Math.Max(_nextId, id + 1);
-            at += end;
+            _pending[added.Id] = added;
+            _nextId = Math.Max(_nextId, added.Id + 1);
+            at += length;
         }
     }
 }

@@ -83,7 +83,7 @@ internal sealed class OutboundDelivery
             var publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
             if (qos != MqttQos.AtMostOnce)
             {
-                publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain);
+                publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain, publish.Properties);
             }
 
             // A publish that would have to wait for an in-flight slot waits in the queue instead: only the drain, which

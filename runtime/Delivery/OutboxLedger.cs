@@ -11,8 +11,8 @@ namespace TypedMqtt.Delivery;
 internal sealed class OutboxLedger(IMqttOutbox? outbox, ILogger logger)
 {
     /// <summary>Records an accepted QoS 1/2 message; its outbox id, or 0 without an outbox.</summary>
-    public long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain) =>
-        outbox is null ? 0 : outbox.Add(topic, payload, qos, retain);
+    public long Add(string topic, ReadOnlySpan<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties) =>
+        outbox is null ? 0 : outbox.Add(topic, payload, qos, retain, properties);
 
     /// <summary>Forgets a message the broker has (or that was given up or withdrawn).</summary>
     public void Acknowledge(long outboxId)
@@ -50,8 +50,11 @@ internal sealed class OutboxLedger(IMqttOutbox? outbox, ILogger logger)
         session.RestoreInbound(outbox.HeldInbound());
         foreach (var message in outbox.Pending())
         {
-            var publish = new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, null, MqttOfflinePolicy.Queue, ownsPayload: true)
+            // Its expiry counts from when the previous process accepted it (TickCount64 does not survive a restart).
+            var waited = message.AcceptedAt == default ? 0 : Math.Max(0, (long)(DateTimeOffset.UtcNow - message.AcceptedAt).TotalMilliseconds);
+            var publish = new PendingPublish(message.Topic, message.Payload, message.Qos, message.Retain, message.Properties, MqttOfflinePolicy.Queue, ownsPayload: true)
             {
+                AcceptedAt = Environment.TickCount64 - waited,
                 OutboxId = message.Id,
                 PacketId = message.Qos == MqttQos.AtMostOnce ? (ushort)0 : message.PacketId,
                 Phase = message.PacketId == 0 ? FlowPhase.New : message.Released ? FlowPhase.Released : FlowPhase.Published,

@@ -32,7 +32,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
 
     /// <summary>When it was accepted (Environment.TickCount64), from which its message expiry counts.</summary>
-    public long AcceptedAt { get; } = Environment.TickCount64;
+    public long AcceptedAt { get; init; } = Environment.TickCount64;
 
     /// <summary>
     /// Whether its Message Expiry Interval ran out before <paramref name="now"/> (MQTT 5 §3.3.2.3.3): a message that

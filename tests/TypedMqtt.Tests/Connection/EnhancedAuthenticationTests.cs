@@ -124,6 +124,29 @@ public sealed class EnhancedAuthenticationTests
     }
 
     [Fact]
+    public async Task The_embedded_broker_runs_a_two_step_exchange_on_CONNECT_and_the_connection_then_works()
+    {
+        // MQTTnet's server (the embedded broker) runs an exchange on CONNECT; it has no re-authentication.
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        var serverSaw = new ConcurrentQueue<string>();
+        broker.Server.ValidatingConnectionAsync += async e =>
+        {
+            serverSaw.Enqueue($"{e.AuthenticationMethod}:{Encoding.UTF8.GetString(e.AuthenticationData)}");
+            var answer = await e.ExchangeEnhancedAuthenticationAsync(new MQTTnet.Server.EnhancedAuthentication.ExchangeEnhancedAuthenticationOptionsFactory().WithAuthenticationData("server-first").Build());
+            serverSaw.Enqueue(Encoding.UTF8.GetString(answer.AuthenticationData));
+            e.ResponseAuthenticationData = Encoding.UTF8.GetBytes("server-final");
+        };
+        var authenticator = new ScriptedAuthenticator("server-final");
+        await using var connection = await MqttConnection.ConnectAsync(MqttConnectionOptionsBuilder.FromAddress(broker.Address).WithAuthenticator(authenticator).Build());
+
+        Assert.Equal([$"{Method}:client-first", "client-final:server-first"], serverSaw);
+        Assert.Equal(["start", "continue:server-first", "complete:server-final"], authenticator.Steps);
+        await using var probe = await MessageProbe.SubscribeAsync(connection, "auth/after");
+        await connection.PublishAsync("auth/after", "ok"u8.ToArray(), MqttQos.AtLeastOnce);
+        Assert.Equal("ok", (await probe.NextAsync()).Text);
+    }
+
+    [Fact]
     public async Task Options_that_cannot_work_are_refused_with_what_to_do()
     {
         var authenticator = new ScriptedAuthenticator("x");
