@@ -65,8 +65,11 @@ internal sealed class BrokerProcess : IAsyncDisposable
     /// <summary>
     /// Mosquitto on a free loopback port with a minimal config: no logging (logging every PUBLISH would measure the disk),
     /// no persistence, and in-flight/queue limits above the benchmark's window of 64 so the broker is not the limiter.
+    /// With <paramref name="noDelay"/> the broker turns Nagle's algorithm off on its sockets (<c>set_tcp_nodelay true</c>):
+    /// the latency suite needs it, since without it a QoS 0 subscriber, which sends nothing back, waits for its own
+    /// delayed ACK (up to 40 ms) before the broker sends the next small packet.
     /// </summary>
-    public static async Task<BrokerProcess> StartMosquittoAsync()
+    public static async Task<BrokerProcess> StartMosquittoAsync(bool noDelay = false)
     {
         var binary = FindMosquitto() ?? throw new InvalidOperationException("mosquitto is not installed (apt-get install -y mosquitto).");
         var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-bench-" + Guid.NewGuid().ToString("N")[..12]);
@@ -81,6 +84,11 @@ internal sealed class BrokerProcess : IAsyncDisposable
             "max_inflight_messages 1000",
             "max_queued_messages 1000000",
         };
+        if (noDelay)
+        {
+            lines.Add("set_tcp_nodelay true");
+        }
+
         if (Environment.UserName == "root")
         {
             lines.Add("user root");

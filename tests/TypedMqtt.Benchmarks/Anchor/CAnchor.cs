@@ -55,43 +55,75 @@ internal static class CAnchor
     /// <summary>One run: the anchor connects and subscribes, then (with the broker's CPU read on both sides) publishes and counts.</summary>
     public static async Task<RunResult> RunAsync(string binary, BrokerProcess broker, Scenario scenario)
     {
+        using var process = await StartAsync(binary, broker, scenario.Qos, scenario.Window, scenario.Messages, null).ConfigureAwait(false);
+        var brokerBefore = broker.CpuSeconds();
+        var parts = await GoAsync(process).ConfigureAwait(false);
+        var brokerCpu = broker.CpuSeconds() - brokerBefore;
+        if (parts is not ["result", var sent, var received, var seconds, var cpu])
+        {
+            throw new InvalidOperationException($"the C anchor printed '{string.Join(' ', parts)}'");
+        }
+
+        return new RunResult(Int(sent), Int(received), Double(seconds), 0, Double(cpu), brokerCpu);
+    }
+
+    /// <summary>One latency run of the anchor (see <see cref="LatencySuite"/>): the same schedule, measured in C.</summary>
+    public static async Task<LatencyResult> RunLatencyAsync(string binary, BrokerProcess broker, LatencyScenario scenario)
+    {
+        using var process = await StartAsync(binary, broker, scenario.Qos, 1, scenario.Messages, scenario.Rate).ConfigureAwait(false);
+        var parts = await GoAsync(process).ConfigureAwait(false);
+        if (parts is not ["latency", var sent, var received, var p50, var p99, var p999])
+        {
+            throw new InvalidOperationException($"the C anchor printed '{string.Join(' ', parts)}'");
+        }
+
+        return new LatencyResult(Int(sent), Int(received), Double(p50), Double(p99), Double(p999));
+    }
+
+    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    private static double Double(string text) => double.Parse(text, CultureInfo.InvariantCulture);
+
+    /// <summary>Starts the anchor and waits until both its clients are connected and subscribed.</summary>
+    private static async Task<Process> StartAsync(string binary, BrokerProcess broker, MqttQos qos, int window, int messages, int? rate)
+    {
         var payload = JsonSerializer.Serialize(Reading.Sample, BenchJson.Default.Reading);
         var start = new ProcessStartInfo(binary) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
         {
-            broker.Port.ToString(CultureInfo.InvariantCulture), ((int)scenario.Qos).ToString(CultureInfo.InvariantCulture),
-            scenario.Window.ToString(CultureInfo.InvariantCulture), scenario.Messages.ToString(CultureInfo.InvariantCulture),
-            "bench/dev-0001/reading", payload,
+            broker.Port.ToString(CultureInfo.InvariantCulture), ((int)qos).ToString(CultureInfo.InvariantCulture),
+            window.ToString(CultureInfo.InvariantCulture), messages.ToString(CultureInfo.InvariantCulture), "bench/dev-0001/reading", payload,
         })
         {
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
+        if (rate is { } perSecond)
+        {
+            start.ArgumentList.Add(perSecond.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var process = Process.Start(start)!;
+        var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (ready != "ready")
+        {
+            process.Kill();
+            throw new InvalidOperationException($"the C anchor did not get ready: {ready} {await process.StandardError.ReadToEndAsync().ConfigureAwait(false)}");
+        }
+
+        return process;
+    }
+
+    /// <summary>Tells the anchor to start and returns the words of its result line.</summary>
+    private static async Task<string[]> GoAsync(Process process)
+    {
         try
         {
-            var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            if (ready != "ready")
-            {
-                throw new InvalidOperationException($"the C anchor did not get ready: {ready} {await errors.ConfigureAwait(false)}");
-            }
-
-            var brokerBefore = broker.CpuSeconds();
             await process.StandardInput.WriteLineAsync("go").ConfigureAwait(false);
             await process.StandardInput.FlushAsync().ConfigureAwait(false);
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
-            var brokerCpu = broker.CpuSeconds() - brokerBefore;
-            var parts = line?.Split(' ');
-            if (parts is not ["result", var sent, var received, var seconds, var cpu])
-            {
-                throw new InvalidOperationException($"the C anchor printed '{line}': {await errors.ConfigureAwait(false)}");
-            }
-
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            return new RunResult(
-                int.Parse(sent, CultureInfo.InvariantCulture), int.Parse(received, CultureInfo.InvariantCulture),
-                double.Parse(seconds, CultureInfo.InvariantCulture), 0, double.Parse(cpu, CultureInfo.InvariantCulture), brokerCpu);
+            return line?.Split(' ') ?? ["(nothing)", await process.StandardError.ReadToEndAsync().ConfigureAwait(false)];
         }
         finally
         {

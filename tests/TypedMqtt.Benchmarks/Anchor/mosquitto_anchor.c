@@ -10,7 +10,11 @@
  *   "result <sent> <received> <seconds> <cpu-seconds>" (wall time from the first publish to the last message received,
  *   CPU time of this process over the same span), then exits.
  *
- * usage: mosquitto_anchor <port> <qos 0|1> <window> <messages> <topic> <payload>
+ * usage: mosquitto_anchor <port> <qos 0|1> <window> <messages> <topic> <payload> [<rate>]
+ *
+ * With <rate> the anchor measures latency instead, from each publish call to the subscriber's callback for that
+ * message: <rate> messages a second, sent in 1 ms steps (paced), or 0 for one at a time (the next publish when the last
+ * message arrived). It prints "latency <sent> <received> <p50-us> <p99-us> <p99.9-us>".
  */
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -26,6 +30,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int connected, subscribed, outstanding, received, expected;
 static struct timespec last_received;
+static double *sent_at, *latencies; /* latency mode: per message, in seconds */
 
 static double seconds(struct timespec t) { return (double)t.tv_sec + (double)t.tv_nsec / 1e9; }
 
@@ -74,8 +79,13 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 {
     (void)mosq; (void)obj; (void)message;
     pthread_mutex_lock(&lock);
-    received++;
     last_received = now();
+    if (latencies != NULL && received < expected)
+    {
+        latencies[received] = seconds(last_received) - sent_at[received];
+        pthread_cond_broadcast(&changed);
+    }
+    received++;
     if (received == expected)
     {
         pthread_cond_broadcast(&changed);
@@ -93,6 +103,7 @@ static struct mosquitto *client(const char *id, int port, int subscriber)
     }
 
     mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1); /* as the .NET clients: no Nagle delay on small packets */
     mosquitto_max_inflight_messages_set(mosq, 0); /* the harness's window decides, not the library's default of 20 */
     mosquitto_connect_callback_set(mosq, on_connect);
     if (subscriber)
@@ -138,11 +149,68 @@ static int window_open(void) { return outstanding < window; }
 static int all_acknowledged(void) { return outstanding == 0; }
 static int all_received(void) { return received >= expected; }
 
+static int compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(double *sorted, int count, double p) { return sorted[(int)(p * (count - 1) + 0.5)] * 1e6; }
+
+static int message_arrived_target;
+static int arrived(void) { return received >= message_arrived_target; }
+
+static int measure_latency(struct mosquitto *pub, int qos, int messages, const char *topic, const char *payload, int length, int rate)
+{
+    sent_at = calloc((size_t)messages, sizeof(double));
+    latencies = calloc((size_t)messages, sizeof(double));
+    double start = seconds(now());
+    for (int i = 0; i < messages; i++)
+    {
+        if (rate > 0)
+        {
+            /* Paced: what is due by now goes out; then sleep 1 ms. */
+            while ((seconds(now()) - start) * rate < i)
+            {
+                struct timespec step = { 0, 1000000 };
+                nanosleep(&step, NULL);
+            }
+        }
+
+        pthread_mutex_lock(&lock);
+        sent_at[i] = seconds(now());
+        pthread_mutex_unlock(&lock);
+        if (mosquitto_publish(pub, NULL, topic, length, payload, qos, false) != MOSQ_ERR_SUCCESS)
+        {
+            fprintf(stderr, "publish %d failed\n", i);
+            return 2;
+        }
+
+        if (rate == 0)
+        {
+            pthread_mutex_lock(&lock);
+            message_arrived_target = i + 1;
+            wait_until(arrived, 10);
+            pthread_mutex_unlock(&lock);
+        }
+    }
+
+    pthread_mutex_lock(&lock);
+    message_arrived_target = messages;
+    wait_until(arrived, 10);
+    int got = received < messages ? received : messages;
+    pthread_mutex_unlock(&lock);
+    qsort(latencies, (size_t)got, sizeof(double), compare);
+    printf("latency %d %d %.1f %.1f %.1f\n", messages, got, percentile(latencies, got, 0.50), percentile(latencies, got, 0.99), percentile(latencies, got, 0.999));
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 7)
+    if (argc != 7 && argc != 8)
     {
-        fprintf(stderr, "usage: %s <port> <qos 0|1> <window> <messages> <topic> <payload>\n", argv[0]);
+        fprintf(stderr, "usage: %s <port> <qos 0|1> <window> <messages> <topic> <payload> [<rate>]\n", argv[0]);
         return 2;
     }
 
@@ -192,6 +260,11 @@ int main(int argc, char **argv)
     if (fgets(line, sizeof line, stdin) == NULL)
     {
         return 2;
+    }
+
+    if (argc == 8)
+    {
+        return measure_latency(pub, qos, messages, topic, payload, length, atoi(argv[7]));
     }
 
     double cpu_start = cpu_seconds();
