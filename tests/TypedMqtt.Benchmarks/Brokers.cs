@@ -11,13 +11,23 @@ internal sealed class BrokerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string? _directory;
 
-    private BrokerProcess(string name, Process process, int port, string? directory)
+    private BrokerProcess(string name, Process process, int port, string? directory, int webSocketPort = 0)
     {
         Name = name;
         _process = process;
         Port = port;
         _directory = directory;
+        WebSocketPort = webSocketPort;
     }
+
+    /// <summary>Mosquitto's WebSocket listener (path /mqtt), or 0 (the embedded broker has none).</summary>
+    public int WebSocketPort { get; }
+
+    /// <summary>The address a scenario connects to: TCP, or the WebSocket listener.</summary>
+    public string AddressFor(Scenario scenario) =>
+        !scenario.WebSocket ? Address
+        : WebSocketPort != 0 ? $"ws://127.0.0.1:{WebSocketPort}/mqtt"
+        : throw new InvalidOperationException($"{Name} has no WebSocket listener.");
 
     public string Name { get; }
 
@@ -75,9 +85,14 @@ internal sealed class BrokerProcess : IAsyncDisposable
         var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
         var port = FreePort();
+        var webSocketPort = FreePort();
         var lines = new List<string>
         {
             $"listener {port.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
+            "allow_anonymous true",
+            $"listener {webSocketPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
+            "protocol websockets",
+            "socket_domain ipv4",
             "allow_anonymous true",
             "persistence false",
             "log_dest none",
@@ -102,7 +117,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var broker = new BrokerProcess("mosquitto", process, port, directory);
+        var broker = new BrokerProcess("mosquitto", process, port, directory, webSocketPort);
         await broker.WaitForPortAsync().ConfigureAwait(false);
         return broker;
     }

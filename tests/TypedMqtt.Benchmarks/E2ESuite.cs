@@ -13,6 +13,8 @@ internal static class E2ESuite
             new Scenario("QoS 0", MqttQos.AtMostOnce, 1, (int)(40_000 * scale)),
             new Scenario("QoS 1 sequential", MqttQos.AtLeastOnce, 1, (int)(4_000 * scale)),
             new Scenario("QoS 1 window 64", MqttQos.AtLeastOnce, 64, (int)(20_000 * scale)),
+            new Scenario("WebSocket QoS 0", MqttQos.AtMostOnce, 1, (int)(40_000 * scale), WebSocket: true),
+            new Scenario("WebSocket QoS 1 w64", MqttQos.AtLeastOnce, 64, (int)(20_000 * scale), WebSocket: true),
         ];
     }
 
@@ -44,21 +46,23 @@ internal static class E2ESuite
             }
 
             Variant[] all = withC ? [Variant.Floor, Variant.Raw, Variant.Typed, Variant.TypedTraced, Variant.C] : [Variant.Floor, Variant.Raw, Variant.Typed, Variant.TypedTraced];
-            foreach (var scenario in scenarios)
+            foreach (var scenario in scenarios.Where(s => !s.WebSocket || broker.WebSocketPort != 0))
             {
+                // WebSocket rows compare the transports of the typed and the hand-written client (no C anchor, no telemetry variant).
+                Variant[] variants = scenario.WebSocket ? [Variant.Floor, Variant.Raw, Variant.Typed] : all;
                 // Warm-up: JIT and tiering for every variant, not counted.
                 var warm = scenario with { Messages = Math.Max(200, scenario.Messages / 5) };
-                foreach (var variant in all)
+                foreach (var variant in variants)
                 {
                     await EndToEnd.RunAsync(variant, broker, warm);
                 }
 
-                var results = all.ToDictionary(v => v, _ => new List<RunResult>());
+                var results = variants.ToDictionary(v => v, _ => new List<RunResult>());
                 for (var round = 0; round < runs; round++)
                 {
                     // raw, typed, raw, typed...: alternate which goes first so drift in machine load cancels; traced and the floor close each round.
                     var order = round % 2 == 0 ? new[] { Variant.Raw, Variant.Typed, Variant.TypedTraced, Variant.Floor, Variant.C } : new[] { Variant.Typed, Variant.Raw, Variant.TypedTraced, Variant.Floor, Variant.C };
-                    foreach (var variant in order.Where(all.Contains))
+                    foreach (var variant in order.Where(variants.Contains))
                     {
                         var result = await EndToEnd.RunAsync(variant, broker, scenario);
                         results[variant].Add(result);
@@ -94,7 +98,7 @@ internal static class E2ESuite
                 report.Target($"E2E throughput typed >= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Rate / raw.Rate, "0.00")} x{(moreLost ? $" (but lost {F(Lost(Variant.Typed))} vs {F(Lost(Variant.Raw))})" : string.Empty)}", typed.Rate >= raw.Rate && !moreLost);
                 report.Target($"E2E allocation typed <= 1.00 x raw: {broker.Name}, {scenario.Name}", $"{F(typed.Bytes / raw.Bytes, "0.00")} x ({F(typed.Bytes)} vs {F(raw.Bytes)} B/msg; floor {F(floor.Bytes)})", typed.Bytes <= raw.Bytes);
 
-                if (withC)
+                if (withC && !scenario.WebSocket)
                 {
                     var c = medians[(broker.Name, scenario.Name, Variant.C)];
                     anchor.Add(
@@ -113,6 +117,11 @@ internal static class E2ESuite
                             $"broker busy {F(100 * typed.BrokerBusy, "0")} %; typed {F(typed.Cpu, "0.0")} vs broker {F(typed.BrokerCpu, "0.0")} us/msg",
                             typed.BrokerBusy >= 0.9 && typed.Cpu < typed.BrokerCpu);
                     }
+                }
+
+                if (scenario.WebSocket)
+                {
+                    continue;
                 }
 
                 var traced = medians[(broker.Name, scenario.Name, Variant.TypedTraced)];

@@ -6,8 +6,8 @@ using MQTTnet.Protocol;
 
 namespace TypedMqtt.Benchmarks;
 
-/// <summary>One E2E workload: a QoS and how many publishes may be outstanding at once.</summary>
-internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages);
+/// <summary>One E2E workload: a QoS, how many publishes may be outstanding at once, and the transport (TCP, or WebSocket).</summary>
+internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages, bool WebSocket = false);
 
 /// <summary>What one run measured.</summary>
 internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0, double BrokerCpuSeconds = 0)
@@ -80,15 +80,15 @@ internal static class EndToEnd
         var reading = Reading.Sample;
         if (scenario.Qos == MqttQos.AtMostOnce)
         {
-            await using var subscriber = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
-            await using var publisher = await BenchQos0Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscriber = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
+            await using var publisher = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
             return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
         else
         {
-            await using var subscriber = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
-            await using var publisher = await BenchQos1Client.ConnectAsync(broker.Address, o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscriber = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
+            await using var publisher = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
             return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
@@ -101,8 +101,8 @@ internal static class EndToEnd
         using var publisher = factory.CreateMqttClient();
         var qos = (MqttQualityOfServiceLevel)(int)scenario.Qos;
         subscriber.ApplicationMessageReceivedAsync += floor ? counter.OnFloor : counter.OnRaw;
-        await subscriber.ConnectAsync(Options(broker, $"raw-sub-{id}")).ConfigureAwait(false);
-        await publisher.ConnectAsync(Options(broker, $"raw-pub-{id}")).ConfigureAwait(false);
+        await subscriber.ConnectAsync(Options(broker, scenario, $"raw-sub-{id}")).ConfigureAwait(false);
+        await publisher.ConnectAsync(Options(broker, scenario, $"raw-pub-{id}")).ConfigureAwait(false);
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("bench/+/reading", qos).Build()).ConfigureAwait(false);
 
         Func<Task> publish;
@@ -150,13 +150,16 @@ internal static class EndToEnd
         return (device, reading);
     }
 
-    private static MqttClientOptions Options(BrokerProcess broker, string clientId) =>
-        new MqttClientOptionsBuilder()
-            .WithTcpServer("127.0.0.1", broker.Port)
+    private static MqttClientOptions Options(BrokerProcess broker, Scenario scenario, string clientId)
+    {
+        var builder = new MqttClientOptionsBuilder();
+        builder = scenario.WebSocket ? builder.WithWebSocketServer(o => o.WithUri(broker.AddressFor(scenario))) : builder.WithTcpServer("127.0.0.1", broker.Port);
+        return builder
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId)
             .WithCleanStart(true)
             .Build();
+    }
 
     private static async Task<RunResult> MeasureAsync(BrokerProcess broker, Scenario scenario, Counter counter, Func<Task> publish)
     {
