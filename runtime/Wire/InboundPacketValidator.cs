@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Unicode;
 
 namespace TypedMqtt.Wire;
@@ -7,13 +8,17 @@ namespace TypedMqtt.Wire;
 /// is lenient (it decodes invalid UTF-8 as U+FFFD, accepts QoS 3, duplicate properties, packet id 0, topic aliases we
 /// never allowed, and allocates whatever a remaining length announces). Fed the raw inbound bytes in order; throws
 /// <see cref="MqttProtocolViolation"/> at the first violation, before the offending packet is complete, so MQTTnet never
-/// acts on it. Only the variable header of a PUBLISH is buffered; its payload bytes are counted, not copied.
+/// acts on it. A PUBLISH is buffered up to its first 256 KB (its topic and properties are checked); the rest of its
+/// payload is counted, not copied.
 /// </summary>
 internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes, ushort topicAliasMaximum)
 {
     private const int MaxBufferedBytes = 256 * 1024;
 
-    private readonly byte[] _buffer = new byte[MaxBufferedBytes];
+    // The usual packet fits in a small buffer of the connection's own; a larger one borrows from the shared pool while it
+    // is checked, so an idle connection holds 512 bytes here, not the 256 KB the largest packet needs.
+    private readonly byte[] _small = new byte[512];
+    private byte[]? _borrowed;
     private int _stage;
     private byte _header;
     private int _remaining;
@@ -85,12 +90,13 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                     break;
                 case 2:
                     var take = Math.Min(data.Length, _wanted - _filled);
-                    data[..take].CopyTo(_buffer.AsSpan(_filled));
+                    data[..take].CopyTo((_borrowed ?? _small).AsSpan(_filled));
                     _filled += take;
                     data = data[take..];
                     if (_filled == _wanted)
                     {
-                        ValidateBody(_buffer.AsSpan(0, _filled));
+                        ValidateBody((_borrowed ?? _small).AsSpan(0, _filled));
+                        ReleaseBuffer();
                         _stage = _skip > 0 ? 3 : 0;
                     }
 
@@ -175,6 +181,11 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         }
 
         _filled = 0;
+        if (_wanted > _small.Length)
+        {
+            _borrowed = ArrayPool<byte>.Shared.Rent(_wanted);
+        }
+
         if (_wanted == 0)
         {
             ValidateBody([]);
@@ -183,6 +194,16 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         else
         {
             _stage = 2;
+        }
+    }
+
+    /// <summary>Gives a borrowed buffer back (a violation thrown while checking leaves it to the garbage collector).</summary>
+    private void ReleaseBuffer()
+    {
+        if (_borrowed is { } borrowed)
+        {
+            _borrowed = null;
+            ArrayPool<byte>.Shared.Return(borrowed);
         }
     }
 

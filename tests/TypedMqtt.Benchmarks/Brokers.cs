@@ -79,16 +79,18 @@ internal sealed class BrokerProcess : IAsyncDisposable
     /// the latency suite needs it, since without it a QoS 0 subscriber, which sends nothing back, waits for its own
     /// delayed ACK (up to 40 ms) before the broker sends the next small packet.
     /// </summary>
-    public static async Task<BrokerProcess> StartMosquittoAsync(bool noDelay = false)
+    /// With <paramref name="manyConnections"/> it accepts any number of connections (<c>max_connections -1</c>; the file
+    /// limit is this process's, which it inherits), and <paramref name="port"/> reuses a port (a restart).
+    public static async Task<BrokerProcess> StartMosquittoAsync(bool noDelay = false, bool manyConnections = false, int? port = null)
     {
         var binary = FindMosquitto() ?? throw new InvalidOperationException("mosquitto is not installed (apt-get install -y mosquitto).");
         var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
-        var port = FreePort();
+        var tcpPort = port ?? FreePort();
         var webSocketPort = FreePort();
         var lines = new List<string>
         {
-            $"listener {port.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
+            $"listener {tcpPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
             "allow_anonymous true",
             $"listener {webSocketPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
             "protocol websockets",
@@ -104,6 +106,11 @@ internal sealed class BrokerProcess : IAsyncDisposable
             lines.Add("set_tcp_nodelay true");
         }
 
+        if (manyConnections)
+        {
+            lines.Add("max_connections -1");
+        }
+
         if (Environment.UserName == "root")
         {
             lines.Add("user root");
@@ -117,7 +124,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var broker = new BrokerProcess("mosquitto", process, port, directory, webSocketPort);
+        var broker = new BrokerProcess("mosquitto", process, tcpPort, directory, webSocketPort);
         await broker.WaitForPortAsync().ConfigureAwait(false);
         return broker;
     }

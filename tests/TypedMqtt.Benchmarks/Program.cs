@@ -9,13 +9,13 @@ if (args.Contains(BrokerProcess.HostEmbeddedArgument))
 }
 
 var quick = args.Contains("--quick");
-var known = new[] { "e2e", "latency", "micro", "dispatch", "generator" };
+var known = new[] { "e2e", "latency", "scale", "micro", "dispatch", "generator" };
 // Words that are not an option or an option's value name sections.
 var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed]]");
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [scale] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed]]");
     return unknown.Count > 0 ? 2 : 0;
 }
 
@@ -80,6 +80,11 @@ if (Runs("e2e"))
 if (Runs("latency") && brokers.Contains("mosquitto"))
 {
     await LatencySuite.RunAsync(report, quick, quick ? 3 : 5);
+}
+
+if (Runs("scale") && brokers.Contains("mosquitto"))
+{
+    await ScaleSuite.RunAsync(report, quick ? [100] : [100, 1_000, 10_000]);
 }
 
 var rendered = report.Render().Replace("{TOTAL}", $"{total.Elapsed.TotalSeconds:0} s", StringComparison.Ordinal);

@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using static TypedMqtt.Benchmarks.Report;
+
+namespace TypedMqtt.Benchmarks;
+
+/// <summary>
+/// Many connections in one process (section <c>scale</c>): N clients to one Mosquitto, each subscribed to its own topic,
+/// typed (<see cref="MqttConnection"/>) against raw MQTTnet. Measures the time to connect them all, the managed heap and
+/// working set each idle connection adds, and, for the typed clients, the reconnect storm after the broker is killed and
+/// started again on the same port, and fan-out from one publisher to every subscriber at QoS 1.
+/// </summary>
+internal static class ScaleSuite
+{
+    /// <summary>Connections opened at once while connecting N (a gateway opens them in waves too).</summary>
+    private const int Concurrency = 64;
+
+    public static async Task RunAsync(Report report, int[] sizes)
+    {
+        var table = report.Table(
+            "Connections in one process (Mosquitto, each client subscribed to its own topic; per idle connection = (after - before) / N, after a full GC)",
+            "N", "variant", "connect all (s)", "connects/s", "heap KB/conn", "working set KB/conn", "failures");
+        var storm = report.Table(
+            "Reconnect storm: Mosquitto SIGKILLed and started again on the same port; typed clients with the default reconnect policy (1 s first delay, 25 % jitter)",
+            "N", "all back after (s)", "peak connects in 100 ms", "no-jitter worst case in 100 ms", "peak / worst case", "still down");
+        var fanOut = report.Table(
+            "Fan-out: one typed publisher, QoS 1, to every typed subscriber (all subscribed to one topic)",
+            "subscribers", "messages", "deliveries expected", "delivered", "lost", "seconds", "deliveries/s");
+
+        foreach (var n in sizes)
+        {
+            var typed = await MeasureTypedAsync(n, table, storm, fanOut, report).ConfigureAwait(false);
+            var raw = await MeasureRawAsync(n, table).ConfigureAwait(false);
+            report.Target($"Scale: {n:N0} typed connections established with 0 failures", $"{typed.Failures} failures", typed.Failures == 0);
+            report.Target($"Scale: typed heap per idle connection <= raw MQTTnet's ({n:N0} connections)", $"{F(typed.HeapPerConnection / 1024, "0.0")} vs {F(raw.HeapPerConnection / 1024, "0.0")} KB", typed.HeapPerConnection <= raw.HeapPerConnection);
+        }
+    }
+
+    private readonly record struct Footprint(int Failures, double HeapPerConnection);
+
+    private static async Task<Footprint> MeasureTypedAsync(int n, List<string[]> table, List<string[]> storm, List<string[]> fanOut, Report report)
+    {
+        var broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true).ConfigureAwait(false);
+        var connections = new MqttConnection[n];
+        var states = new ConcurrentQueue<(long At, bool Connected)>();
+        var (heapBefore, setBefore) = Memory();
+        var failures = 0;
+        var started = Stopwatch.StartNew();
+        await ForEachAsync(n, async i =>
+        {
+            try
+            {
+                var options = MqttConnectionOptionsBuilder.FromAddress(broker.Address).WithClientId($"scale-typed-{i}").Build();
+                var connection = MqttConnection.Create(options);
+                connection.StateChanged += (_, e) => states.Enqueue((Stopwatch.GetTimestamp(), e.Current == MqttConnectionState.Connected));
+                await connection.OpenAsync().ConfigureAwait(false);
+                await connection.SubscribeAsync($"scale/{i}", static (_, _, _) => Task.CompletedTask).ConfigureAwait(false);
+                connections[i] = connection;
+            }
+            catch (Exception e) when (e is MqttConnectException or MqttOperationException or TimeoutException)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        }).ConfigureAwait(false);
+        var connectSeconds = started.Elapsed.TotalSeconds;
+        var (heapAfter, setAfter) = Memory();
+        var heap = (heapAfter - heapBefore) / (double)n;
+        table.Add([F(n), "typed", F(connectSeconds, "0.00"), F(n / connectSeconds), F(heap / 1024, "0.0"), F((setAfter - setBefore) / 1024.0 / n, "0.0"), F(failures)]);
+        Console.WriteLine($"[scale] typed {n}: connected in {connectSeconds:0.00} s, {heap / 1024:0.0} KB heap per connection, {failures} failures");
+
+        try
+        {
+            await FanOutAsync(broker, connections.Where(c => c is not null).ToArray(), fanOut).ConfigureAwait(false);
+
+            // The storm: every client sees the broker die at once and comes back under its reconnect policy.
+            var port = broker.Port;
+            await broker.DisposeAsync().ConfigureAwait(false);
+            states.Clear();
+            broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true, port: port).ConfigureAwait(false);
+            var restartedAt = Stopwatch.GetTimestamp();
+            var deadline = Stopwatch.StartNew();
+            while (connections.Count(c => c is { IsConnected: true }) < n - failures && deadline.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+
+            var back = states.Where(s => s.Connected).Select(s => s.At).Order().ToArray();
+            var allBack = back.Length == 0 ? double.NaN : Stopwatch.GetElapsedTime(restartedAt, back[^1]).TotalSeconds;
+            var window = Stopwatch.Frequency / 10;
+            var peak = 0;
+            for (int first = 0, last = 0; last < back.Length; last++)
+            {
+                while (back[last] - back[first] >= window)
+                {
+                    first++;
+                }
+
+                peak = Math.Max(peak, last - first + 1);
+            }
+
+            var down = connections.Count(c => c is { IsConnected: false });
+            var survivors = n - failures;
+            storm.Add([F(n), F(allBack, "0.00"), F(peak), F(survivors), F(peak / (double)survivors, "0.00"), F(down)]);
+            report.Target($"Scale: after a broker restart all {n:N0} typed connections are back", $"{F(down)} still down after {F(deadline.Elapsed.TotalSeconds, "0.0")} s", down == 0);
+            report.Target($"Scale: reconnect storm peak <= 1/4 of the no-jitter worst case ({n:N0} connections)", $"{F(peak)} in 100 ms vs {F(survivors)} ({F(peak / (double)survivors, "0.00")})", peak * 4 <= survivors);
+        }
+        finally
+        {
+            await ForEachAsync(n, async i =>
+            {
+                if (connections[i] is { } connection)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
+            await broker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return new Footprint(failures, heap);
+    }
+
+    private static async Task FanOutAsync(BrokerProcess broker, MqttConnection[] subscribers, List<string[]> fanOut)
+    {
+        const int messages = 100;
+        var delivered = 0L;
+        var subscriptions = new MqttSubscription[subscribers.Length];
+        await ForEachAsync(subscribers.Length, async i =>
+            subscriptions[i] = await subscribers[i].SubscribeAsync("scale/all", (_, _, _) =>
+            {
+                Interlocked.Increment(ref delivered);
+                return Task.CompletedTask;
+            }, MqttSubscriptionOptions.Default with { Qos = MqttQos.AtLeastOnce }).ConfigureAwait(false)).ConfigureAwait(false);
+
+        await using var publisher = await MqttConnection.ConnectAsync(broker.Address).ConfigureAwait(false);
+        var expected = (long)messages * subscribers.Length;
+        var started = Stopwatch.StartNew();
+        for (var m = 0; m < messages; m++)
+        {
+            await publisher.PublishAsync("scale/all", "x"u8.ToArray(), MqttQos.AtLeastOnce).ConfigureAwait(false);
+        }
+
+        var stalled = Stopwatch.StartNew();
+        var seen = -1L;
+        while (Interlocked.Read(ref delivered) < expected && stalled.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20).ConfigureAwait(false);
+            if (Interlocked.Read(ref delivered) != seen)
+            {
+                seen = Interlocked.Read(ref delivered);
+                stalled.Restart();
+            }
+        }
+
+        var seconds = started.Elapsed.TotalSeconds;
+        var got = Interlocked.Read(ref delivered);
+        fanOut.Add([F(subscribers.Length), F(messages), F(expected), F(got), F(expected - got), F(seconds, "0.00"), F(got / seconds)]);
+        Console.WriteLine($"[scale] fan-out to {subscribers.Length}: {got} of {expected} in {seconds:0.00} s");
+        foreach (var subscription in subscriptions)
+        {
+            if (subscription is not null)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<Footprint> MeasureRawAsync(int n, List<string[]> table)
+    {
+        await using var broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true).ConfigureAwait(false);
+        var factory = new MqttClientFactory();
+        var clients = new IMqttClient[n];
+        var (heapBefore, setBefore) = Memory();
+        var failures = 0;
+        var started = Stopwatch.StartNew();
+        await ForEachAsync(n, async i =>
+        {
+            var client = factory.CreateMqttClient();
+            try
+            {
+                client.ApplicationMessageReceivedAsync += static _ => Task.CompletedTask;
+                await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
+                    .WithClientId($"scale-raw-{i}").WithCleanStart(true).Build()).ConfigureAwait(false);
+                await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter($"scale/{i}", MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
+                clients[i] = client;
+            }
+            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+            {
+                Interlocked.Increment(ref failures);
+                client.Dispose();
+            }
+        }).ConfigureAwait(false);
+        var connectSeconds = started.Elapsed.TotalSeconds;
+        var (heapAfter, setAfter) = Memory();
+        var heap = (heapAfter - heapBefore) / (double)n;
+        table.Add([F(n), "raw", F(connectSeconds, "0.00"), F(n / connectSeconds), F(heap / 1024, "0.0"), F((setAfter - setBefore) / 1024.0 / n, "0.0"), F(failures)]);
+        Console.WriteLine($"[scale] raw {n}: connected in {connectSeconds:0.00} s, {heap / 1024:0.0} KB heap per connection, {failures} failures");
+        await ForEachAsync(n, async i =>
+        {
+            if (clients[i] is { } client)
+            {
+                await client.DisconnectAsync().ConfigureAwait(false);
+                client.Dispose();
+            }
+        }).ConfigureAwait(false);
+        return new Footprint(failures, heap);
+    }
+
+    private static (long Heap, long WorkingSet) Memory()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var self = Process.GetCurrentProcess();
+        return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
+    }
+
+    private static Task ForEachAsync(int n, Func<int, Task> body) =>
+        Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, _) => await body(i).ConfigureAwait(false));
+}
