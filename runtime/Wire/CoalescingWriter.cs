@@ -13,16 +13,20 @@ namespace TypedMqtt.Wire;
 /// flush fails every later write, which makes MQTTnet close the connection. A packet that finds the writer idle for at
 /// least <see cref="IdleForInline"/> is written at once on the caller's thread instead: nothing is waiting to be
 /// coalesced with it, and a request/acknowledgement exchange (a QoS 1 publish awaited one at a time) should not pay a
-/// thread-pool hop per packet.
+/// thread-pool hop per packet. Its buffers come from the shared pool while packets wait and go back when it is idle.
 /// </summary>
 internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
 {
     private const int MaxBuffered = 256 * 1024;
     private static readonly long IdleForInline = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 us
     private readonly object _gate = new();
-    private byte[] _pending = ArrayPool<byte>.Shared.Rent(8 * 1024);
+    private const int BufferSize = 8 * 1024;
+
+    // Both buffers are borrowed from the shared pool when a packet comes and given back when the writer goes idle, so an
+    // idle connection holds none.
+    private byte[] _pending = [];
     private int _pendingLength;
-    private byte[] _sending = ArrayPool<byte>.Shared.Rent(8 * 1024);
+    private byte[] _sending = [];
     private bool _flushing;
     private int _sendingLength;
     private TaskCompletionSource? _sendingDrained;
@@ -108,9 +112,9 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
         var length = checked((int)buffer.Length);
         if (_pendingLength + length > _pending.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_pendingLength + length, _pending.Length * 2));
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(_pendingLength + length, _pending.Length * 2), BufferSize));
             _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_pending);
+            Return(_pending);
             _pending = larger;
         }
 
@@ -143,6 +147,9 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
                 {
                     _flushing = false;
                     _idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Return(_pending);
+                    Return(_sending);
+                    (_pending, _sending) = ([], []);
                     _drained?.TrySetResult();
                     _drained = null;
                     return;
@@ -185,6 +192,14 @@ internal sealed class CoalescingWriter(IMqttChannel inner) : IThreadPoolWorkItem
                     return;
                 }
             }
+        }
+    }
+
+    private static void Return(byte[] buffer)
+    {
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
