@@ -98,22 +98,13 @@ public sealed class ClientPacketTests
         session.AnswerPublish = false;
 
         var publishes = Enumerable.Range(0, 5).Select(i => connection.PublishAsync($"conformance/q2/{i}", "x"u8.ToArray(), MqttQos.ExactlyOnce)).ToArray();
-        var ids = new List<int>();
-        for (var i = 0; i < 5; i++)
-        {
-            var publish = await session.WaitForAsync(3);
-            ids.Add(publish.Body[2 + TopicLength(publish)] << 8 | publish.Body[3 + TopicLength(publish)]);
-        }
+        var ids = (await TakeAsync(session, 5, 3)).Select(PublishId).ToList();
 
         // PUBRECs in reverse order, with one for an identifier the client never used in front.
         var order = Enumerable.Reverse(ids).ToList();
         await session.SendAsync(Concat([Packet(0x50, U16(999)), .. order.Select(id => Packet(0x50, U16(id)))]));
 
-        var releases = new List<RawPacket>();
-        for (var i = 0; i < 6; i++)
-        {
-            releases.Add(await session.WaitForAsync(6));
-        }
+        var releases = await TakeAsync(session, 6, 6);
 
         Assert.All(releases, r => Assert.Equal(0x62, r.Header));
         Assert.Equal([999, .. order], releases.Select(r => r.PacketId));
@@ -153,11 +144,7 @@ public sealed class ClientPacketTests
             Publish(v5, Str($"conformance/in/b{i}"), qos: 2, packetId: 31 + i),
         })]));
 
-        var answers = new List<RawPacket>();
-        for (var i = 0; i < 20; i++)
-        {
-            answers.Add(await session.WaitForAsync(4, 5));
-        }
+        var answers = await TakeAsync(session, 20, 4, 5);
 
         Assert.Equal(Enumerable.Range(11, 10), answers.Where(a => a.Type == 4).Select(a => a.PacketId));
         Assert.Equal(Enumerable.Range(31, 10), answers.Where(a => a.Type == 5).Select(a => a.PacketId));
@@ -165,11 +152,7 @@ public sealed class ClientPacketTests
         Assert.All(answers, a => Assert.Equal(0x00, ReasonOf(a)));
 
         await session.SendAsync(Concat([.. Enumerable.Range(31, 10).Select(id => Packet(0x62, U16(id))), Packet(0x62, U16(77))]));
-        var completions = new List<RawPacket>();
-        for (var i = 0; i < 11; i++)
-        {
-            completions.Add(await session.WaitForAsync(7));
-        }
+        var completions = await TakeAsync(session, 11, 7);
 
         Assert.Equal([.. Enumerable.Range(31, 10), 77], completions.Select(c => c.PacketId));
         Assert.All(completions, c => Assert.Equal(0x70, c.Header));
@@ -199,11 +182,7 @@ public sealed class ClientPacketTests
             Publish(v5, Str("conformance/undecodable/1"), qos: 1, packetId: 7),
             Publish(v5, Str("conformance/undecodable/2"), qos: 2, packetId: 8)));
 
-        var answers = new List<RawPacket>();
-        for (var i = 0; i < 4; i++)
-        {
-            answers.Add(await session.WaitForAsync(4, 5));
-        }
+        var answers = await TakeAsync(session, 4, 4, 5);
 
         Assert.Equal([(4, 5), (5, 6), (4, 7), (5, 8)], answers.Select(a => (a.Type, a.PacketId)));
         await RequestScenarios.Until(() => failed.Count == 4, "4 MessageFailed events");
@@ -236,12 +215,7 @@ public sealed class ClientPacketTests
         {
             s.AnswerPublish = false;
             await s.ConnackAsync();
-            var ids = new List<int>();
-            for (var i = 0; i < 3; i++)
-            {
-                var publish = await s.WaitForAsync(3);
-                ids.Add(publish.Body[2 + TopicLength(publish)] << 8 | publish.Body[3 + TopicLength(publish)]);
-            }
+            var ids = (await TakeAsync(s, 3, 3)).Select(PublishId).ToList();
 
             await s.SendAsync(Concat(Packet(0x40, U16(ids[0]), [0x80]), Packet(0x50, U16(ids[1]), [0x87])));
             await Task.Delay(300);
@@ -383,7 +357,7 @@ public sealed class ClientPacketTests
         await session.WaitForAsync(12);
         Assert.Equal(1, session.Received.Count(p => p.Type == 3)); // the second PUBLISH still waits for the quota
 
-        await session.SendAsync(Packet(0x40, U16(firstPacket.Body[2 + TopicLength(firstPacket)] << 8 | firstPacket.Body[3 + TopicLength(firstPacket)])));
+        await session.SendAsync(Packet(0x40, U16(PublishId(firstPacket))));
         await first.WaitAsync(TimeSpan.FromSeconds(5));
         var secondPacket = await session.WaitForAsync(3);
         Assert.Equal("conformance/quota/2", Encoding.UTF8.GetString(secondPacket.Body, 2, TopicLength(secondPacket)));
@@ -399,10 +373,7 @@ public sealed class ClientPacketTests
             {
                 s.AnswerPublish = false;
                 await s.ConnackAsync();
-                for (var i = 0; i < 6; i++)
-                {
-                    await s.WaitForAsync(3);
-                }
+                await TakeAsync(s, 6, 3);
 
                 s.Close();
             },
@@ -412,12 +383,7 @@ public sealed class ClientPacketTests
                 await s.SendAsync(Connack(flags: 0x01, properties: Props([0x21, .. U16(2)]))); // resumed, Receive Maximum 2
                 for (var round = 0; round < 3; round++)
                 {
-                    var ids = new List<int>();
-                    for (var i = 0; i < 2; i++)
-                    {
-                        var publish = await s.WaitForAsync(3);
-                        ids.Add(publish.Body[2 + TopicLength(publish)] << 8 | publish.Body[3 + TopicLength(publish)]);
-                    }
+                    var ids = (await TakeAsync(s, 2, 3)).Select(PublishId).ToList();
 
                     await Task.Delay(300);
                     outstanding.Enqueue(s.Received.Count(p => p.Type == 3) - (2 * round));
@@ -502,6 +468,21 @@ public sealed class ClientPacketTests
 
     /// <summary>The reason code of a PUBACK, PUBREC, PUBREL or PUBCOMP: 0x00 when left out (MQTT 5 §3.4.2.1).</summary>
     private static int ReasonOf(RawPacket acknowledgement) => acknowledgement.Body.Length > 2 ? acknowledgement.Body[2] : 0x00;
+
+    /// <summary>The next <paramref name="count"/> packets of these types from the client.</summary>
+    private static async Task<List<RawPacket>> TakeAsync(ScriptedSession session, int count, params int[] types)
+    {
+        var packets = new List<RawPacket>(count);
+        for (var i = 0; i < count; i++)
+        {
+            packets.Add(await session.WaitForAsync(types));
+        }
+
+        return packets;
+    }
+
+    /// <summary>The packet identifier of a QoS 1/2 PUBLISH (after its topic).</summary>
+    private static int PublishId(RawPacket publish) => publish.Body[2 + TopicLength(publish)] << 8 | publish.Body[3 + TopicLength(publish)];
 
     private static int TopicLength(RawPacket publish) => publish.Body[0] << 8 | publish.Body[1];
 
