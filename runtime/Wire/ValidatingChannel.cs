@@ -48,7 +48,16 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     // Read-ahead: the socket is read in large chunks, each checked whole by the validator before any of it is handed to
     // MQTTnet, whose small reads (fixed header, remaining length, body) are then served from the chunk. One socket read
     // per burst of packets instead of two or three per packet; results served from the chunk reuse cached tasks.
-    private readonly byte[] _chunk = new byte[16 * 1024];
+    // The chunk starts small (an idle connection waits on 2 KB) and grows to 16 KB, borrowed from the shared pool, while
+    // reads fill it (a burst); it goes back to the small one once a read uses less than an eighth of the large one.
+    // A pending read keeps its buffer, so arriving bytes leave the kernel at once.
+    private const int SmallChunk = 2 * 1024;
+    private const int LargeChunk = 16 * 1024;
+    private readonly byte[] _small = new byte[SmallChunk];
+    private byte[]? _large;
+    private bool _grow;
+
+    private byte[] Chunk => _large ?? _small;
     private readonly TcpChannel? _tcp = inner as TcpChannel;
     private readonly IValueTaskChannel? _reader = inner as IValueTaskChannel;
     private readonly Task<int>?[] _served = new Task<int>?[64];
@@ -66,8 +75,10 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
         _violation?.Throw();
 
+        Resize();
+
         // Our channels are read as a ValueTask (no task when the read waits); any other through MQTTnet's interface.
-        var reading = _reader?.ReadAsync(_chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(_chunk, 0, _chunk.Length, cancellationToken));
+        var reading = _reader?.ReadAsync(Chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(Chunk, 0, Chunk.Length, cancellationToken));
         if (!reading.IsCompletedSuccessfully)
         {
             return ReadChunkAsync(reading, buffer, offset, count);
@@ -96,13 +107,28 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         return Serve(buffer, offset, count);
     }
 
+    /// <summary>Before a read, with nothing left to serve: a large chunk after a read that filled the small one, the small one after a read that used little of the large one.</summary>
+    private void Resize()
+    {
+        if (_grow && _large is null)
+        {
+            _large = ArrayPool<byte>.Shared.Rent(LargeChunk);
+        }
+        else if (!_grow && _large is { } large)
+        {
+            _large = null;
+            ArrayPool<byte>.Shared.Return(large);
+        }
+    }
+
     /// <summary>Checks a chunk just read (throws on a violation, so none of it reaches MQTTnet) and makes it the one to serve.</summary>
     private void Accept(int read)
     {
+        _grow = _large is null ? read == SmallChunk : read >= LargeChunk / 8;
         _chunkStart = 0;
         try
         {
-            validator.Feed(_chunk.AsSpan(0, read));
+            validator.Feed(Chunk.AsSpan(0, read));
             _chunkEnd = read;
         }
         catch (MqttProtocolViolation e) when (validator.CurrentPacketStart > 0)
@@ -116,7 +142,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private int Serve(byte[] buffer, int offset, int count)
     {
         var take = Math.Min(count, _chunkEnd - _chunkStart);
-        _chunk.AsSpan(_chunkStart, take).CopyTo(buffer.AsSpan(offset));
+        Chunk.AsSpan(_chunkStart, take).CopyTo(buffer.AsSpan(offset));
         _chunkStart += take;
         return take;
     }
