@@ -149,7 +149,7 @@ internal static class OutboxRecords
                     users.Add(new MqttUserProperty(name, value));
                     break;
                 default:
-                    throw new InvalidDataException($"The outbox file holds an unknown message property (tag {tag}); it was written by a newer version.");
+                    throw new InvalidDataException($"The outbox file holds a message property this version does not know (tag {tag}): a newer TypedMqtt wrote it. Open the file with that version to send what it holds, or move it aside to start with an empty outbox.");
             }
         }
 
