@@ -7,7 +7,7 @@ namespace TypedMqtt;
 /// </summary>
 public sealed record MqttReconnectOptions
 {
-    /// <summary>Reconnect on, 1 s to 120 s backoff, 25 % jitter.</summary>
+    /// <summary>Reconnect on: first retry within 1.25 s of a drop, then 2 s doubling to 120 s, 25 % jitter.</summary>
     public static MqttReconnectOptions Default { get; } = new();
 
     /// <summary>No automatic reconnect.</summary>
@@ -22,7 +22,11 @@ public sealed record MqttReconnectOptions
     /// <summary>Longest delay between retries. Default 120 s.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(120);
 
-    /// <summary>Random spread added to each delay, as a fraction of it (0 to 1). Default 0.25.</summary>
+    /// <summary>
+    /// Random spread of the delays (0 to 1). Default 0.25. The first retry after a drop waits a uniformly random time
+    /// between zero and <see cref="MinDelay"/> × (1 + Jitter), so a fleet that loses its broker at once does not come
+    /// back at once; each later retry waits its backoff plus up to Jitter of it. 0 turns all randomness off.
+    /// </summary>
     public double Jitter { get; init; } = 0.25;
 
     /// <summary>
@@ -31,16 +35,32 @@ public sealed record MqttReconnectOptions
     /// </summary>
     public TimeSpan SessionTakenOverDelay { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>The delay before attempt number <paramref name="attempt"/> (1-based), jitter included.</summary>
+    /// <summary>
+    /// The delay before attempt number <paramref name="attempt"/> (1-based), jitter included: for attempt 1 anywhere
+    /// from zero to <see cref="MinDelay"/> × (1 + <see cref="Jitter"/>) (full jitter), after that the backoff plus up to
+    /// <see cref="Jitter"/> of it.
+    /// </summary>
     /// <param name="attempt">The attempt number.</param>
     /// <returns>The delay.</returns>
     public TimeSpan DelayFor(int attempt)
     {
+        var spread = Math.Clamp(Jitter, 0, 1);
         var exponent = Math.Min(Math.Max(attempt - 1, 0), 30);
         var baseMs = Math.Min(MinDelay.TotalMilliseconds * Math.Pow(2, exponent), MaxDelay.TotalMilliseconds);
+        if (spread == 0)
+        {
+            return TimeSpan.FromMilliseconds(baseMs);
+        }
+
 #pragma warning disable CA5394 // Jitter needs no cryptographic randomness.
-        var jitter = baseMs * Math.Clamp(Jitter, 0, 1) * Random.Shared.NextDouble();
+        var random = Random.Shared.NextDouble();
 #pragma warning restore CA5394
-        return TimeSpan.FromMilliseconds(Math.Min(baseMs + jitter, MaxDelay.TotalMilliseconds * (1 + Math.Clamp(Jitter, 0, 1))));
+        if (exponent == 0)
+        {
+            // Full jitter on the first retry: every client of a fleet sees a broker restart at the same instant.
+            return TimeSpan.FromMilliseconds(baseMs * (1 + spread) * random);
+        }
+
+        return TimeSpan.FromMilliseconds(Math.Min(baseMs * (1 + (spread * random)), MaxDelay.TotalMilliseconds * (1 + spread)));
     }
 }
