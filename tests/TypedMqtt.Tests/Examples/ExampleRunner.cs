@@ -62,15 +62,48 @@ internal static class ExampleRunner
         var interrupted = false;
         while (await process.StandardOutput.ReadLineAsync() is { } line)
         {
-            output.AppendLine(line);
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+
             if (!interrupted && line.Contains(interruptWhen, StringComparison.Ordinal))
             {
                 interrupted = true;
-                using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                await kill.WaitForExitAsync();
+                await InterruptAsync(process, output);
             }
         }
 
-        return output.ToString();
+        lock (output)
+        {
+            return output.ToString();
+        }
+    }
+
+    /// <summary>
+    /// Sends SIGINT, as Ctrl-C would; or SIGTERM, as a service manager would, when the process ignores SIGINT. It does
+    /// when an ancestor started in the background of a non-interactive shell (<c>dotnet test &amp;</c>): such a shell
+    /// ignores SIGINT for what it starts, the ignoring is inherited, and .NET keeps it. Both ask the host to stop.
+    /// </summary>
+    private static async Task InterruptAsync(Process process, System.Text.StringBuilder output)
+    {
+        var pid = process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signal = IgnoresSigint(pid) ? "-TERM" : "-INT";
+        if (signal == "-TERM")
+        {
+            lock (output)
+            {
+                output.AppendLine("[runner] the process ignores SIGINT (inherited from a background parent); sending SIGTERM");
+            }
+        }
+
+        using var kill = Process.Start("kill", [signal, pid]);
+        await kill.WaitForExitAsync();
+    }
+
+    private static bool IgnoresSigint(string pid)
+    {
+        var ignored = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return ignored is not null && (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0; // bit 1: signal 2, SIGINT
     }
 }
