@@ -16,7 +16,7 @@ namespace TypedMqtt;
 /// <see cref="MqttLink"/> (one network connection and its protocol loop), <see cref="SessionState"/> (packet identifiers
 /// and flows), <see cref="OutboundDelivery"/> and <see cref="InboundRouter"/>.
 /// </summary>
-public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
+public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReconnectTarget
 {
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
@@ -44,11 +44,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
         _connector = new ServerSelector(options, _logger);
         _delivery = new OutboundDelivery(new DeliverySettings(options.DisplayAddress, options.ProtocolVersion == MqttVersion.V500, options.Outbox, options.OfflineQueue), _session, _links, _logger);
         _router = new InboundRouter(new RouterSettings(options.ProtocolVersion, options.CleanStart, options.ConnectTimeout, options.MaxInboundPayloadBytes, ReportMessageError), _links);
-        _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, ConnectOnceAsync,
-            (attempt, e) => SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {e.Message}", e.ReasonCode, e, LogLevel.Debug),
-            token => ConnectResult.IsSessionPresent || _link is not { } link
-                ? Task.CompletedTask
-                : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), token));
+        _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, this);
         _requester = new Requests.Requester(this, _logger);
         _delivery.PublishRejected += (topic, reason, code) => PublishRejected?.Invoke(this, new MqttPublishRejectedEventArgs(topic, reason, code));
     }
@@ -264,6 +260,16 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner
             SetState(MqttConnectionState.Closed, description);
         }
     }
+
+    Task IReconnectTarget.ConnectOnceAsync(CancellationToken cancellationToken) => ConnectOnceAsync(cancellationToken);
+
+    void IReconnectTarget.ReconnectAttemptFailed(int attempt, MqttConnectException exception) =>
+        SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {exception.Message}", exception.ReasonCode, exception, LogLevel.Debug);
+
+    Task IReconnectTarget.ReconnectedAsync(CancellationToken cancellationToken) =>
+        ConnectResult.IsSessionPresent || _link is not { } link
+            ? Task.CompletedTask
+            : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), cancellationToken);
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 
 namespace TypedMqtt.Dispatch;
 
@@ -44,9 +43,9 @@ internal sealed class MessageSink<T> : MessageSink
     private readonly long _maxPayloadBytes;
     private readonly MessageHandler<T> _handler;
     private readonly Action<MqttMessageErrorEventArgs> _reportError;
-    // Unbounded single-reader channel (its reader waits without allocating) with the bound kept here: the receive path
+    // Unbounded single-reader queue (its reader waits without allocating) with the bound kept here: the receive path
     // waits for space when the handler is Capacity messages behind (back pressure, never a dropped message).
-    private readonly Channel<(T Message, string Topic, MqttMessageContext? Context, Task? Pending)> _queue;
+    private readonly HandoffQueue<(T Message, string Topic, MqttMessageContext? Context, Task? Pending)> _queue = new();
     private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
@@ -72,13 +71,7 @@ internal sealed class MessageSink<T> : MessageSink
         _handler = handler;
         _reportError = reportError;
         _capacity = Math.Max(1, capacity);
-        _queue = Channel.CreateUnbounded<(T, string, MqttMessageContext?, Task?)>(new UnboundedChannelOptions
-        {
-            SingleReader = true,
-            SingleWriter = false, // held messages of a resumed session are handed over while the receive path runs
-            AllowSynchronousContinuations = false,
-        });
-        _worker = Task.Run(RunAsync);
+        _worker = RunAsync();
     }
 
     public override bool NeedsContext => _handler.NeedsContext;
@@ -121,7 +114,7 @@ internal sealed class MessageSink<T> : MessageSink
         if (Volatile.Read(ref _queued) < _capacity)
         {
             Interlocked.Increment(ref _queued);
-            _queue.Writer.TryWrite((message, topic, context, null));
+            _queue.TryWrite((message, topic, context, null));
             return ValueTask.CompletedTask;
         }
 
@@ -149,7 +142,7 @@ internal sealed class MessageSink<T> : MessageSink
         {
             // Still running: the worker awaits it before anything that arrives next, and keeps _running until done.
             Interlocked.Increment(ref _queued);
-            _queue.Writer.TryWrite((default!, topic, null, task));
+            _queue.TryWrite((default!, topic, null, task));
             return;
         }
 
@@ -219,12 +212,12 @@ internal sealed class MessageSink<T> : MessageSink
         }
 
         Interlocked.Increment(ref _queued);
-        _queue.Writer.TryWrite((message, topic, context, null));
+        _queue.TryWrite((message, topic, context, null));
     }
 
     public override async ValueTask StopAsync()
     {
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -257,14 +250,15 @@ internal sealed class MessageSink<T> : MessageSink
 
     private async Task RunAsync()
     {
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
         var token = _stopping.Token;
         try
         {
-            // No token on the wait: a single reader's wait then allocates nothing; StopAsync completes the writer to end it.
+            // No token on the wait: it allocates nothing; StopAsync completes the queue to end it.
             var running = false; // whether this worker holds _running
-            while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await _queue.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (!token.IsCancellationRequested && _queue.Reader.TryRead(out var item))
+                while (!token.IsCancellationRequested && _queue.TryRead(out var item))
                 {
                     if (Interlocked.Decrement(ref _queued) == _capacity - 1 && Interlocked.Exchange(ref _space, null) is { } space)
                     {

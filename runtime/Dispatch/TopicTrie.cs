@@ -25,7 +25,7 @@ internal sealed class TopicTrie<T>
             };
         }
 
-        node.Values.Add(value);
+        node.AddValue(value);
         Count++;
     }
 
@@ -48,7 +48,7 @@ internal sealed class TopicTrie<T>
             node = next;
         }
 
-        if (!node.Values.Remove(value))
+        if (!node.RemoveValue(value))
         {
             return false;
         }
@@ -109,14 +109,21 @@ internal sealed class TopicTrie<T>
     private static void AddValues(Node node, List<T> results)
     {
         // Most nodes on a walk are inner levels with no filter ending there; skip the interface call AddRange makes.
-        if (node.Values.Count > 0)
+        if (node.Values is { Count: > 0 } values)
         {
-            results.AddRange(node.Values);
+            results.AddRange(values);
         }
     }
 
+    /// <summary>
+    /// One level. Most levels of real filters have one child (<c>home/kitchen/temperature</c>), so a node keeps its
+    /// first child in two fields and builds a dictionary only for a second one; a connection with one subscription then
+    /// holds no dictionary at all, and a lookup on a one-child level compares one string instead of hashing.
+    /// </summary>
     private sealed class Node
     {
+        private string? _onlyLevel;
+        private Node? _onlyChild;
         private Dictionary<string, Node>? _children;
 #if NET9_0_OR_GREATER
         private Dictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -126,29 +133,49 @@ internal sealed class TopicTrie<T>
 
         public Node? MultiLevel { get; set; }
 
-        public List<T> Values { get; } = [];
+        /// <summary>The values of filters that end here, or null when none ever did.</summary>
+        public List<T>? Values { get; private set; }
+
+        public void AddValue(T value) => (Values ??= []).Add(value);
+
+        public bool RemoveValue(T value) => Values?.Remove(value) == true;
 
         public Node GetOrAddChild(string level)
         {
+            if (TryGetChild(level.AsSpan()) is { } existing)
+            {
+                return existing;
+            }
+
+            var child = new Node();
+            if (_onlyLevel is null && _children is null)
+            {
+                _onlyLevel = level;
+                _onlyChild = child;
+                return child;
+            }
+
             if (_children is null)
             {
-                _children = new Dictionary<string, Node>(StringComparer.Ordinal);
+                _children = new Dictionary<string, Node>(StringComparer.Ordinal) { [_onlyLevel!] = _onlyChild! };
 #if NET9_0_OR_GREATER
                 _lookup = _children.GetAlternateLookup<ReadOnlySpan<char>>();
 #endif
+                _onlyLevel = null;
+                _onlyChild = null;
             }
 
-            if (!_children.TryGetValue(level, out var child))
-            {
-                child = new Node();
-                _children.Add(level, child);
-            }
-
+            _children.Add(level, child);
             return child;
         }
 
         public Node? TryGetChild(ReadOnlySpan<char> level)
         {
+            if (_onlyLevel is not null)
+            {
+                return level.SequenceEqual(_onlyLevel) ? _onlyChild : null;
+            }
+
             if (_children is null)
             {
                 return null;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using MQTTnet.Adapter;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
@@ -77,8 +76,9 @@ internal sealed class MqttLink
     private readonly ILinkOwner _owner;
     private readonly SessionState _session;
     private readonly LinkSettings _settings;
-    private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new();
-    private readonly Channel<MqttPublishPacket> _received = Channel.CreateUnbounded<MqttPublishPacket>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    // SUBSCRIBE and UNSUBSCRIBE waiting for their answers: few at a time, so a small table (the default holds 31 buckets).
+    private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new(concurrencyLevel: 1, capacity: 4);
+    private readonly Dispatch.HandoffQueue<MqttPublishPacket> _received = new();
     private readonly string?[] _aliases;
     private readonly int _receiveMaximum;
     private TaskCompletionSource? _pingAnswer;
@@ -120,9 +120,10 @@ internal sealed class MqttLink
     /// <summary>Starts the read, delivery and watchdog loops (after CONNACK).</summary>
     public void Start()
     {
-        _ = Task.Run(ReadLoopAsync);
-        _ = Task.Run(DeliveryLoopAsync);
-        _ = Task.Run(WatchdogAsync);
+        // Each loop yields to the thread pool at once (no Task.Run: its proxy task would stay alive as long as the loop).
+        _ = ReadLoopAsync();
+        _ = DeliveryLoopAsync();
+        _ = WatchdogAsync();
     }
 
     /// <summary>Writes a packet; a failure ends the link and is rethrown.</summary>
@@ -225,7 +226,7 @@ internal sealed class MqttLink
         finally
         {
             FailRequests(new MqttCommunicationException("The connection was closed."));
-            _received.Writer.TryComplete();
+            _received.Complete();
             _adapter.Dispose();
         }
     }
@@ -240,7 +241,7 @@ internal sealed class MqttLink
 
         Stop.Cancel();
         FailRequests(new MqttCommunicationException("The connection was lost: " + loss.Reason));
-        _received.Writer.TryComplete();
+        _received.Complete();
 
         // Not on this thread: the adapter may be inside a read or write of the caller.
         _ = Task.Run(_adapter.Dispose);
@@ -259,6 +260,7 @@ internal sealed class MqttLink
 
     private async Task ReadLoopAsync()
     {
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
         var token = Stop.Token;
         try
         {
@@ -316,7 +318,7 @@ internal sealed class MqttLink
                     }
                 }
 
-                _received.Writer.TryWrite(publish);
+                _received.TryWrite(publish);
                 return true;
             case MqttPubAckPacket or MqttPubRecPacket or MqttPubCompPacket:
                 _owner.OnAcknowledgement(this, (MqttPacketWithIdentifier)packet);
@@ -360,12 +362,12 @@ internal sealed class MqttLink
     /// <summary>Delivers received messages in order and acknowledges each once its handlers have it.</summary>
     private async Task DeliveryLoopAsync()
     {
-        var reader = _received.Reader;
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await _received.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var publish))
+                while (_received.TryRead(out var publish))
                 {
                     if (Stop.IsCancellationRequested)
                     {
@@ -429,6 +431,7 @@ internal sealed class MqttLink
     /// </summary>
     private async Task WatchdogAsync()
     {
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
         var keepAlive = _settings.KeepAlive;
         var deadline = _settings.AcknowledgementDeadline;
         var interval = keepAlive > TimeSpan.Zero

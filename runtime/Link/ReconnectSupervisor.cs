@@ -3,6 +3,19 @@ using TypedMqtt.Diagnostics;
 
 namespace TypedMqtt.Link;
 
+/// <summary>What a <see cref="ReconnectSupervisor"/> reconnects (an interface, not three delegates: one connection of many idle ones keeps less).</summary>
+internal interface IReconnectTarget
+{
+    /// <summary>One connect attempt (throws <see cref="MqttConnectException"/> on failure).</summary>
+    Task ConnectOnceAsync(CancellationToken cancellationToken);
+
+    /// <summary>Reports a failed attempt.</summary>
+    void ReconnectAttemptFailed(int attempt, MqttConnectException exception);
+
+    /// <summary>Runs after a successful reconnect.</summary>
+    Task ReconnectedAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Creates the next link after one is lost: exponential backoff with jitter, one attempt at a time, until an attempt
 /// succeeds or the connection closes. A connection that ends sooner than <see cref="StableConnection"/> after CONNACK
@@ -14,17 +27,13 @@ namespace TypedMqtt.Link;
 /// <param name="address">The broker, for log messages.</param>
 /// <param name="logger">Where to log.</param>
 /// <param name="lifetime">Cancelled when the connection closes.</param>
-/// <param name="connectOnce">One connect attempt (throws <see cref="MqttConnectException"/> on failure).</param>
-/// <param name="attemptFailed">Reports a failed attempt.</param>
-/// <param name="reconnected">Runs after a successful reconnect.</param>
+/// <param name="target">What is reconnected.</param>
 internal sealed class ReconnectSupervisor(
     MqttReconnectOptions policy,
     string address,
     ILogger logger,
     CancellationToken lifetime,
-    Func<CancellationToken, Task> connectOnce,
-    Action<int, MqttConnectException> attemptFailed,
-    Func<CancellationToken, Task> reconnected)
+    IReconnectTarget target)
 {
     private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(30);
 
@@ -74,7 +83,7 @@ internal sealed class ReconnectSupervisor(
             {
                 await Task.Delay(delay, lifetime).ConfigureAwait(false);
                 Interlocked.Increment(ref _attempts);
-                await connectOnce(lifetime).ConfigureAwait(false);
+                await target.ConnectOnceAsync(lifetime).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Once the connection is closing, how the in-flight attempt failed no longer matters.
             catch (Exception) when (lifetime.IsCancellationRequested)
@@ -84,14 +93,14 @@ internal sealed class ReconnectSupervisor(
             }
             catch (MqttConnectException e)
             {
-                attemptFailed(attempt - previousAttempts, e);
+                target.ReconnectAttemptFailed(attempt - previousAttempts, e);
                 afterTakeOver = false;
                 continue;
             }
 
             Interlocked.Increment(ref _reconnects);
             Diagnostics.MqttTelemetry.Reconnects.Add(1);
-            await reconnected(lifetime).ConfigureAwait(false);
+            await target.ReconnectedAsync(lifetime).ConfigureAwait(false);
             return;
         }
     }

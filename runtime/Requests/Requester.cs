@@ -18,7 +18,7 @@ internal sealed class Requester
 {
     private readonly MqttConnection _connection;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, PendingReply> _pending = new();
+    private ConcurrentDictionary<long, PendingReply>? _pending; // created by the first request: most connections never make one
     private readonly long _nonce = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
     private readonly object _gate = new();
     private Task<string>? _responseTopic;
@@ -42,7 +42,7 @@ internal sealed class Requester
 
     public long UnknownReplies => Interlocked.Read(ref _unknownReplies);
 
-    public int Pending => _pending.Count;
+    public int Pending => Volatile.Read(ref _pending)?.Count ?? 0;
 
     public async Task<TReply> RequestAsync<TRequest, TReply>(
         string topic,
@@ -58,10 +58,11 @@ internal sealed class Requester
         var responseTopic = await ResponseTopicAsync(cancellationToken).ConfigureAwait(false);
         var call = Interlocked.Increment(ref _calls);
         var pending = new PendingReply<TReply>(topic, replyCodec);
-        _pending[call] = pending;
+        var table = LazyInitializer.EnsureInitialized(ref _pending);
+        table[call] = pending;
         if (_closed is { } closed)
         {
-            _pending.TryRemove(call, out _);
+            table.TryRemove(call, out _);
             throw new ObjectDisposedException(nameof(MqttConnection), closed);
         }
 
@@ -98,17 +99,22 @@ internal sealed class Requester
         }
         finally
         {
-            _pending.TryRemove(call, out _);
+            table.TryRemove(call, out _);
         }
     }
 
     /// <summary>Fails every waiting call: the connection is closing and no reply can arrive any more.</summary>
     public void Close(string reason)
     {
-        _closed = reason;
-        foreach (var call in _pending.Keys)
+        Interlocked.Exchange(ref _closed, reason); // a full fence: a request that adds itself after this sees it
+        if (Volatile.Read(ref _pending) is not { } table)
         {
-            if (_pending.TryRemove(call, out var pending))
+            return;
+        }
+
+        foreach (var call in table.Keys)
+        {
+            if (table.TryRemove(call, out var pending))
             {
                 pending.Fail(new ObjectDisposedException(nameof(MqttConnection), reason));
             }
@@ -180,7 +186,7 @@ internal sealed class Requester
             return Task.CompletedTask;
         }
 
-        if (!_pending.TryRemove(call, out var pending))
+        if (Volatile.Read(ref _pending) is not { } table || !table.TryRemove(call, out var pending))
         {
             var late = call > 0 && call <= Interlocked.Read(ref _calls);
             Interlocked.Increment(ref late ? ref _lateReplies : ref _unknownReplies);

@@ -15,9 +15,8 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
 {
     private const int MaxBufferedBytes = 256 * 1024;
 
-    // The usual packet fits in a small buffer of the connection's own; a larger one borrows from the shared pool while it
-    // is checked, so an idle connection holds 512 bytes here, not the 256 KB the largest packet needs.
-    private readonly byte[] _small = new byte[512];
+    // A packet that arrived whole is checked where it lies; only one split over two reads is gathered, in a buffer
+    // borrowed from the shared pool while it is checked, so an idle connection holds no buffer here.
     private byte[]? _borrowed;
     private int _stage;
     private byte _header;
@@ -89,13 +88,22 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
                     StartBody();
                     break;
                 case 2:
+                    if (_filled == 0 && data.Length >= _wanted)
+                    {
+                        ValidateBody(data[.._wanted]);
+                        data = data[_wanted..];
+                        _stage = _skip > 0 ? 3 : 0;
+                        break;
+                    }
+
+                    _borrowed ??= ArrayPool<byte>.Shared.Rent(_wanted);
                     var take = Math.Min(data.Length, _wanted - _filled);
-                    data[..take].CopyTo((_borrowed ?? _small).AsSpan(_filled));
+                    data[..take].CopyTo(_borrowed.AsSpan(_filled));
                     _filled += take;
                     data = data[take..];
                     if (_filled == _wanted)
                     {
-                        ValidateBody((_borrowed ?? _small).AsSpan(0, _filled));
+                        ValidateBody(_borrowed.AsSpan(0, _filled));
                         ReleaseBuffer();
                         _stage = _skip > 0 ? 3 : 0;
                     }
@@ -181,11 +189,6 @@ internal sealed class InboundPacketValidator(bool version5, long maxPacketBytes,
         }
 
         _filled = 0;
-        if (_wanted > _small.Length)
-        {
-            _borrowed = ArrayPool<byte>.Shared.Rent(_wanted);
-        }
-
         if (_wanted == 0)
         {
             ValidateBody([]);

@@ -1,11 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using MQTTnet;
-using MQTTnet.Adapter;
 using MQTTnet.Channel;
-using MQTTnet.Diagnostics.Logger;
-using MQTTnet.Formatter;
 
 namespace TypedMqtt.Wire;
 
@@ -48,10 +44,10 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     // Read-ahead: the socket is read in large chunks, each checked whole by the validator before any of it is handed to
     // MQTTnet, whose small reads (fixed header, remaining length, body) are then served from the chunk. One socket read
     // per burst of packets instead of two or three per packet; results served from the chunk reuse cached tasks.
-    // The chunk starts small (an idle connection waits on 2 KB) and grows to 16 KB, borrowed from the shared pool, while
+    // The chunk starts small (an idle connection waits on 512 bytes) and grows to 16 KB, borrowed from the shared pool, while
     // reads fill it (a burst); it goes back to the small one once a read uses less than an eighth of the large one.
     // A pending read keeps its buffer, so arriving bytes leave the kernel at once.
-    private const int SmallChunk = 2 * 1024;
+    private const int SmallChunk = 512;
     private const int LargeChunk = 16 * 1024;
     private readonly byte[] _small = new byte[SmallChunk];
     private byte[]? _large;
@@ -60,7 +56,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private byte[] Chunk => _large ?? _small;
     private readonly TcpChannel? _tcp = inner as TcpChannel;
     private readonly IValueTaskChannel? _reader = inner as IValueTaskChannel;
-    private readonly Task<int>?[] _served = new Task<int>?[64];
+    // Completed read results, shared by every connection (a completed task never changes): 0 to 1 KB, filled on first use.
+    private static readonly Task<int>?[] CompletedReads = new Task<int>?[1025];
     private int _chunkStart;
     private int _chunkEnd;
     private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _violation;
@@ -69,7 +66,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     {
         if (_chunkEnd > _chunkStart)
         {
-            return Served(Serve(buffer, offset, count));
+            return ServedTask(Serve(buffer, offset, count));
         }
 
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
@@ -87,11 +84,11 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         var read = reading.Result;
         if (read == 0)
         {
-            return Served(0); // end of stream
+            return ServedTask(0); // end of stream
         }
 
         Accept(read);
-        return Served(Serve(buffer, offset, count));
+        return ServedTask(Serve(buffer, offset, count));
     }
 
     private async Task<int> ReadChunkAsync(ValueTask<int> reading, byte[] buffer, int offset, int count)
@@ -148,16 +145,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     }
 
     /// <summary>A completed task for <paramref name="count"/>; the same sizes recur (headers, equal messages), so they are cached.</summary>
-    private Task<int> Served(int count)
-    {
-        ref var slot = ref _served[count & (_served.Length - 1)];
-        if (slot is { } cached && cached.Result == count)
-        {
-            return cached;
-        }
-
-        return slot = Task.FromResult(count);
-    }
+    private static Task<int> ServedTask(int count) =>
+        (uint)count < (uint)CompletedReads.Length ? CompletedReads[count] ??= Task.FromResult(count) : Task.FromResult(count);
 
     private readonly CoalescingWriter _writer = new(inner);
 
@@ -191,23 +180,4 @@ internal sealed record InboundLimits(bool Version5, long MaximumPacketSize, usho
 {
     /// <summary>Largest packet accepted when the application set no maximum packet size: generous, but a hostile length is refused before anything is allocated.</summary>
     public const long DefaultInboundPacketLimit = 16 * 1024 * 1024;
-}
-
-/// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
-internal static class ValidatingAdapterFactory
-{
-    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null)
-    {
-        IMqttChannel channel = clientOptions.ChannelOptions switch
-        {
-            MqttClientWebSocketOptions => new WebSocketChannel(clientOptions),
-            _ => new TcpChannel(clientOptions, streamConnector),
-        };
-        var validator = new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum);
-        var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(clientOptions.WriterBufferSize, clientOptions.WriterBufferSizeMax));
-        return new MqttChannelAdapter(new ValidatingChannel(channel, validator), formatter, MqttNetNullLogger.Instance)
-        {
-            AllowPacketFragmentation = clientOptions.AllowPacketFragmentation,
-        };
-    }
 }

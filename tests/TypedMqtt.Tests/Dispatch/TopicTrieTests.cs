@@ -86,6 +86,48 @@ public sealed class TopicTrieTests
         return t.Length == f.Length;
     }
 
+    /// <summary>
+    /// Random filters over a few level names (so levels get one child, then several, as a node's single child turns into
+    /// a dictionary), added and removed in random order; the trie must always agree with the spec reference.
+    /// </summary>
+    [Fact]
+    public void Random_filters_added_and_removed_match_as_the_spec_says()
+    {
+        string[] levels = ["a", "b", "", "ab", "+", "#"];
+        var random = new Random(20261203);
+        for (var round = 0; round < 300; round++)
+        {
+            var trie = new TopicTrie<string>();
+            var present = new List<string>();
+            for (var step = 0; step < 12; step++)
+            {
+                if (present.Count > 0 && random.Next(4) == 0)
+                {
+                    var gone = present[random.Next(present.Count)];
+                    Assert.True(trie.Remove(gone, gone));
+                    present.Remove(gone);
+                    continue;
+                }
+
+                var depth = random.Next(1, 4);
+                var filter = string.Join('/', Enumerable.Range(0, depth).Select(i => levels[random.Next(i == depth - 1 ? levels.Length : levels.Length - 1)]));
+                if (!present.Contains(filter))
+                {
+                    trie.Add(filter, filter);
+                    present.Add(filter);
+                }
+            }
+
+            for (var probe = 0; probe < 10; probe++)
+            {
+                var topic = string.Join('/', Enumerable.Range(0, random.Next(1, 5)).Select(_ => levels[random.Next(4)]));
+                var matched = new List<string>();
+                trie.Match(topic, matched);
+                Assert.Equal(present.Where(f => SpecMatch(topic, f)).Order(StringComparer.Ordinal), matched.Order(StringComparer.Ordinal));
+            }
+        }
+    }
+
     [Fact]
     public void Removed_filters_no_longer_match()
     {

@@ -1,0 +1,30 @@
+using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Channel;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+
+namespace TypedMqtt.Wire;
+
+/// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
+internal static class ValidatingAdapterFactory
+{
+    private const int InitialWriterBuffer = 256;
+
+    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null)
+    {
+        IMqttChannel transport = clientOptions.ChannelOptions switch
+        {
+            MqttClientWebSocketOptions => new WebSocketChannel(clientOptions),
+            _ => new TcpChannel(clientOptions, streamConnector),
+        };
+        var channel = new ValidatingChannel(transport, new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum));
+        // The writer holds a packet's header and properties only (MQTTnet hands the payload over as its own segment), and
+        // doubles when one needs more: an idle connection keeps 256 bytes instead of MQTTnet's default 4 KB.
+        var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(Math.Min(InitialWriterBuffer, clientOptions.WriterBufferSize), clientOptions.WriterBufferSizeMax));
+        return new MqttChannelAdapter(channel, formatter, MqttNetNullLogger.Instance)
+        {
+            AllowPacketFragmentation = clientOptions.AllowPacketFragmentation,
+        };
+    }
+}
