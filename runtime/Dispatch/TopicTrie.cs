@@ -116,14 +116,17 @@ internal sealed class TopicTrie<T>
     }
 
     /// <summary>
-    /// One level. Most levels of real filters have one child (<c>home/kitchen/temperature</c>), so a node keeps its
-    /// first child in two fields and builds a dictionary only for a second one; a connection with one subscription then
-    /// holds no dictionary at all, and a lookup on a one-child level compares one string instead of hashing.
+    /// One level. Most levels of real filters have a few children (<c>home/kitchen/temperature</c>), so a node keeps up to
+    /// <see cref="SmallChildren"/> children in two small arrays, compared in turn (cheaper than hashing the level), and
+    /// builds a dictionary only for more; a connection with one subscription then holds no dictionary at all.
     /// </summary>
     private sealed class Node
     {
-        private string? _onlyLevel;
-        private Node? _onlyChild;
+        private const int SmallChildren = 4;
+
+        private string[]? _levels;
+        private Node[]? _nodes;
+        private int _count;
         private Dictionary<string, Node>? _children;
 #if NET9_0_OR_GREATER
         private Dictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -148,43 +151,63 @@ internal sealed class TopicTrie<T>
             }
 
             var child = new Node();
-            if (_onlyLevel is null && _children is null)
+            if (_children is not null)
             {
-                _onlyLevel = level;
-                _onlyChild = child;
+                _children.Add(level, child);
                 return child;
             }
 
-            if (_children is null)
+            if (_count < SmallChildren)
             {
-                _children = new Dictionary<string, Node>(StringComparer.Ordinal) { [_onlyLevel!] = _onlyChild! };
-#if NET9_0_OR_GREATER
-                _lookup = _children.GetAlternateLookup<ReadOnlySpan<char>>();
-#endif
-                _onlyLevel = null;
-                _onlyChild = null;
+                if (_levels is null || _count == _levels.Length)
+                {
+                    var size = _count == 0 ? 1 : _count * 2;
+                    Array.Resize(ref _levels, size);
+                    Array.Resize(ref _nodes, size);
+                }
+
+                _levels[_count] = level;
+                _nodes![_count] = child;
+                _count++;
+                return child;
+            }
+
+            _children = new Dictionary<string, Node>(StringComparer.Ordinal);
+            for (var i = 0; i < _count; i++)
+            {
+                _children.Add(_levels![i], _nodes![i]);
             }
 
             _children.Add(level, child);
+#if NET9_0_OR_GREATER
+            _lookup = _children.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
+            _levels = null;
+            _nodes = null;
+            _count = 0;
             return child;
         }
 
         public Node? TryGetChild(ReadOnlySpan<char> level)
         {
-            if (_onlyLevel is not null)
+            if (_children is not null)
             {
-                return level.SequenceEqual(_onlyLevel) ? _onlyChild : null;
+#if NET9_0_OR_GREATER
+                return _lookup.TryGetValue(level, out var child) ? child : null;
+#else
+                return _children.TryGetValue(level.ToString(), out var child) ? child : null;
+#endif
             }
 
-            if (_children is null)
+            for (var i = 0; i < _count; i++)
             {
-                return null;
+                if (level.SequenceEqual(_levels![i]))
+                {
+                    return _nodes![i];
+                }
             }
-#if NET9_0_OR_GREATER
-            return _lookup.TryGetValue(level, out var child) ? child : null;
-#else
-            return _children.TryGetValue(level.ToString(), out var child) ? child : null;
-#endif
+
+            return null;
         }
     }
 }
