@@ -101,7 +101,9 @@ internal static class GeneratorBenchmark
             && reasons.Keys.All(r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged)
             && outputReasons.Keys.All(r => r is IncrementalStepRunReason.Cached);
         report.Target("Generator: an unrelated edit regenerates nothing (generator steps Cached/Unchanged, outputs Cached)", $"steps {Describe(reasons)}; outputs {Describe(outputReasons)}{(changedSteps.Count > 0 ? "; not cached: " + string.Join(", ", changedSteps) : string.Empty)}", nothingRegenerated);
-        report.Target("Generator: the 200 x 10 project generates without errors", $"{generated.Length} files, {errors} errors", errors == 0 && generated.Length == Contracts);
+        // One file per contract, and the assembly's AsyncAPI document (on by default since the AsyncAPI issue).
+        var asyncApiDocument = generated.Count(s => s.HintName == "TypedMqtt.AsyncApiDocument.g.cs");
+        report.Target("Generator: the 200 x 10 project generates without errors", $"{generated.Length} files ({generated.Length - asyncApiDocument} contracts + {asyncApiDocument} AsyncAPI document), {errors} errors", errors == 0 && generated.Length == Contracts + 1 && asyncApiDocument == 1);
     }
 
     private static string Describe(Dictionary<IncrementalStepRunReason, int> reasons) =>
