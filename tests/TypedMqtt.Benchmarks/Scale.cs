@@ -104,7 +104,7 @@ internal static class ScaleSuite
 
         try
         {
-            await FanOutAsync(broker, connections.Where(c => c is not null).ToArray(), fanOut).ConfigureAwait(false);
+            await FanOutAsync(broker, connections.Where(c => c is not null).ToArray(), fanOut, report).ConfigureAwait(false);
 
             // The storm: every client sees the broker die at once and comes back under its reconnect policy.
             var port = broker.Port;
@@ -155,7 +155,7 @@ internal static class ScaleSuite
         return new Footprint(failures, heap);
     }
 
-    private static async Task FanOutAsync(BrokerProcess broker, MqttConnection[] subscribers, List<string[]> fanOut)
+    private static async Task FanOutAsync(BrokerProcess broker, MqttConnection[] subscribers, List<string[]> fanOut, Report report)
     {
         const int messages = 100;
         var delivered = 0L;
@@ -190,6 +190,7 @@ internal static class ScaleSuite
         var seconds = started.Elapsed.TotalSeconds;
         var got = Interlocked.Read(ref delivered);
         fanOut.Add([F(subscribers.Length), F(messages), F(expected), F(got), F(expected - got), F(seconds, "0.00"), F(got / seconds)]);
+        report.Target($"Scale: fan-out of {messages} QoS 1 messages to {subscribers.Length:N0} subscribers loses none", $"{F(got)} of {F(expected)} delivered", got == expected);
         Console.WriteLine($"[scale] fan-out to {subscribers.Length}: {got} of {expected} in {seconds:0.00} s");
         foreach (var subscription in subscriptions)
         {
