@@ -116,6 +116,58 @@ public sealed class HandlerDispatchTests
         Assert.True(delay < TimeSpan.FromMilliseconds(1000), $"the other subscription waited {delay.TotalMilliseconds:0} ms behind the blocked handler");
     }
 
+    /// <summary>
+    /// Sync over async inside a handler that had proved quick: it blocks on its own connection's QoS 1 publish, whose
+    /// PUBACK only the connection's read loop can deliver. That must not stall the connection (it would until keep alive
+    /// ended it, 60 s), however the receive path is arranged: a guard for any change that runs handlers on the thread that
+    /// reads the socket.
+    /// </summary>
+    [Fact]
+    public async Task A_quick_handler_that_blocks_on_its_own_QoS_1_publish_does_not_stall_the_connection()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var connection = await MqttConnection.ConnectAsync(broker.Address);
+        await using var publisher = await MqttConnection.ConnectAsync(broker.Address);
+        var echoes = 0;
+        await using var echo = await publisher.SubscribeAsync("sync/out", (_, _, _) =>
+        {
+            Interlocked.Increment(ref echoes);
+            return Task.CompletedTask;
+        }, AtLeastOnce);
+
+        var handled = new ConcurrentQueue<byte>();
+        var blockedFor = TimeSpan.Zero;
+        await using var subscription = await connection.SubscribeAsync("sync/in", (payload, _, _) =>
+        {
+            if (payload.Span[0] == (byte)'b')
+            {
+                var started = Stopwatch.StartNew();
+                // The point of the test: a handler that waits synchronously.
+                connection.PublishAsync("sync/out", "e"u8.ToArray(), MqttQos.AtLeastOnce).GetAwaiter().GetResult();
+                blockedFor = started.Elapsed;
+            }
+
+            handled.Enqueue(payload.Span[0]);
+            return Task.CompletedTask;
+        }, AtLeastOnce);
+
+        // Quick calls first (promoted to direct calls), then the blocking one, then more.
+        for (var i = 0; i < 40; i++)
+        {
+            await publisher.PublishAsync("sync/in", "q"u8.ToArray(), MqttQos.AtLeastOnce);
+        }
+
+        await publisher.PublishAsync("sync/in", "b"u8.ToArray(), MqttQos.AtLeastOnce);
+        for (var i = 0; i < 5; i++)
+        {
+            await publisher.PublishAsync("sync/in", "q"u8.ToArray(), MqttQos.AtLeastOnce);
+        }
+
+        await WaitUntilAsync(() => handled.Count == 46 && Volatile.Read(ref echoes) == 1);
+        Assert.True(blockedFor < TimeSpan.FromSeconds(5), $"the handler's own publish took {blockedFor.TotalMilliseconds:0} ms");
+        Assert.Equal(MqttConnectionState.Connected, connection.State);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
