@@ -35,6 +35,10 @@ internal sealed class BrokerProcess : IAsyncDisposable
 
     public string Address => $"mqtt://127.0.0.1:{Port}";
 
+    /// <summary>Raw MQTTnet options for this broker's TCP listener: MQTT 5, clean start.</summary>
+    public MQTTnet.MqttClientOptions RawOptions(string clientId) =>
+        new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", Port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithClientId(clientId).WithCleanStart(true).Build();
+
     /// <summary>Clock ticks per second of /proc/&lt;pid&gt;/stat (USER_HZ: 100 on Linux unless the kernel was built otherwise).</summary>
     private static readonly Lazy<double> TicksPerSecond = new(() =>
     {

@@ -134,8 +134,8 @@ internal static class LatencySuite
         using var publisher = factory.CreateMqttClient();
         var qos = (MqttQualityOfServiceLevel)(int)scenario.Qos;
         subscriber.ApplicationMessageReceivedAsync += probe.OnRaw;
-        await subscriber.ConnectAsync(Options(broker, $"lat-raw-sub-{id}")).ConfigureAwait(false);
-        await publisher.ConnectAsync(Options(broker, $"lat-raw-pub-{id}")).ConfigureAwait(false);
+        await subscriber.ConnectAsync(broker.RawOptions($"lat-raw-sub-{id}")).ConfigureAwait(false);
+        await publisher.ConnectAsync(broker.RawOptions($"lat-raw-pub-{id}")).ConfigureAwait(false);
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("bench/+/reading", qos).Build()).ConfigureAwait(false);
         var result = await probe.RunAsync(scenario, () => EndToEnd.HandWrittenPublishAsync(publisher, "dev-0001", Reading.Sample, qos)).ConfigureAwait(false);
         await publisher.DisconnectAsync().ConfigureAwait(false);
@@ -143,8 +143,6 @@ internal static class LatencySuite
         return result;
     }
 
-    private static MqttClientOptions Options(BrokerProcess broker, string clientId) =>
-        new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MqttProtocolVersion.V500).WithClientId(clientId).WithCleanStart(true).Build();
 
     /// <summary>Sends on schedule, notes each publish call's time, and on each arrival the time since its publish call.</summary>
     private sealed class Probe(int messages)

@@ -56,13 +56,9 @@ internal static class ScaleSuite
         await ForEachAsync(Concurrency, async i =>
         {
             typed[i] = MqttConnection.Create(MqttConnectionOptionsBuilder.FromAddress(broker.Address).WithClientId($"scale-warm-typed-{i}").Build());
-            await typed[i]!.OpenAsync().ConfigureAwait(false);
-            await typed[i]!.SubscribeAsync($"scale/warm/{i}", static (_, _, _) => Task.CompletedTask).ConfigureAwait(false);
+            await OpenTypedAsync(typed[i]!, $"scale/warm/{i}").ConfigureAwait(false);
             raw[i] = factory.CreateMqttClient();
-            raw[i]!.ApplicationMessageReceivedAsync += static _ => Task.CompletedTask;
-            await raw[i]!.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
-                .WithClientId($"scale-warm-raw-{i}").WithCleanStart(true).Build()).ConfigureAwait(false);
-            await raw[i]!.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter($"scale/warm/{i}", MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
+            await ConnectRawAsync(raw[i]!, broker, $"scale-warm-raw-{i}", $"scale/warm/{i}").ConfigureAwait(false);
         }).ConfigureAwait(false);
         await ForEachAsync(Concurrency, async i =>
         {
@@ -87,8 +83,7 @@ internal static class ScaleSuite
                 var options = MqttConnectionOptionsBuilder.FromAddress(broker.Address).WithClientId($"scale-typed-{i}").Build();
                 var connection = MqttConnection.Create(options);
                 connection.StateChanged += (_, e) => states.Enqueue((Stopwatch.GetTimestamp(), e.Current == MqttConnectionState.Connected));
-                await connection.OpenAsync().ConfigureAwait(false);
-                await connection.SubscribeAsync($"scale/{i}", static (_, _, _) => Task.CompletedTask).ConfigureAwait(false);
+                await OpenTypedAsync(connection, $"scale/{i}").ConfigureAwait(false);
                 connections[i] = connection;
             }
             catch (Exception e) when (e is MqttConnectException or MqttOperationException or TimeoutException)
@@ -96,11 +91,7 @@ internal static class ScaleSuite
                 Interlocked.Increment(ref failures);
             }
         }).ConfigureAwait(false);
-        var connectSeconds = started.Elapsed.TotalSeconds;
-        var (heapAfter, setAfter) = Memory();
-        var heap = (heapAfter - heapBefore) / (double)n;
-        table.Add([F(n), "typed", F(connectSeconds, "0.00"), F(n / connectSeconds), F(heap / 1024, "0.0"), F((setAfter - setBefore) / 1024.0 / n, "0.0"), F(failures)]);
-        Console.WriteLine($"[scale] typed {n}: connected in {connectSeconds:0.00} s, {heap / 1024:0.0} KB heap per connection, {failures} failures");
+        var heap = RecordFootprint(table, "typed", n, started.Elapsed.TotalSeconds, heapBefore, setBefore, failures);
 
         try
         {
@@ -214,10 +205,7 @@ internal static class ScaleSuite
             var client = factory.CreateMqttClient();
             try
             {
-                client.ApplicationMessageReceivedAsync += static _ => Task.CompletedTask;
-                await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
-                    .WithClientId($"scale-raw-{i}").WithCleanStart(true).Build()).ConfigureAwait(false);
-                await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter($"scale/{i}", MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
+                await ConnectRawAsync(client, broker, $"scale-raw-{i}", $"scale/{i}").ConfigureAwait(false);
                 clients[i] = client;
             }
             catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
@@ -226,11 +214,7 @@ internal static class ScaleSuite
                 client.Dispose();
             }
         }).ConfigureAwait(false);
-        var connectSeconds = started.Elapsed.TotalSeconds;
-        var (heapAfter, setAfter) = Memory();
-        var heap = (heapAfter - heapBefore) / (double)n;
-        table.Add([F(n), "raw", F(connectSeconds, "0.00"), F(n / connectSeconds), F(heap / 1024, "0.0"), F((setAfter - setBefore) / 1024.0 / n, "0.0"), F(failures)]);
-        Console.WriteLine($"[scale] raw {n}: connected in {connectSeconds:0.00} s, {heap / 1024:0.0} KB heap per connection, {failures} failures");
+        var heap = RecordFootprint(table, "raw", n, started.Elapsed.TotalSeconds, heapBefore, setBefore, failures);
         await ForEachAsync(n, async i =>
         {
             if (clients[i] is { } client)
@@ -240,6 +224,31 @@ internal static class ScaleSuite
             }
         }).ConfigureAwait(false);
         return new Footprint(failures, heap);
+    }
+
+    /// <summary>A typed connection opened and subscribed to its own topic.</summary>
+    private static async Task OpenTypedAsync(MqttConnection connection, string topic)
+    {
+        await connection.OpenAsync().ConfigureAwait(false);
+        await connection.SubscribeAsync(topic, static (_, _, _) => Task.CompletedTask).ConfigureAwait(false);
+    }
+
+    /// <summary>A raw MQTTnet client connected and subscribed to its own topic at QoS 1, with a handler that does nothing.</summary>
+    private static async Task ConnectRawAsync(IMqttClient client, BrokerProcess broker, string clientId, string topic)
+    {
+        client.ApplicationMessageReceivedAsync += static _ => Task.CompletedTask;
+        await client.ConnectAsync(broker.RawOptions(clientId)).ConfigureAwait(false);
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
+    }
+
+    /// <summary>Measures the heap and working set after N connections, adds the table row and returns the heap per connection.</summary>
+    private static double RecordFootprint(List<string[]> table, string variant, int n, double connectSeconds, long heapBefore, long setBefore, int failures)
+    {
+        var (heapAfter, setAfter) = Memory();
+        var heap = (heapAfter - heapBefore) / (double)n;
+        table.Add([F(n), variant, F(connectSeconds, "0.00"), F(n / connectSeconds), F(heap / 1024, "0.0"), F((setAfter - setBefore) / 1024.0 / n, "0.0"), F(failures)]);
+        Console.WriteLine($"[scale] {variant} {n}: connected in {connectSeconds:0.00} s, {heap / 1024:0.0} KB heap per connection, {failures} failures");
+        return heap;
     }
 
     private static (long Heap, long WorkingSet) Memory()
