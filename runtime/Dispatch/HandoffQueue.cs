@@ -88,6 +88,18 @@ internal sealed class HandoffQueue<T> : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>Whether no item waits now.</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (_items)
+            {
+                return _items.Count == 0;
+            }
+        }
+    }
+
     /// <summary>Takes the oldest item, if any.</summary>
     public bool TryRead([MaybeNullWhen(false)] out T item)
     {

@@ -65,8 +65,8 @@ internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan Acknowledgement
 
 /// <summary>
 /// One network connection after CONNACK: MQTTnet's channel adapter (codec and transport) under TypedMqtt's own protocol
-/// loop. It reads packets (PUBLISH goes to an ordered delivery loop so acknowledgements and PINGRESP keep flowing while a
-/// handler applies back pressure), answers the broker's QoS 1/2 flows, matches SUBACK/UNSUBACK/PINGRESP to their
+/// loop. It reads packets (PUBLISH goes to an ordered <see cref="DeliveryTurn"/>, which reading never waits for, so
+/// acknowledgements and PINGRESP keep flowing while a handler runs or applies back pressure), answers the broker's QoS 1/2 flows, matches SUBACK/UNSUBACK/PINGRESP to their
 /// requests, maps inbound topic aliases back to topics, pings every half keep alive and ends itself when a PINGRESP or
 /// an acknowledgement is overdue. It never reconnects: its owner creates the next link.
 /// </summary>
@@ -78,7 +78,9 @@ internal sealed class MqttLink
     private readonly LinkSettings _settings;
     // SUBSCRIBE and UNSUBSCRIBE waiting for their answers: few at a time, so a small table (the default holds 31 buckets).
     private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new(concurrencyLevel: 1, capacity: 4);
-    private readonly Dispatch.HandoffQueue<MqttPublishPacket> _received = new();
+    private readonly DeliveryTurn _delivery;
+    private readonly Action _readCompleted;
+    private Task<MqttPacket>? _pendingRead;
     private readonly string?[] _aliases;
     private readonly int _receiveMaximum;
     private TaskCompletionSource? _pingAnswer;
@@ -96,6 +98,8 @@ internal sealed class MqttLink
         _receiveMaximum = receiveMaximum;
         InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
         _aliases = new string?[settings.TopicAliasMaximum + 1];
+        _delivery = new DeliveryTurn(ReceiveAsync, Stop.Token);
+        _readCompleted = OnReadCompleted;
     }
 
     /// <summary>Topic aliases this link assigns to what it publishes (MQTT 5, when the server allows them), else null.</summary>
@@ -117,12 +121,11 @@ internal sealed class MqttLink
 
     public bool IsLost => Volatile.Read(ref _lost) != 0;
 
-    /// <summary>Starts the read, delivery and watchdog loops (after CONNACK).</summary>
+    /// <summary>Starts reading and the watchdog loop (after CONNACK).</summary>
     public void Start()
     {
-        // Each loop yields to the thread pool at once (no Task.Run: its proxy task would stay alive as long as the loop).
-        _ = ReadLoopAsync();
-        _ = DeliveryLoopAsync();
+        // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
+        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(holdsTurn: false), this, preferLocal: false);
         _ = WatchdogAsync();
     }
 
@@ -226,7 +229,7 @@ internal sealed class MqttLink
         finally
         {
             FailRequests(new MqttCommunicationException("The connection was closed."));
-            _received.Complete();
+            _delivery.Complete();
             _adapter.Dispose();
         }
     }
@@ -241,7 +244,7 @@ internal sealed class MqttLink
 
         Stop.Cancel();
         FailRequests(new MqttCommunicationException("The connection was lost: " + loss.Reason));
-        _received.Complete();
+        _delivery.Complete();
 
         // Not on this thread: the adapter may be inside a read or write of the caller.
         _ = Task.Run(_adapter.Dispose);
@@ -258,32 +261,47 @@ internal sealed class MqttLink
         Volatile.Read(ref _pingAnswer)?.TrySetException(e);
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>
+    /// Reads and handles packets for as long as reads complete at once; at the first read that must wait, registers
+    /// <see cref="OnReadCompleted"/> to carry on from the thread that completes it, and only then, if a PUBLISH gave this
+    /// thread the delivery turn, delivers here. Reading therefore never pauses for a handler: bytes leave the kernel as
+    /// they arrive (a broker's reset discards what was left unread there), and a handler that waits synchronously on
+    /// something only the reader brings (the acknowledgement of its own publish) cannot stall the link.
+    /// </summary>
+    private void ReadOn(bool holdsTurn)
     {
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
         var token = Stop.Token;
         try
         {
             while (!token.IsCancellationRequested)
             {
-                var packet = await _adapter.ReceivePacketAsync(token).ConfigureAwait(false);
-                if (packet is null)
+                var read = _adapter.ReceivePacketAsync(token);
+                if (!read.IsCompleted)
                 {
-                    if (!token.IsCancellationRequested)
+                    _pendingRead = read;
+                    read.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_readCompleted);
+                    if (holdsTurn)
                     {
-                        Lose(new LinkLoss("the broker closed the connection without DISCONNECT", null, null, LinkLossCause.ServerClosed));
+                        _delivery.DeliverHere(); // no thread hop for a lone message
                     }
 
                     return;
                 }
 
-                if (!Dispatch(packet))
+                if (holdsTurn)
+                {
+                    // More is buffered already: a worker delivers while this thread reads on.
+                    holdsTurn = false;
+                    _delivery.DeliverOnPool();
+                }
+
+                if (!Handle(read, out holdsTurn))
                 {
                     return;
                 }
             }
         }
-#pragma warning disable CA1031 // Whatever ends the read loop ends the link; the reason is reported with it.
+#pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
         catch (Exception e)
 #pragma warning restore CA1031
         {
@@ -294,14 +312,61 @@ internal sealed class MqttLink
         }
     }
 
+    /// <summary>The pending read completed: handle its packet on this thread and read on.</summary>
+    private void OnReadCompleted()
+    {
+        var read = _pendingRead!;
+        _pendingRead = null;
+        bool holdsTurn;
+        try
+        {
+            if (!Handle(read, out holdsTurn))
+            {
+                return;
+            }
+        }
+#pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            if (!Stop.IsCancellationRequested)
+            {
+                Lose(LossFrom(e));
+            }
+
+            return;
+        }
+
+        ReadOn(holdsTurn);
+    }
+
+    /// <summary>Handles one completed read; false when reading ends. A read that failed throws here.</summary>
+    private bool Handle(Task<MqttPacket> read, out bool holdsTurn)
+    {
+        holdsTurn = false;
+        var packet = read.GetAwaiter().GetResult();
+        if (packet is null)
+        {
+            if (!Stop.IsCancellationRequested)
+            {
+                Lose(new LinkLoss("the broker closed the connection without DISCONNECT", null, null, LinkLossCause.ServerClosed));
+            }
+
+            return false;
+        }
+
+        return Dispatch(packet, out holdsTurn);
+    }
+
     private static LinkLoss LossFrom(Exception e) =>
         ExceptionChain.Find<Wire.MqttProtocolViolation>(e) is { } violation
             ? new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure)
             : new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
 
-    /// <summary>Handles one packet from the broker; false when the link ended.</summary>
-    private bool Dispatch(MqttPacket packet)
+    /// <summary>Handles one packet from the broker; false when the link ended. <paramref name="holdsTurn"/>: a PUBLISH took the delivery turn.</summary>
+    private bool Dispatch(MqttPacket packet, out bool holdsTurn)
     {
+        holdsTurn = false;
         switch (packet)
         {
             case MqttPublishPacket publish:
@@ -318,7 +383,7 @@ internal sealed class MqttLink
                     }
                 }
 
-                _received.TryWrite(publish);
+                holdsTurn = _delivery.Add(publish);
                 return true;
             case MqttPubAckPacket or MqttPubRecPacket or MqttPubCompPacket:
                 _owner.OnAcknowledgement(this, (MqttPacketWithIdentifier)packet);
@@ -359,33 +424,7 @@ internal sealed class MqttLink
         }
     }
 
-    /// <summary>Delivers received messages in order and acknowledges each once its handlers have it.</summary>
-    private async Task DeliveryLoopAsync()
-    {
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // runs on the thread pool from here
-        try
-        {
-            while (await _received.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (_received.TryRead(out var publish))
-                {
-                    if (Stop.IsCancellationRequested)
-                    {
-                        return;
-                    }
-
-                    await ReceiveAsync(publish).ConfigureAwait(false);
-                }
-            }
-        }
-#pragma warning disable CA1031 // A failed acknowledgement already ended the link; nothing else is thrown here.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            // The link is gone; the broker resends what was not acknowledged.
-        }
-    }
-
+    /// <summary>Delivers one received message (in order, on the thread holding the delivery turn) and acknowledges it once its handlers have it.</summary>
     private async ValueTask ReceiveAsync(MqttPublishPacket publish)
     {
         switch (publish.QualityOfServiceLevel)
