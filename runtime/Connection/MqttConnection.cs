@@ -370,7 +370,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
 
     ValueTask ILinkOwner.OnPublishReceivedAsync(MqttLink link, MqttPublishPacket packet) => _router.RouteAsync(packet);
 
-    void ILinkOwner.OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet) => _delivery.OnAcknowledgement(link, packet);
+    Delivery.PendingPublish? ILinkOwner.OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet) => _delivery.OnAcknowledgement(link, packet);
 
     /// <summary>A link ended: nothing new goes to it, a publish it blames may be given up, the state changes and reconnecting starts.</summary>
     void ILinkOwner.OnLost(MqttLink link, LinkLoss loss)

@@ -164,29 +164,31 @@ internal sealed class OutboundDelivery
         }
     }
 
-    /// <summary>PUBACK, PUBREC or PUBCOMP from the broker.</summary>
-    public void OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet)
+    /// <summary>
+    /// PUBACK, PUBREC or PUBCOMP from the broker. Returns the publish it completed successfully, for the caller to
+    /// complete (<see cref="PendingPublish.Complete"/>, or <see cref="PendingPublish.CompleteHere"/> where that is safe).
+    /// </summary>
+    public PendingPublish? OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet)
     {
         var id = packet.PacketIdentifier;
         switch (packet)
         {
             case MqttPubAckPacket ack:
-                Settle(_session.Finish(id, MqttQos.AtLeastOnce), (int)ack.ReasonCode, ack.ReasonString);
-                break;
+                return Settle(_session.Finish(id, MqttQos.AtLeastOnce), (int)ack.ReasonCode, ack.ReasonString);
             case MqttPubRecPacket received when (int)received.ReasonCode >= 0x80:
                 // A refusal ends a QoS 2 flow at PUBREC: no PUBREL follows.
                 var refused = _session.Finish(id, MqttQos.ExactlyOnce, refused: true);
-                Settle(refused, (int)received.ReasonCode, received.ReasonString);
-                break;
+                return Settle(refused, (int)received.ReasonCode, received.ReasonString);
             case MqttPubRecPacket:
                 var released = _session.Release(id, link.Number);
                 _ = SendReleaseAsync(link, id, released is not null || !_settings.Version5);
-                break;
+                return null;
             case MqttPubCompPacket complete:
                 // 0x92 (identifier not found) answers a PUBREL the broker had already completed: the message was delivered.
                 var code = complete.ReasonCode == MqttPubCompReasonCode.PacketIdentifierNotFound ? 0 : (int)complete.ReasonCode;
-                Settle(_session.Finish(id, MqttQos.ExactlyOnce), code, complete.ReasonString);
-                break;
+                return Settle(_session.Finish(id, MqttQos.ExactlyOnce), code, complete.ReasonString);
+            default:
+                return null;
         }
     }
 
@@ -207,11 +209,12 @@ internal sealed class OutboundDelivery
         }
     }
 
-    private void Settle(PendingPublish? publish, int reasonCode, string? reasonString)
+    /// <summary>Ends a flow: fails a refused publish, and returns one that succeeded (not completed yet).</summary>
+    private PendingPublish? Settle(PendingPublish? publish, int reasonCode, string? reasonString)
     {
         if (publish is null)
         {
-            return;
+            return null;
         }
 
         publish.ReleaseSlot();
@@ -221,11 +224,11 @@ internal sealed class OutboundDelivery
             var serverSays = string.IsNullOrEmpty(reasonString) ? string.Empty : $" The server said: \"{reasonString}\".";
             Counters.AddRejected();
             publish.Fail(new MqttOperationException($"The broker refused the publish to '{publish.Topic}' with reason {MqttReasonText.PublishReason(reasonCode)} (0x{reasonCode:X2}).{serverSays}", reasonCode));
-            return;
+            return null;
         }
 
         Counters.AddCompleted();
-        publish.Complete();
+        return publish;
     }
 
     /// <summary>
@@ -240,7 +243,7 @@ internal sealed class OutboundDelivery
             var (finished, restart) = _session.StartNew();
             foreach (var flow in finished)
             {
-                Settle(flow, 0, null);
+                Settle(flow, 0, null)?.Complete();
             }
 
             foreach (var flow in restart)

@@ -15,18 +15,25 @@ internal enum FlowPhase
 
 /// <summary>
 /// A publish between the caller and the broker's final acknowledgement: what to send, where its flow stands (packet
-/// identifier and phase, owned by <see cref="Session.SessionState"/> once written) and whom to tell.
+/// identifier and phase, owned by <see cref="Session.SessionState"/> once written) and whom to tell. The caller's
+/// continuation never runs inside whoever settles it: <see cref="Complete"/> and <see cref="Fail"/> hand the completion to
+/// a thread-pool worker (the publish is its own work item, so that allocates nothing); only the link's reader, once its
+/// next socket read is pending, completes it on its own thread with <see cref="CompleteHere"/> (no thread hop).
 /// </summary>
 internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload, MqttQos qos, bool retain, MqttMessageProperties? properties, MqttOfflinePolicy policy, bool ownsPayload)
+    : IThreadPoolWorkItem
 {
     private const int Waiting = 0;
     private const int Taken = 1;
     private const int Withdrawn = 2;
 
     private static long _lastSequence;
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run where it completes: on a worker (Complete, Fail) or on the reader by choice (CompleteHere).
+    private readonly TaskCompletionSource _completion = new();
     private bool _ownsPayload = ownsPayload;
     private int _claim;
+    private int _settled;
+    private Exception? _failure;
 
     /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
@@ -105,7 +112,8 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
 
     public Task Completion => _completion.Task;
 
-    public bool IsDone => _completion.Task.IsCompleted;
+    /// <summary>Whether it was completed or failed (its task may still be about to say so).</summary>
+    public bool IsDone => Volatile.Read(ref _settled) != 0;
 
     /// <summary>Claims a waiting publish for sending; false when it was withdrawn (cancelled) or already taken.</summary>
     public bool TryTake() => Interlocked.CompareExchange(ref _claim, Taken, Waiting) == Waiting;
@@ -126,7 +134,43 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         }
     }
 
-    public void Complete() => _completion.TrySetResult();
+    /// <summary>Succeeds (the first settlement wins), on a thread-pool worker.</summary>
+    public void Complete()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
 
-    public void Fail(Exception exception) => _completion.TrySetException(exception);
+    /// <summary>Fails (the first settlement wins), on a thread-pool worker.</summary>
+    public void Fail(Exception exception)
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+        {
+            _failure = exception;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Succeeds on this thread: the caller's continuation runs here before this returns. Only for a thread that nothing else waits on.</summary>
+    public void CompleteHere()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+        {
+            _completion.TrySetResult();
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_failure is { } failure)
+        {
+            _completion.TrySetException(failure);
+        }
+        else
+        {
+            _completion.TrySetResult();
+        }
+    }
 }

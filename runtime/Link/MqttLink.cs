@@ -13,8 +13,8 @@ internal interface ILinkOwner
     /// <summary>A PUBLISH to deliver (its topic alias already resolved). The link acknowledges it when the task completes.</summary>
     ValueTask OnPublishReceivedAsync(MqttLink link, MqttPublishPacket packet);
 
-    /// <summary>PUBACK, PUBREC or PUBCOMP for one of our publishes.</summary>
-    void OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet);
+    /// <summary>PUBACK, PUBREC or PUBCOMP for one of our publishes; returns the publish it completed successfully, for the link to complete.</summary>
+    Delivery.PendingPublish? OnAcknowledgement(MqttLink link, MqttPacketWithIdentifier packet);
 
     /// <summary>The link ended (once).</summary>
     void OnLost(MqttLink link, LinkLoss loss);
@@ -125,7 +125,7 @@ internal sealed class MqttLink
     public void Start()
     {
         // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
-        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(holdsTurn: false), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(default), this, preferLocal: false);
         _ = WatchdogAsync();
     }
 
@@ -263,12 +263,15 @@ internal sealed class MqttLink
 
     /// <summary>
     /// Reads and handles packets for as long as reads complete at once; at the first read that must wait, registers
-    /// <see cref="OnReadCompleted"/> to carry on from the thread that completes it, and only then, if a PUBLISH gave this
-    /// thread the delivery turn, delivers here. Reading therefore never pauses for a handler: bytes leave the kernel as
-    /// they arrive (a broker's reset discards what was left unread there), and a handler that waits synchronously on
-    /// something only the reader brings (the acknowledgement of its own publish) cannot stall the link.
+    /// <see cref="OnReadCompleted"/> to carry on from the thread that completes it, and only then does the work the last
+    /// packet left to this thread: delivering (a PUBLISH that got the delivery turn) or completing the publish an
+    /// acknowledgement finished, so that the caller's continuation runs here. Either saves a thread hop, and reading
+    /// never pauses for it: bytes leave the kernel as they arrive (a broker's reset discards what was left unread
+    /// there), and a handler or a caller that waits synchronously on something only the reader brings (the
+    /// acknowledgement of another publish) cannot stall the link. When the next packet is already buffered, the work
+    /// goes to a thread-pool worker instead and this thread reads on.
     /// </summary>
-    private void ReadOn(bool holdsTurn)
+    private void ReadOn(LeftToReader left)
     {
         var token = Stop.Token;
         try
@@ -280,31 +283,36 @@ internal sealed class MqttLink
                 {
                     _pendingRead = read;
                     read.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_readCompleted);
-                    if (holdsTurn)
+                    if (left.HoldsTurn)
                     {
-                        _delivery.DeliverHere(); // no thread hop for a lone message
+                        // One job per thread: the delivery runs here, a completion (rare: same packet batch) on a worker.
+                        left.Acknowledged?.Complete();
+                        _delivery.DeliverHere();
+                    }
+                    else
+                    {
+                        left.Acknowledged?.CompleteHere();
                     }
 
                     return;
                 }
 
-                if (holdsTurn)
+                left.HandOff(_delivery);
+                left = default;
+                if (!Handle(read, out left))
                 {
-                    // More is buffered already: a worker delivers while this thread reads on.
-                    holdsTurn = false;
-                    _delivery.DeliverOnPool();
-                }
-
-                if (!Handle(read, out holdsTurn))
-                {
+                    left.HandOff(_delivery);
                     return;
                 }
             }
+
+            left.HandOff(_delivery);
         }
 #pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            left.HandOff(_delivery);
             if (!token.IsCancellationRequested)
             {
                 Lose(LossFrom(e));
@@ -317,11 +325,12 @@ internal sealed class MqttLink
     {
         var read = _pendingRead!;
         _pendingRead = null;
-        bool holdsTurn;
+        LeftToReader left = default;
         try
         {
-            if (!Handle(read, out holdsTurn))
+            if (!Handle(read, out left))
             {
+                left.HandOff(_delivery);
                 return;
             }
         }
@@ -329,6 +338,7 @@ internal sealed class MqttLink
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            left.HandOff(_delivery);
             if (!Stop.IsCancellationRequested)
             {
                 Lose(LossFrom(e));
@@ -337,13 +347,13 @@ internal sealed class MqttLink
             return;
         }
 
-        ReadOn(holdsTurn);
+        ReadOn(left);
     }
 
     /// <summary>Handles one completed read; false when reading ends. A read that failed throws here.</summary>
-    private bool Handle(Task<MqttPacket> read, out bool holdsTurn)
+    private bool Handle(Task<MqttPacket> read, out LeftToReader left)
     {
-        holdsTurn = false;
+        left = default;
         var packet = read.GetAwaiter().GetResult();
         if (packet is null)
         {
@@ -355,7 +365,24 @@ internal sealed class MqttLink
             return false;
         }
 
-        return Dispatch(packet, out holdsTurn);
+        return Dispatch(packet, out left);
+    }
+
+    /// <summary>
+    /// What a handled packet left for the reading thread to do once its next read is pending: deliver (the PUBLISH took
+    /// the delivery turn) or complete a publish (an acknowledgement finished it).
+    /// </summary>
+    private readonly record struct LeftToReader(bool HoldsTurn, Delivery.PendingPublish? Acknowledged)
+    {
+        /// <summary>Gives the work to thread-pool workers (the next packet is buffered already, or reading ends).</summary>
+        public void HandOff(DeliveryTurn delivery)
+        {
+            Acknowledged?.Complete();
+            if (HoldsTurn)
+            {
+                delivery.DeliverOnPool();
+            }
+        }
     }
 
     private static LinkLoss LossFrom(Exception e) =>
@@ -363,10 +390,10 @@ internal sealed class MqttLink
             ? new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure)
             : new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
 
-    /// <summary>Handles one packet from the broker; false when the link ended. <paramref name="holdsTurn"/>: a PUBLISH took the delivery turn.</summary>
-    private bool Dispatch(MqttPacket packet, out bool holdsTurn)
+    /// <summary>Handles one packet from the broker; false when the link ended. <paramref name="left"/>: what it leaves to the reading thread.</summary>
+    private bool Dispatch(MqttPacket packet, out LeftToReader left)
     {
-        holdsTurn = false;
+        left = default;
         switch (packet)
         {
             case MqttPublishPacket publish:
@@ -383,10 +410,10 @@ internal sealed class MqttLink
                     }
                 }
 
-                holdsTurn = _delivery.Add(publish);
+                left = new LeftToReader(_delivery.Add(publish), null);
                 return true;
             case MqttPubAckPacket or MqttPubRecPacket or MqttPubCompPacket:
-                _owner.OnAcknowledgement(this, (MqttPacketWithIdentifier)packet);
+                left = new LeftToReader(false, _owner.OnAcknowledgement(this, (MqttPacketWithIdentifier)packet));
                 return true;
             case MqttPubRelPacket release:
                 var known = _session.ReleaseInbound(release.PacketIdentifier);

@@ -154,7 +154,7 @@ internal sealed class ConnectionRig
     public ValueTask OnMessageReceived(MqttPublishPacket packet) => Connection.Router.RouteAsync(packet);
 
     /// <summary>Acknowledges the typed connection's last QoS 1 publish, as a PUBACK read from the broker would.</summary>
-    public void AcknowledgeTyped() => Connection.Delivery.OnAcknowledgement(Link, new MqttPubAckPacket { PacketIdentifier = Adapter.LastPacketId });
+    public void AcknowledgeTyped() => Connection.Delivery.OnAcknowledgement(Link, new MqttPubAckPacket { PacketIdentifier = Adapter.LastPacketId })?.CompleteHere();
 
     /// <summary>The connection's receive-side context builder.</summary>
     public static MqttMessageContext CreateContext(MqttPublishPacket packet) => Dispatch.InboundRouter.CreateContext(packet);

@@ -21,7 +21,8 @@ public sealed class R12PersistentSessionTests(ITestOutputHelper output)
         await using var broker = await MosquittoBroker.StartAsync(PersistentBroker());
         await using var proxy = new TcpProxy(broker.TcpPort);
         var counts = new int[before + away];
-        var slowReconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromSeconds(2), MaxDelay = TimeSpan.FromSeconds(2) };
+        // Jitter 0: the first retry waits the full 2 s (with jitter it may come at once), so the subscriber is away while 300 go out.
+        var slowReconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromSeconds(2), MaxDelay = TimeSpan.FromSeconds(2), Jitter = 0 };
         await using var subscriber = await ConnectAsync(proxy.Address, NewClientId("r12-sub"), persistentSession: true, configure: o => o with { Reconnect = slowReconnect });
         var states = new List<string>();
         subscriber.StateChanged += (_, e) =>
