@@ -125,7 +125,7 @@ internal sealed class MqttLink
     public void Start()
     {
         // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
-        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(default), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(null), this, preferLocal: false);
         _ = WatchdogAsync();
     }
 
@@ -271,14 +271,27 @@ internal sealed class MqttLink
     /// acknowledgement of another publish) cannot stall the link. When the next packet is already buffered, the work
     /// goes to a thread-pool worker instead and this thread reads on.
     /// </summary>
-    private void ReadOn(LeftToReader left)
+    private void ReadOn(Task<MqttPacket>? read)
     {
         var token = Stop.Token;
+        LeftToReader left = default;
         try
         {
-            while (!token.IsCancellationRequested)
+            while (true)
             {
-                var read = _adapter.ReceivePacketAsync(token);
+                if (read is not null && !Handle(read, out left))
+                {
+                    left.HandOff(_delivery);
+                    return;
+                }
+
+                if (token.IsCancellationRequested)
+                {
+                    left.HandOff(_delivery);
+                    return;
+                }
+
+                read = _adapter.ReceivePacketAsync(token);
                 if (!read.IsCompleted)
                 {
                     _pendingRead = read;
@@ -299,14 +312,7 @@ internal sealed class MqttLink
 
                 left.HandOff(_delivery);
                 left = default;
-                if (!Handle(read, out left))
-                {
-                    left.HandOff(_delivery);
-                    return;
-                }
             }
-
-            left.HandOff(_delivery);
         }
 #pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
         catch (Exception e)
@@ -320,34 +326,12 @@ internal sealed class MqttLink
         }
     }
 
-    /// <summary>The pending read completed: handle its packet on this thread and read on.</summary>
+    /// <summary>The pending read completed: this thread handles its packet and reads on.</summary>
     private void OnReadCompleted()
     {
         var read = _pendingRead!;
         _pendingRead = null;
-        LeftToReader left = default;
-        try
-        {
-            if (!Handle(read, out left))
-            {
-                left.HandOff(_delivery);
-                return;
-            }
-        }
-#pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            left.HandOff(_delivery);
-            if (!Stop.IsCancellationRequested)
-            {
-                Lose(LossFrom(e));
-            }
-
-            return;
-        }
-
-        ReadOn(left);
+        ReadOn(read);
     }
 
     /// <summary>Handles one completed read; false when reading ends. A read that failed throws here.</summary>
