@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace TypedMqtt.Delivery;
 
 /// <summary>Where a QoS 1/2 publish stands in its flow with the broker.</summary>
@@ -32,8 +34,10 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     private readonly TaskCompletionSource _completion = new();
     private bool _ownsPayload = ownsPayload;
     private int _claim;
+    private static readonly StrongBox<int> Told = new();
     private int _settled;
     private Exception? _failure;
+    private StrongBox<int>? _untold;
 
     /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
@@ -134,6 +138,19 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         }
     }
 
+    /// <summary>
+    /// Makes this publish count <paramref name="untold"/> down once its caller has been told (its task completed); the
+    /// caller counted it up before the flow left the session, so that a flush never sees it in neither place. Counts
+    /// down at once when the caller was already told.
+    /// </summary>
+    public void CountDownWhenTold(StrongBox<int> untold)
+    {
+        if (Interlocked.CompareExchange(ref _untold, untold, null) is not null)
+        {
+            Interlocked.Decrement(ref untold.Value);
+        }
+    }
+
     /// <summary>Succeeds (the first settlement wins), on a thread-pool worker.</summary>
     public void Complete()
     {
@@ -159,6 +176,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
             _completion.TrySetResult();
+            Tell();
         }
     }
 
@@ -171,6 +189,17 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         else
         {
             _completion.TrySetResult();
+        }
+
+        Tell();
+    }
+
+    /// <summary>The caller was told: counts down the flush's count of untold publishes, if it is on it.</summary>
+    private void Tell()
+    {
+        if (Interlocked.Exchange(ref _untold, Told) is { } untold && untold != Told)
+        {
+            Interlocked.Decrement(ref untold.Value);
         }
     }
 }

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet.Adapter;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+
+namespace TypedMqtt.Tests.Delivery;
+
+/// <summary>
+/// <see cref="MqttConnection.FlushAsync"/> promises that every publish accepted before it is done when it returns: a
+/// graceful stop relies on it. The reader takes an acknowledged publish out of the session and completes its task a little
+/// later (once its next socket read is pending, or on a worker), so the flush must wait for that too. The link here runs on
+/// an adapter the test drives, which holds that moment open.
+/// </summary>
+public sealed class FlushTests
+{
+    [Fact]
+    public async Task A_flush_returns_only_after_the_acknowledged_publish_has_completed()
+    {
+        var options = new MqttConnectionOptionsBuilder().WithAddress("mqtt://127.0.0.1:1883").WithClientId("flush").WithKeepAlive(TimeSpan.Zero).Build();
+        var connection = new MqttConnection(options);
+        using var adapter = new HeldAdapter();
+        var link = await connection.OpenLinkAsync(adapter, new MqttConnectResult());
+
+        var publish = connection.PublishAsync("flush/x", "1"u8.ToArray(), MqttQos.AtLeastOnce);
+        var id = await adapter.Published.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var flush = connection.FlushAsync();
+        await Task.Delay(50);
+        Assert.False(flush.IsCompleted, "the flush returned while the publish was in flight");
+
+        // What the reader does with a PUBACK: the flow leaves the session; the caller is told afterwards.
+        var acknowledged = connection.Delivery.OnAcknowledgement(link, new MqttPubAckPacket { PacketIdentifier = id });
+        Assert.NotNull(acknowledged);
+        await Task.Delay(50);
+        Assert.False(publish.IsCompleted);
+        Assert.False(flush.IsCompleted, "the flush returned before the acknowledged publish's task completed");
+
+        acknowledged.CompleteHere();
+        await flush.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(publish.IsCompletedSuccessfully);
+    }
+
+    /// <summary>Writes nowhere and reads nothing until disposed; reports the packet identifier of the first PUBLISH.</summary>
+    private sealed class HeldAdapter : IMqttChannelAdapter
+    {
+        private readonly CancellationTokenSource _closed = new();
+
+        public TaskCompletionSource<ushort> Published { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long BytesReceived => 0;
+
+        public long BytesSent => 0;
+
+        public X509Certificate2 ClientCertificate => null!;
+
+        public EndPoint RemoteEndPoint => null!;
+
+        public EndPoint LocalEndPoint => null!;
+
+        public bool IsSecureConnection => false;
+
+        public MqttPacketFormatterAdapter PacketFormatterAdapter { get; } = new(MqttProtocolVersion.V500, new MqttBufferWriter(4096, 65536));
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        {
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
+            await Task.Delay(Timeout.Infinite, both.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return null!;
+        }
+
+        public void ResetStatistics()
+        {
+        }
+
+        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        {
+            if (packet is MqttPublishPacket publish)
+            {
+                Published.TrySetResult(publish.PacketIdentifier);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public void Dispose()
+        {
+            _closed.Cancel();
+            _closed.Dispose();
+        }
+    }
+}
