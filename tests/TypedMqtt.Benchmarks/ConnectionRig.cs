@@ -77,38 +77,16 @@ internal sealed class FakeMqttClient : IMqttClient
 /// receive code without sockets. It remembers the packet identifier of the last PUBLISH written, so a benchmark can
 /// acknowledge it.
 /// </summary>
-internal sealed class SilentChannelAdapter : IMqttChannelAdapter
+internal sealed class SilentChannelAdapter : Shared.QuietChannelAdapter
 {
     private readonly System.Threading.Channels.Channel<MqttPacket> _answers = System.Threading.Channels.Channel.CreateUnbounded<MqttPacket>();
 
     public ushort LastPacketId { get; private set; }
 
-    public long BytesReceived => 0;
-
-    public long BytesSent => 0;
-
-    public X509Certificate2 ClientCertificate => null!;
-
-    public EndPoint RemoteEndPoint => null!;
-
-    public EndPoint LocalEndPoint => null!;
-
-    public bool IsSecureConnection => false;
-
-    public MqttPacketFormatterAdapter PacketFormatterAdapter { get; } = new(MqttProtocolVersion.V500, new MqttBufferWriter(4096, 65536));
-
-    public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) =>
+    public override async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) =>
         await _answers.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && _answers.Reader.TryRead(out var packet) ? packet : null!;
 
-    public void ResetStatistics()
-    {
-    }
-
-    public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+    public override Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
     {
         if (packet is MqttPublishPacket publish)
         {
@@ -122,7 +100,7 @@ internal sealed class SilentChannelAdapter : IMqttChannelAdapter
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _answers.Writer.TryComplete();
+    public override void Dispose() => _answers.Writer.TryComplete();
 }
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using MQTTnet.Adapter;
-using MQTTnet.Formatter;
 using MQTTnet.Packets;
 
 namespace TypedMqtt.Tests.Delivery;
@@ -41,42 +37,20 @@ public sealed class FlushTests
     }
 
     /// <summary>Writes nowhere and reads nothing until disposed; reports the packet identifier of the first PUBLISH.</summary>
-    private sealed class HeldAdapter : IMqttChannelAdapter
+    private sealed class HeldAdapter : Shared.QuietChannelAdapter
     {
         private readonly CancellationTokenSource _closed = new();
 
         public TaskCompletionSource<ushort> Published { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public long BytesReceived => 0;
-
-        public long BytesSent => 0;
-
-        public X509Certificate2 ClientCertificate => null!;
-
-        public EndPoint RemoteEndPoint => null!;
-
-        public EndPoint LocalEndPoint => null!;
-
-        public bool IsSecureConnection => false;
-
-        public MqttPacketFormatterAdapter PacketFormatterAdapter { get; } = new(MqttProtocolVersion.V500, new MqttBufferWriter(4096, 65536));
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        public override async Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
         {
             using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
             await Task.Delay(Timeout.Infinite, both.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             return null!;
         }
 
-        public void ResetStatistics()
-        {
-        }
-
-        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+        public override Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
         {
             if (packet is MqttPublishPacket publish)
             {
@@ -86,7 +60,7 @@ public sealed class FlushTests
             return Task.CompletedTask;
         }
 
-        public void Dispose()
+        public override void Dispose()
         {
             _closed.Cancel();
             _closed.Dispose();
