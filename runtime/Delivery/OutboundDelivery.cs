@@ -26,10 +26,10 @@ internal sealed class OutboundDelivery
     private readonly OutboundQueue _queue;
     private readonly OutboxLedger _outbox;
 
-    // Publishes that left the session (acknowledged, refused, or resumed as done) whose callers are not told yet: their
-    // completion waits for a worker or for the reader. Counted up before a flow leaves the session and down once its task
-    // completed, so FlushAsync, which reads the session first, never sees a publish in neither place.
-    private readonly StrongBox<int> _untold = new();
+    // Publishes accepted from a caller whose task has not completed (queued, being written, in flight, or acknowledged
+    // and about to be told: the reader completes an acknowledged publish once its next read is pending), less the
+    // withdrawn ones. FlushAsync waits for it, so that every task accepted before the flush has completed when it returns.
+    private readonly StrongBox<int> _unfinished = new();
     private int _draining;
 
     public OutboundDelivery(DeliverySettings settings, SessionState session, LinkHolder links, ILogger logger)
@@ -86,6 +86,7 @@ internal sealed class OutboundDelivery
             }
 
             var publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
+            publish.CountIn(_unfinished);
             if (qos != MqttQos.AtMostOnce)
             {
                 publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain, publish.Properties);
@@ -179,11 +180,9 @@ internal sealed class OutboundDelivery
         switch (packet)
         {
             case MqttPubAckPacket ack:
-                Interlocked.Increment(ref _untold.Value);
                 return Settle(_session.Finish(id, MqttQos.AtLeastOnce), (int)ack.ReasonCode, ack.ReasonString);
             case MqttPubRecPacket received when (int)received.ReasonCode >= 0x80:
                 // A refusal ends a QoS 2 flow at PUBREC: no PUBREL follows.
-                Interlocked.Increment(ref _untold.Value);
                 var refused = _session.Finish(id, MqttQos.ExactlyOnce, refused: true);
                 return Settle(refused, (int)received.ReasonCode, received.ReasonString);
             case MqttPubRecPacket:
@@ -193,7 +192,6 @@ internal sealed class OutboundDelivery
             case MqttPubCompPacket complete:
                 // 0x92 (identifier not found) answers a PUBREL the broker had already completed: the message was delivered.
                 var code = complete.ReasonCode == MqttPubCompReasonCode.PacketIdentifierNotFound ? 0 : (int)complete.ReasonCode;
-                Interlocked.Increment(ref _untold.Value);
                 return Settle(_session.Finish(id, MqttQos.ExactlyOnce), code, complete.ReasonString);
             default:
                 return null;
@@ -217,19 +215,14 @@ internal sealed class OutboundDelivery
         }
     }
 
-    /// <summary>
-    /// Ends a flow: fails a refused publish, and returns one that succeeded (not completed yet). The caller counted
-    /// <see cref="_untold"/> up for it before taking it from the session; its completion counts down.
-    /// </summary>
+    /// <summary>Ends a flow: fails a refused publish, and returns one that succeeded (not completed yet).</summary>
     private PendingPublish? Settle(PendingPublish? publish, int reasonCode, string? reasonString)
     {
         if (publish is null)
         {
-            Interlocked.Decrement(ref _untold.Value);
             return null;
         }
 
-        publish.CountDownWhenTold(_untold);
         publish.ReleaseSlot();
         _outbox.Acknowledge(publish.OutboxId);
         if (reasonCode >= 0x80)
@@ -253,12 +246,9 @@ internal sealed class OutboundDelivery
     {
         if (!sessionPresent)
         {
-            // Until every flow is settled or back in the queue, a flush must not see the session empty as done.
-            Interlocked.Increment(ref _untold.Value);
             var (finished, restart) = _session.StartNew();
             foreach (var flow in finished)
             {
-                Interlocked.Increment(ref _untold.Value);
                 Settle(flow, 0, null)?.Complete();
             }
 
@@ -268,8 +258,6 @@ internal sealed class OutboundDelivery
                 flow.Untake();
                 _queue.Requeue(flow);
             }
-
-            Interlocked.Decrement(ref _untold.Value);
         }
         else
         {
@@ -319,13 +307,12 @@ internal sealed class OutboundDelivery
     private bool Unwritten => _queue.Count > 0 || Volatile.Read(ref _draining) != 0;
 
     /// <summary>
-    /// Waits until nothing is queued, every QoS 1/2 publish is acknowledged and every caller was told (checked every
-    /// 5 ms): once it returns, every publish accepted before it has a completed task. The session is read before
-    /// <see cref="_untold"/>, which counts a flow before it leaves the session.
+    /// Waits until nothing is queued, every QoS 1/2 publish is acknowledged and every caller's task has completed
+    /// (checked every 5 ms). The queue and the session also hold what a previous process left in the outbox, which has no caller.
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        while (Unwritten || _session.OutboundCount > 0 || Volatile.Read(ref _untold.Value) > 0)
+        while (Volatile.Read(ref _unfinished.Value) > 0 || Unwritten || _session.OutboundCount > 0)
         {
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }

@@ -34,10 +34,9 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     private readonly TaskCompletionSource _completion = new();
     private bool _ownsPayload = ownsPayload;
     private int _claim;
-    private static readonly StrongBox<int> Told = new();
     private int _settled;
     private Exception? _failure;
-    private StrongBox<int>? _untold;
+    private StrongBox<int>? _unfinished;
 
     /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
@@ -126,7 +125,16 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     public void Untake() => Interlocked.CompareExchange(ref _claim, Waiting, Taken);
 
     /// <summary>Withdraws a publish nobody has taken for sending yet; false once it is being (or was) written.</summary>
-    public bool TryWithdraw() => Interlocked.CompareExchange(ref _claim, Withdrawn, Waiting) == Waiting;
+    public bool TryWithdraw()
+    {
+        if (Interlocked.CompareExchange(ref _claim, Withdrawn, Waiting) != Waiting)
+        {
+            return false;
+        }
+
+        CountOut();
+        return true;
+    }
 
     /// <summary>Copies the payload so it outlives the caller's buffer (needed before it waits in a queue).</summary>
     public void OwnPayload()
@@ -139,16 +147,13 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     }
 
     /// <summary>
-    /// Makes this publish count <paramref name="untold"/> down once its caller has been told (its task completed); the
-    /// caller counted it up before the flow left the session, so that a flush never sees it in neither place. Counts
-    /// down at once when the caller was already told.
+    /// Counts this publish in <paramref name="unfinished"/> until its caller is told (its task completed) or it is
+    /// withdrawn. Called once, before anyone else sees the publish.
     /// </summary>
-    public void CountDownWhenTold(StrongBox<int> untold)
+    public void CountIn(StrongBox<int> unfinished)
     {
-        if (Interlocked.CompareExchange(ref _untold, untold, null) is not null)
-        {
-            Interlocked.Decrement(ref untold.Value);
-        }
+        Interlocked.Increment(ref unfinished.Value);
+        _unfinished = unfinished;
     }
 
     /// <summary>Succeeds (the first settlement wins), on a thread-pool worker.</summary>
@@ -176,7 +181,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
             _completion.TrySetResult();
-            Tell();
+            CountOut();
         }
     }
 
@@ -191,15 +196,15 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
             _completion.TrySetResult();
         }
 
-        Tell();
+        CountOut();
     }
 
-    /// <summary>The caller was told: counts down the flush's count of untold publishes, if it is on it.</summary>
-    private void Tell()
+    /// <summary>Its caller was told, or it was withdrawn: leaves the count it is in (once).</summary>
+    private void CountOut()
     {
-        if (Interlocked.Exchange(ref _untold, Told) is { } untold && untold != Told)
+        if (Interlocked.Exchange(ref _unfinished, null) is { } unfinished)
         {
-            Interlocked.Decrement(ref untold.Value);
+            Interlocked.Decrement(ref unfinished.Value);
         }
     }
 }

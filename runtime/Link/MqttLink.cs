@@ -279,13 +279,7 @@ internal sealed class MqttLink
         {
             while (true)
             {
-                if (read is not null && !Handle(read, out left))
-                {
-                    left.HandOff(_delivery);
-                    return;
-                }
-
-                if (token.IsCancellationRequested)
+                if ((read is not null && !Handle(read, out left)) || token.IsCancellationRequested)
                 {
                     left.HandOff(_delivery);
                     return;

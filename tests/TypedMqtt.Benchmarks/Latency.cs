@@ -201,25 +201,11 @@ internal static class LatencySuite
         {
             if (scenario.Rate > 0)
             {
-                // Paced on a thread of its own that sleeps 1 ms a step (nanosleep, as the C anchor does): Task.Delay(1)
+                // Paced on a thread of its own (LongRunning) that sleeps 1 ms a step (nanosleep, as the C anchor does): Task.Delay(1)
                 // waits for the runtime's timer, 4.4 ms at the median on this machine, which sent 4 times larger bursts
                 // than the C client's and counted the queueing behind them as the client's latency.
-                var sent = new TaskCompletionSource<List<Task>>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var pacer = new Thread(() =>
-                {
-                    try
-                    {
-                        sent.SetResult(SendPaced(scenario.Rate, publish));
-                    }
-#pragma warning disable CA1031 // Handed to the awaiting run.
-                    catch (Exception e)
-#pragma warning restore CA1031
-                    {
-                        sent.SetException(e);
-                    }
-                }) { IsBackground = true, Name = "latency pacer" };
-                pacer.Start();
-                await Task.WhenAll(await sent.Task.ConfigureAwait(false)).ConfigureAwait(false);
+                var pending = await Task.Factory.StartNew(() => SendPaced(scenario.Rate, publish), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                await Task.WhenAll(pending).ConfigureAwait(false);
             }
             else
             {

@@ -36,6 +36,25 @@ public sealed class FlushTests
         Assert.True(publish.IsCompletedSuccessfully);
     }
 
+    [Fact]
+    public async Task A_publish_withdrawn_before_it_was_written_does_not_hold_up_a_flush()
+    {
+        var options = new MqttConnectionOptionsBuilder().WithAddress("mqtt://127.0.0.1:1883").WithClientId("flush-withdrawn").WithKeepAlive(TimeSpan.Zero).Build();
+        var connection = new MqttConnection(options);
+        using var cancel = new CancellationTokenSource();
+
+        // No link: the publish waits in the offline queue until its caller gives up on it.
+        var publish = connection.PublishAsync("flush/x", "1"u8.ToArray(), MqttQos.AtLeastOnce, cancellationToken: cancel.Token);
+        var flush = connection.FlushAsync();
+        await Task.Delay(50);
+        Assert.False(flush.IsCompleted, "the flush returned while a publish was queued");
+
+        await cancel.CancelAsync();
+        var withdrawn = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publish);
+        Assert.Contains("withdrawn", withdrawn.Message, StringComparison.Ordinal);
+        await flush.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>Writes nowhere and reads nothing until disposed; reports the packet identifier of the first PUBLISH.</summary>
     private sealed class HeldAdapter : Shared.QuietChannelAdapter
     {
