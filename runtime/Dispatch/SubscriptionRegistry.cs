@@ -1,18 +1,40 @@
+using System.Runtime.InteropServices;
+
 namespace TypedMqtt.Dispatch;
 
 /// <summary>
 /// Every live subscription of a connection: one broker subscription per filter, any number of local sinks on it.
 /// Each broker subscription has its own MQTT 5 subscription identifier: a message that carries identifiers goes to the
 /// sinks of exactly those subscriptions (a broker that sends one copy per matching subscription, as Mosquitto does, then
-/// reaches each handler once); one without goes through a <see cref="TopicTrie{T}"/>, never a scan of every filter.
+/// reaches each handler once); one without goes through a <see cref="TopicTrie{T}"/>, never a scan of every filter,
+/// and the sinks found for a topic are remembered until the subscriptions change, so a topic that comes again (a
+/// device's telemetry, a command channel) costs one lookup however many filters there are.
 /// </summary>
 internal sealed class SubscriptionRegistry
 {
+    /// <summary>
+    /// How many topics' sinks are remembered. Past it the memory starts over: a stream of ever-new topics then walks the
+    /// trie as it would without the cache, and keeps at most this many topics alive.
+    /// </summary>
+    internal const int RememberedTopics = 4_096;
+
     private readonly object _gate = new();
     private readonly Dictionary<string, FilterEntry> _byFilter = new(StringComparer.Ordinal);
     private readonly TopicTrie<FilterEntry> _trie = new();
     private readonly Dictionary<uint, FilterEntry> _byIdentifier = [];
     private uint _lastIdentifier;
+
+    /// <summary>How many messages walk the trie without remembering, after the memory filled up with topics seen once.</summary>
+    private const int WalkOnlyAfterAFill = 64 * RememberedTopics;
+
+    /// <summary>The sinks each recently seen topic went to; emptied whenever a sink is added or removed.</summary>
+    private Dictionary<string, MessageSink[]>? _sinksByTopic;
+
+    /// <summary>Lookups that found their topic remembered since the memory was last emptied.</summary>
+    private int _repeats;
+
+    /// <summary>Messages left to route without remembering (see <see cref="WalkOnlyAfterAFill"/>).</summary>
+    private int _walkOnly;
 
     public int FilterCount
     {
@@ -21,6 +43,18 @@ internal sealed class SubscriptionRegistry
             lock (_gate)
             {
                 return _byFilter.Count;
+            }
+        }
+    }
+
+    /// <summary>How many topics' sinks are remembered now (at most <see cref="RememberedTopics"/>).</summary>
+    internal int RememberedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sinksByTopic?.Count ?? 0;
             }
         }
     }
@@ -39,6 +73,7 @@ internal sealed class SubscriptionRegistry
                 }
 
                 entry.Sinks = [.. entry.Sinks, sink];
+                Forget();
                 return entry;
             }
 
@@ -48,6 +83,7 @@ internal sealed class SubscriptionRegistry
             _byFilter.Add(filter, entry);
             _byIdentifier[entry.Identifier] = entry;
             _trie.Add(matchFilter, entry);
+            Forget();
             mustSubscribe = true;
             return entry;
         }
@@ -59,6 +95,7 @@ internal sealed class SubscriptionRegistry
         lock (_gate)
         {
             entry.Sinks = Array.FindAll(entry.Sinks, s => !ReferenceEquals(s, sink));
+            Forget();
             if (entry.Sinks.Length > 0 || !_byFilter.TryGetValue(entry.Filter, out var current) || !ReferenceEquals(current, entry))
             {
                 return false;
@@ -76,13 +113,61 @@ internal sealed class SubscriptionRegistry
     {
         lock (_gate)
         {
-            scratch.Clear();
-            _trie.Match(topic, scratch);
-            foreach (var entry in scratch)
+            if (_walkOnly > 0)
             {
-                results.AddRange(entry.Sinks);
+                _walkOnly--;
+                Walk(topic, scratch);
+                foreach (var entry in scratch)
+                {
+                    results.AddRange(entry.Sinks);
+                }
+
+                return;
+            }
+
+            var remembered = _sinksByTopic ??= new Dictionary<string, MessageSink[]>(StringComparer.Ordinal);
+            ref var sinks = ref CollectionsMarshal.GetValueRefOrAddDefault(remembered, topic, out var known);
+            if (known)
+            {
+                _repeats++;
+            }
+            else
+            {
+                Walk(topic, scratch);
+                sinks = scratch.Count switch
+                {
+                    0 => [],
+                    1 => scratch[0].Sinks, // the entry's own array: replaced, never changed, when its sinks change
+                    _ => [.. scratch.SelectMany(static entry => entry.Sinks)],
+                };
+            }
+
+            results.AddRange(sinks!);
+            if (remembered.Count > RememberedTopics)
+            {
+                // Full. When fewer lookups found a topic again than there were new ones, remembering costs more than it
+                // saves (a hash, an entry, memory): walk the trie alone for a while, then try again.
+                if (_repeats < RememberedTopics)
+                {
+                    _walkOnly = WalkOnlyAfterAFill;
+                }
+
+                Forget();
             }
         }
+    }
+
+    private void Walk(string topic, List<FilterEntry> scratch)
+    {
+        scratch.Clear();
+        _trie.Match(topic, scratch);
+    }
+
+    /// <summary>Empties the topic memory (under the lock): its sinks are out of date, or it is full.</summary>
+    private void Forget()
+    {
+        _sinksByTopic?.Clear();
+        _repeats = 0;
     }
 
     /// <summary>Collects the sinks of the subscriptions a message names by identifier (none for an identifier no longer subscribed).</summary>
