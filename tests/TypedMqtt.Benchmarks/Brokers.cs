@@ -56,10 +56,31 @@ internal sealed class BrokerProcess : IAsyncDisposable
     });
 
     /// <summary>
-    /// The broker process's CPU time so far (user + system, every thread), from /proc/&lt;pid&gt;/stat; 0 where there is
-    /// no /proc. Its resolution is one clock tick (10 ms): read it around runs of a second or more.
+    /// The broker process's time on a CPU so far (every thread) and the time its threads were ready to run but waited for
+    /// a CPU, in seconds, from /proc/&lt;pid&gt;/task/*/schedstat (nanoseconds); where that is missing, the CPU time from
+    /// /proc/&lt;pid&gt;/stat (clock ticks, 10 ms) and no waiting; zeros where there is no /proc.
     /// </summary>
-    public double CpuSeconds()
+    public BrokerTime Time()
+    {
+        try
+        {
+            long running = 0, waiting = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+            {
+                var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
+                running += long.Parse(fields[0], CultureInfo.InvariantCulture);
+                waiting += long.Parse(fields[1], CultureInfo.InvariantCulture);
+            }
+
+            return new BrokerTime(running / 1e9, waiting / 1e9);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new BrokerTime(CpuSecondsFromStat(), 0);
+        }
+    }
+
+    private double CpuSecondsFromStat()
     {
         try
         {
@@ -229,4 +250,10 @@ internal sealed class BrokerProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>A broker's time on a CPU and its time ready to run but waiting for one (both in seconds, summed over its threads).</summary>
+internal readonly record struct BrokerTime(double Running, double Waiting)
+{
+    public static BrokerTime operator -(BrokerTime after, BrokerTime before) => new(after.Running - before.Running, after.Waiting - before.Waiting);
 }

@@ -10,13 +10,21 @@ namespace TypedMqtt.Benchmarks;
 internal sealed record Scenario(string Name, MqttQos Qos, int Window, int Messages, bool WebSocket = false);
 
 /// <summary>What one run measured.</summary>
-internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0, double BrokerCpuSeconds = 0)
+internal readonly record struct RunResult(int Sent, int Received, double Seconds, long AllocatedBytes, double CpuSeconds = 0, double BrokerCpuSeconds = 0, double BrokerWaitSeconds = 0)
 {
+    public RunResult(int sent, int received, double seconds, long allocatedBytes, double cpuSeconds, BrokerTime broker)
+        : this(sent, received, seconds, allocatedBytes, cpuSeconds, broker.Running, broker.Waiting)
+    {
+    }
+
     /// <summary>The broker's CPU time per message over the run.</summary>
     public double BrokerCpuMicrosecondsPerMessage => BrokerCpuSeconds * 1e6 / Sent;
 
     /// <summary>The share of the run's wall time the broker's CPU was busy (Mosquitto is single-threaded: 1.0 is its limit).</summary>
     public double BrokerBusy => BrokerCpuSeconds / Seconds;
+
+    /// <summary>The share of the run's wall time the broker was ready to run but waited for a CPU (taken by other threads).</summary>
+    public double BrokerWaiting => BrokerWaitSeconds / Seconds;
 
     public double MessagesPerSecond => Received / Seconds;
 
@@ -168,7 +176,7 @@ internal static class EndToEnd
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var brokerBefore = broker.CpuSeconds();
+        var brokerBefore = broker.Time();
         var started = Stopwatch.GetTimestamp();
         counter.Start(started);
 
@@ -199,8 +207,8 @@ internal static class EndToEnd
         var ended = await counter.WaitAsync(Stall).ConfigureAwait(false);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        var brokerCpu = broker.CpuSeconds() - brokerBefore;
-        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated, cpu, brokerCpu);
+        var brokerTime = broker.Time() - brokerBefore;
+        return new RunResult(scenario.Messages, counter.Received, Stopwatch.GetElapsedTime(started, ended).TotalSeconds, allocated, cpu, brokerTime);
     }
 
     /// <summary>The subscriber's handlers: they count, and note when the last expected message arrived.</summary>

@@ -56,15 +56,15 @@ internal static class CAnchor
     public static async Task<RunResult> RunAsync(string binary, BrokerProcess broker, Scenario scenario)
     {
         using var process = await StartAsync(binary, broker, scenario.Qos, scenario.Window, scenario.Messages, null).ConfigureAwait(false);
-        var brokerBefore = broker.CpuSeconds();
+        var brokerBefore = broker.Time();
         var parts = await GoAsync(process).ConfigureAwait(false);
-        var brokerCpu = broker.CpuSeconds() - brokerBefore;
+        var brokerTime = broker.Time() - brokerBefore;
         if (parts is not ["result", var sent, var received, var seconds, var cpu])
         {
             throw new InvalidOperationException($"the C anchor printed '{string.Join(' ', parts)}'");
         }
 
-        return new RunResult(Int(sent), Int(received), Double(seconds), 0, Double(cpu), brokerCpu);
+        return new RunResult(Int(sent), Int(received), Double(seconds), 0, Double(cpu), brokerTime);
     }
 
     /// <summary>One latency run of the anchor (see <see cref="LatencySuite"/>): the same schedule, measured in C.</summary>
