@@ -12,8 +12,11 @@ internal sealed record LatencyScenario(MqttQos Qos, int Rate, int Messages)
     public string Name => $"QoS {(int)Qos}, {(Rate == 0 ? "one at a time" : $"{Rate:N0} msg/s")}";
 }
 
-/// <summary>Latency percentiles of one run, in microseconds, from the publish call to the subscriber's handler.</summary>
-internal readonly record struct LatencyResult(int Sent, int Received, double P50, double P99, double P999);
+/// <summary>
+/// Latency percentiles of one run, in microseconds, from the publish call to the subscriber's handler, and how long the
+/// garbage collector paused this process during the run (milliseconds; 0 for the C anchor, which has none).
+/// </summary>
+internal readonly record struct LatencyResult(int Sent, int Received, double P50, double P99, double P999, double GcPauseMs = 0);
 
 /// <summary>
 /// Latency through Mosquitto: typed, raw MQTTnet and the C anchor, interleaved. Each run sends N messages at a fixed
@@ -41,7 +44,7 @@ internal static class LatencySuite
     {
         var table = report.Table(
             $"Latency through Mosquitto (set_tcp_nodelay true), publish call to handler entry (us; median over {runs} interleaved runs of each percentile; every sample counted)",
-            "scenario", "N", "typed p50", "raw p50", "C p50", "typed p99", "raw p99", "C p99", "typed p99.9", "raw p99.9", "C p99.9", "typed p99 / raw, / C", "lost typed/raw/C");
+            "scenario", "N", "typed p50", "raw p50", "C p50", "typed p99", "raw p99", "C p99", "typed p99.9", "raw p99.9", "C p99.9", "typed p99 / raw, / C", "GC pause ms per run typed/raw", "lost typed/raw/C");
         var c = CAnchor.Binary.Binary;
         if (c is null)
         {
@@ -64,13 +67,13 @@ internal static class LatencySuite
                 {
                     var result = await RunAsync(variant, broker, scenario).ConfigureAwait(false);
                     results[variant].Add(result);
-                    Console.WriteLine($"[latency] {scenario.Name,-26} {variant,-6} run {round + 1}: p50 {result.P50,8:N1} us  p99 {result.P99,8:N1} us  p99.9 {result.P999,9:N1} us{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
+                    Console.WriteLine($"[latency] {scenario.Name,-26} {variant,-6} run {round + 1}: p50 {result.P50,8:N1} us  p99 {result.P99,8:N1} us  p99.9 {result.P999,9:N1} us  GC {result.GcPauseMs,5:N1} ms{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
                 }
             }
 
-            (double P50, double P99, double P999, long Lost) Of(Variant v) => results.TryGetValue(v, out var list)
-                ? (Median(list.Select(r => r.P50)), Median(list.Select(r => r.P99)), Median(list.Select(r => r.P999)), list.Sum(r => (long)(r.Sent - r.Received)))
-                : (double.NaN, double.NaN, double.NaN, 0);
+            (double P50, double P99, double P999, double GcPause, long Lost) Of(Variant v) => results.TryGetValue(v, out var list)
+                ? (Median(list.Select(r => r.P50)), Median(list.Select(r => r.P99)), Median(list.Select(r => r.P999)), Median(list.Select(r => r.GcPauseMs)), list.Sum(r => (long)(r.Sent - r.Received)))
+                : (double.NaN, double.NaN, double.NaN, double.NaN, 0);
             var typed = Of(Variant.Typed);
             var raw = Of(Variant.Raw);
             var anchor = Of(Variant.C);
@@ -81,6 +84,7 @@ internal static class LatencySuite
                 F(typed.P99, "0"), F(raw.P99, "0"), F(anchor.P99, "0"),
                 F(typed.P999, "0"), F(raw.P999, "0"), F(anchor.P999, "0"),
                 $"{F(typed.P99 / raw.P99, "0.00")}, {F(typed.P99 / anchor.P99, "0.00")}",
+                $"{F(typed.GcPause, "0.0")} / {F(raw.GcPause, "0.0")}",
                 $"{F(typed.Lost)} / {F(raw.Lost)} / {F(anchor.Lost)}",
             ]);
             if (scenario.Rate > 0)
@@ -94,7 +98,7 @@ internal static class LatencySuite
         }
 
         report.Note("Latency: paced runs send what is due every millisecond (1,000 msg/s: one message a step; 10,000 msg/s: ten), without waiting for acknowledgements; " +
-            "'one at a time' sends the next message when the last one reached the handler (a full round trip each). The C anchor measures the same way in C (Anchor/mosquitto_anchor.c).");
+            "'one at a time' sends the next message when the last one reached the handler (a full round trip each). GC pause = GC.GetTotalPauseDuration over the run (both .NET clients share the process; every thread stops for it). The C anchor measures the same way in C (Anchor/mosquitto_anchor.c).");
     }
 
     /// <summary>Runs one variant's paced scenarios <paramref name="times"/> times each and prints each run (a diagnostic).</summary>
@@ -103,10 +107,11 @@ internal static class LatencySuite
         await using var broker = await BrokerProcess.StartMosquittoAsync(noDelay: true).ConfigureAwait(false);
         foreach (var scenario in Scenarios(quick: false).Where(s => s.Rate > 0))
         {
+            await RunAsync(variant, broker, scenario with { Messages = Math.Min(scenario.Messages, 500) }).ConfigureAwait(false); // warm-up, as in the suite
             for (var i = 0; i < times; i++)
             {
                 var result = await RunAsync(variant, broker, scenario).ConfigureAwait(false);
-                Console.WriteLine($"[latency-run] {scenario.Name,-26} {variant,-6} p50 {result.P50,8:N1} us  p99 {result.P99,8:N1} us  p99.9 {result.P999,9:N1} us");
+                Console.WriteLine($"[latency-run] {scenario.Name,-26} {variant,-6} p50 {result.P50,8:N1} us  p99 {result.P99,8:N1} us  p99.9 {result.P999,9:N1} us  GC {result.GcPauseMs,5:N1} ms");
             }
         }
     }
@@ -199,6 +204,7 @@ internal static class LatencySuite
 
         public async Task<LatencyResult> RunAsync(LatencyScenario scenario, Func<Task> publish)
         {
+            var pausedBefore = GC.GetTotalPauseDuration();
             if (scenario.Rate > 0)
             {
                 // Paced on a thread of its own (LongRunning) that sleeps 1 ms a step (nanosleep, as the C anchor does): Task.Delay(1)
@@ -220,7 +226,8 @@ internal static class LatencySuite
             await Task.WhenAny(_all.Task, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
             var received = Math.Min(Volatile.Read(ref _received), messages);
             var samples = _latencies.Take(received).ToArray();
-            return new LatencyResult(messages, received, Percentile(samples, 0.50), Percentile(samples, 0.99), Percentile(samples, 0.999));
+            var paused = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds;
+            return new LatencyResult(messages, received, Percentile(samples, 0.50), Percentile(samples, 0.99), Percentile(samples, 0.999), paused);
         }
 
         /// <summary>Sends whatever is due by now, then sleeps 1 ms, until every message went out; returns the publishes' tasks.</summary>
