@@ -13,8 +13,9 @@ namespace TypedMqtt.Dispatch;
 internal sealed class SubscriptionRegistry
 {
     /// <summary>
-    /// How many topics' sinks are remembered. Past it the memory starts over: a stream of ever-new topics then walks the
-    /// trie as it would without the cache, and keeps at most this many topics alive.
+    /// How many topics' sinks are remembered. Past it the memory starts over, and if it found fewer repeats than new
+    /// topics it rests for <see cref="WalkOnlyAfterAFill"/> messages: a stream of ever-new topics then walks the trie as
+    /// it would without the memory, and at most this many topics are kept alive.
     /// </summary>
     internal const int RememberedTopics = 4_096;
 
@@ -30,7 +31,7 @@ internal sealed class SubscriptionRegistry
     /// <summary>The sinks each recently seen topic went to; emptied whenever a sink is added or removed.</summary>
     private Dictionary<string, MessageSink[]>? _sinksByTopic;
 
-    /// <summary>Lookups that found their topic remembered since the memory was last emptied.</summary>
+    /// <summary>Lookups that found their topic remembered since the memory was last emptied (up to <see cref="RememberedTopics"/>).</summary>
     private int _repeats;
 
     /// <summary>Messages left to route without remembering (see <see cref="WalkOnlyAfterAFill"/>).</summary>
@@ -129,7 +130,8 @@ internal sealed class SubscriptionRegistry
             ref var sinks = ref CollectionsMarshal.GetValueRefOrAddDefault(remembered, topic, out var known);
             if (known)
             {
-                _repeats++;
+                // Only compared with RememberedTopics: counting further would overflow on a connection that never fills up.
+                _repeats = Math.Min(_repeats + 1, RememberedTopics);
             }
             else
             {
