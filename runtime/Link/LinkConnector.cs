@@ -85,7 +85,7 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
         await adapter.SendPacketAsync(connect, cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var packet = await adapter.ReceivePacketAsync(cancellationToken).ConfigureAwait(false);
+            var packet = await Wire.ValidatingAdapter.ReceiveAsync(adapter, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             switch (packet)
             {

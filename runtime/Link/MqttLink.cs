@@ -80,7 +80,7 @@ internal sealed class MqttLink
     private readonly ConcurrentDictionary<ushort, TaskCompletionSource<MqttPacket>> _requests = new(concurrencyLevel: 1, capacity: 4);
     private readonly DeliveryTurn _delivery;
     private readonly Action _readCompleted;
-    private Task<MqttPacket>? _pendingRead;
+    private ValueTask<MqttPacket?> _pendingRead;
     private readonly string?[] _aliases;
     private readonly int _receiveMaximum;
     private TaskCompletionSource? _pingAnswer;
@@ -125,7 +125,7 @@ internal sealed class MqttLink
     public void Start()
     {
         // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
-        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(null), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(default, completed: false), this, preferLocal: false);
         _ = WatchdogAsync();
     }
 
@@ -271,7 +271,7 @@ internal sealed class MqttLink
     /// acknowledgement of another publish) cannot stall the link. When the next packet is already buffered, the work
     /// goes to a thread-pool worker instead and this thread reads on.
     /// </summary>
-    private void ReadOn(Task<MqttPacket>? read)
+    private void ReadOn(ValueTask<MqttPacket?> read, bool completed)
     {
         var token = Stop.Token;
         LeftToReader left = default;
@@ -279,13 +279,14 @@ internal sealed class MqttLink
         {
             while (true)
             {
-                if ((read is not null && !Handle(read, out left)) || token.IsCancellationRequested)
+                if ((completed && !Handle(read, out left)) || token.IsCancellationRequested)
                 {
                     left.HandOff(_delivery);
                     return;
                 }
 
-                read = _adapter.ReceivePacketAsync(token);
+                read = Wire.ValidatingAdapter.ReceiveAsync(_adapter, token);
+                completed = true;
                 if (!read.IsCompleted)
                 {
                     _pendingRead = read;
@@ -323,13 +324,13 @@ internal sealed class MqttLink
     /// <summary>The pending read completed: this thread handles its packet and reads on.</summary>
     private void OnReadCompleted()
     {
-        var read = _pendingRead!;
-        _pendingRead = null;
-        ReadOn(read);
+        var read = _pendingRead;
+        _pendingRead = default;
+        ReadOn(read, completed: true);
     }
 
     /// <summary>Handles one completed read; false when reading ends. A read that failed throws here.</summary>
-    private bool Handle(Task<MqttPacket> read, out LeftToReader left)
+    private bool Handle(ValueTask<MqttPacket?> read, out LeftToReader left)
     {
         left = default;
         var packet = read.GetAwaiter().GetResult();

@@ -6,7 +6,7 @@ using MQTTnet.Formatter;
 
 namespace TypedMqtt.Wire;
 
-/// <summary>Builds MQTTnet's channel adapter (its codec) around a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
+/// <summary>Builds a link's <see cref="ValidatingAdapter"/>: MQTTnet's codec over a <see cref="ValidatingChannel"/> (one validator per connection).</summary>
 internal static class ValidatingAdapterFactory
 {
     private const int InitialWriterBuffer = 256;
@@ -22,9 +22,10 @@ internal static class ValidatingAdapterFactory
         // The writer holds a packet's header and properties only (MQTTnet hands the payload over as its own segment), and
         // doubles when one needs more: an idle connection keeps 256 bytes instead of MQTTnet's default 4 KB.
         var formatter = new MqttPacketFormatterAdapter(clientOptions.ProtocolVersion, new MqttBufferWriter(Math.Min(InitialWriterBuffer, clientOptions.WriterBufferSize), clientOptions.WriterBufferSizeMax));
-        return new MqttChannelAdapter(channel, formatter, MqttNetNullLogger.Instance)
+        var writer = new MqttChannelAdapter(channel, formatter, MqttNetNullLogger.Instance)
         {
             AllowPacketFragmentation = clientOptions.AllowPacketFragmentation,
         };
+        return new ValidatingAdapter(writer, channel);
     }
 }

@@ -1,7 +1,11 @@
 using System.Buffers;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using MQTTnet.Adapter;
 using MQTTnet.Channel;
+using MQTTnet.Exceptions;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
 
 namespace TypedMqtt.Wire;
 
@@ -41,9 +45,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         await inner.DisconnectAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // Read-ahead: the socket is read in large chunks, each checked whole by the validator before any of it is handed to
-    // MQTTnet, whose small reads (fixed header, remaining length, body) are then served from the chunk. One socket read
-    // per burst of packets instead of two or three per packet; results served from the chunk reuse cached tasks.
+    // Read-ahead: the socket is read in large chunks, each checked whole by the validator before any of it is decoded,
+    // and packets are decoded from the chunk (ReceivePacketAsync). One socket read per burst of packets.
     // The chunk starts small (an idle connection waits on 512 bytes) and grows to 16 KB, borrowed from the shared pool, while
     // reads fill it (a burst); it goes back to the small one once a read uses less than an eighth of the large one.
     // A pending read keeps its buffer, so arriving bytes leave the kernel at once.
@@ -56,53 +59,151 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private byte[] Chunk => _large ?? _small;
     private readonly TcpChannel? _tcp = inner as TcpChannel;
     private readonly IValueTaskChannel? _reader = inner as IValueTaskChannel;
-    // Completed read results, shared by every connection (a completed task never changes): 0 to 1 KB, filled on first use.
-    private static readonly Task<int>?[] CompletedReads = new Task<int>?[1025];
     private int _chunkStart;
     private int _chunkEnd;
     private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _violation;
 
-    public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    // A packet's fixed header while it is split between two reads: the type and flags byte and up to four bytes of length.
+    private readonly byte[] _header = new byte[5];
+
+    /// <summary>
+    /// Reads the next packet and decodes it with <paramref name="formatter"/>; null at the end of the stream. A packet that
+    /// lies whole in the chunk is decoded where it lies (MQTTnet's decoder copies what it keeps: the payload, strings,
+    /// binary properties), so it costs no buffer and, since most do, no task: only a packet that continues in the next
+    /// socket read goes through <see cref="ReceiveSpanningAsync"/>, whose state machine is pooled. MQTTnet's adapter read
+    /// each packet in three steps, each an asynchronous method, and copied its body into an array of its own.
+    /// </summary>
+    public ValueTask<MqttPacket?> ReceivePacketAsync(MqttPacketFormatterAdapter formatter, CancellationToken cancellationToken)
     {
-        if (_chunkEnd > _chunkStart)
+        var buffered = Chunk.AsSpan(_chunkStart, _chunkEnd - _chunkStart);
+        if (!TryReadHeader(buffered, out var headerLength, out var bodyLength) || headerLength + bodyLength > buffered.Length)
         {
-            return ServedTask(Serve(buffer, offset, count));
+            return ReceiveSpanningAsync(formatter, cancellationToken);
         }
 
+        var bodyStart = _chunkStart + headerLength;
+        _chunkStart = bodyStart + bodyLength;
+        return new ValueTask<MqttPacket?>(Decode(formatter, buffered[0], new ArraySegment<byte>(Chunk, bodyStart, bodyLength), headerLength + bodyLength));
+    }
+
+    /// <summary>A packet that ends in a later read (or nothing buffered yet): the header gathered in <see cref="_header"/>, the body in place or in a pooled array.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<MqttPacket?> ReceiveSpanningAsync(MqttPacketFormatterAdapter formatter, CancellationToken cancellationToken)
+    {
+        int headerLength = 0, bodyLength;
+        var inBody = false;
+        byte[]? assembled = null;
+        try
+        {
+            while (!TryReadHeader(_header.AsSpan(0, headerLength), out _, out bodyLength))
+            {
+                if (_chunkEnd == _chunkStart && !await FillAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                // The validator refuses a fifth length byte, so the header never outgrows its five bytes.
+                _header[headerLength++] = Chunk[_chunkStart++];
+            }
+
+            inBody = true;
+            if (bodyLength <= _chunkEnd - _chunkStart)
+            {
+                var bodyStart = _chunkStart;
+                _chunkStart += bodyLength;
+                return Decode(formatter, _header[0], new ArraySegment<byte>(Chunk, bodyStart, bodyLength), headerLength + bodyLength);
+            }
+
+            assembled = ArrayPool<byte>.Shared.Rent(bodyLength);
+            var filled = 0;
+            while (filled < bodyLength)
+            {
+                if (_chunkEnd == _chunkStart && !await FillAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                filled += Serve(assembled, filled, bodyLength - filled);
+            }
+
+            return Decode(formatter, _header[0], new ArraySegment<byte>(assembled, 0, bodyLength), headerLength + bodyLength);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is System.Net.Sockets.SocketException && !inBody))
+        {
+            return null; // as MQTTnet's adapter: cancelled, closed, or a socket error between packets, is the end of the stream
+        }
+        catch (Exception e) when (e is not (MqttCommunicationException or MqttProtocolViolationException))
+        {
+            throw Wrapped(e);
+        }
+        finally
+        {
+            if (assembled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(assembled);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The fixed header at the start of <paramref name="bytes"/>: its length (type byte and Remaining Length) and the
+    /// body's; false while the Remaining Length is incomplete. The bytes were validated (at most four length bytes).
+    /// </summary>
+    private static bool TryReadHeader(ReadOnlySpan<byte> bytes, out int headerLength, out int bodyLength)
+    {
+        bodyLength = 0;
+        for (int i = 1, shift = 0; i < bytes.Length && i <= 4; i++, shift += 7)
+        {
+            bodyLength |= (bytes[i] & 0x7F) << shift;
+            if ((bytes[i] & 0x80) == 0)
+            {
+                headerLength = i + 1;
+                return true;
+            }
+        }
+
+        headerLength = 0;
+        return false;
+    }
+
+    /// <summary>Decodes one packet (MQTTnet's formatter); a packet it cannot make sense of ends the link as MQTTnet's adapter ends it.</summary>
+    private static MqttPacket Decode(MqttPacketFormatterAdapter formatter, byte fixedHeader, ArraySegment<byte> body, int totalLength)
+    {
+        try
+        {
+            return formatter.Decode(new ReceivedMqttPacket(fixedHeader, body, totalLength))
+                ?? throw new MqttProtocolViolationException("Received malformed packet.");
+        }
+        catch (Exception e) when (e is not (MqttCommunicationException or MqttProtocolViolationException))
+        {
+            throw Wrapped(e);
+        }
+    }
+
+    /// <summary>A failure as MQTTnet's adapter reports it: a socket error, or anything else, inside an <see cref="MqttCommunicationException"/>.</summary>
+    private static MqttCommunicationException Wrapped(Exception e) =>
+        new(e is IOException { InnerException: System.Net.Sockets.SocketException socket } ? socket : e);
+
+    /// <summary>Reads the next chunk from the socket once everything before it was served; false at the end of the stream.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    {
         // The valid packets that came before a violation in the same chunk have been served: now the violation.
         _violation?.Throw();
-
         Resize();
-
-        // Our channels are read as a ValueTask (no task when the read waits); any other through MQTTnet's interface.
-        var reading = _reader?.ReadAsync(Chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(Chunk, 0, Chunk.Length, cancellationToken));
-        if (!reading.IsCompletedSuccessfully)
-        {
-            return ReadChunkAsync(reading, buffer, offset, count);
-        }
-
-        var read = reading.Result;
+        var read = await (_reader?.ReadAsync(Chunk, cancellationToken) ?? new ValueTask<int>(inner.ReadAsync(Chunk, 0, Chunk.Length, cancellationToken))).ConfigureAwait(false);
         if (read == 0)
         {
-            return ServedTask(0); // end of stream
+            return false;
         }
 
         Accept(read);
-        return ServedTask(Serve(buffer, offset, count));
+        return true;
     }
 
-    private async Task<int> ReadChunkAsync(ValueTask<int> reading, byte[] buffer, int offset, int count)
-    {
-        var read = await reading.ConfigureAwait(false);
-
-        if (read == 0)
-        {
-            return 0;
-        }
-
-        Accept(read);
-        return Serve(buffer, offset, count);
-    }
+    /// <summary>MQTTnet's byte reads (<see cref="IMqttChannel"/>); TypedMqtt reads whole packets with <see cref="ReceivePacketAsync"/>.</summary>
+    public async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        _chunkEnd > _chunkStart || await FillAsync(cancellationToken).ConfigureAwait(false) ? Serve(buffer, offset, count) : 0;
 
     /// <summary>Before a read, with nothing left to serve: a large chunk after a read that filled the small one, the small one after a read that used little of the large one.</summary>
     private void Resize()
@@ -143,10 +244,6 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         _chunkStart += take;
         return take;
     }
-
-    /// <summary>A completed task for <paramref name="count"/>; the same sizes recur (headers, equal messages), so they are cached.</summary>
-    private static Task<int> ServedTask(int count) =>
-        (uint)count < (uint)CompletedReads.Length ? CompletedReads[count] ??= Task.FromResult(count) : Task.FromResult(count);
 
     private readonly CoalescingWriter _writer = new(inner);
 
