@@ -11,11 +11,11 @@ if (args.Contains(BrokerProcess.HostEmbeddedArgument))
 var quick = args.Contains("--quick");
 var known = new[] { "e2e", "latency", "scale", "micro", "dispatch", "generator" };
 // Words that are not an option or an option's value name sections.
-var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run" or "--latency-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
+var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run" or "--latency-run" or "--storm-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [scale] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed] [--latency-run typed|raw|c]]");
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [scale] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed] [--latency-run typed|raw|c] [--storm-run N]]");
     return unknown.Count > 0 ? 2 : 0;
 }
 
@@ -59,6 +59,13 @@ if (ArgValue("--latency-run") is { } latencyVariant)
     // One variant of the paced latency runs over and over, for a scheduler trace taken from outside (perf sched record -a).
     var variant = Enum.Parse<Variant>(latencyVariant, ignoreCase: true);
     await LatencySuite.RepeatAsync(variant, quick ? 2 : 6);
+    return 0;
+}
+
+if (ArgValue("--storm-run") is { } stormSize)
+{
+    // The reconnect storm alone, three times, with the thread pool and the garbage collector sampled every 20 ms.
+    await ScaleSuite.StormRunAsync(int.Parse(stormSize, System.Globalization.CultureInfo.InvariantCulture), quick ? 1 : 3);
     return 0;
 }
 

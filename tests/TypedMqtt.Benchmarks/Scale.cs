@@ -146,6 +146,96 @@ internal static class ScaleSuite
         return new Footprint(failures, heap);
     }
 
+    /// <summary>
+    /// The reconnect storm alone, <paramref name="n"/> typed connections, <paramref name="repeat"/> times (diagnostic
+    /// <c>--storm-run N</c>): per 100 ms from the kill, the attempts started, the connects that completed, the attempts that
+    /// failed, the thread pool's threads and queued items, and the garbage collector's pause and collections.
+    /// </summary>
+    public static async Task StormRunAsync(int n, int repeat)
+    {
+        await WarmUpAsync().ConfigureAwait(false);
+        var broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true).ConfigureAwait(false);
+        var connections = new MqttConnection[n];
+        var events = new ConcurrentQueue<(long At, MqttConnectionState State)>();
+        await ForEachAsync(n, async i =>
+        {
+            var connection = MqttConnection.Create(MqttConnectionOptionsBuilder.FromAddress(broker.Address).WithClientId($"storm-{i}").Build());
+            connection.StateChanged += (_, e) => events.Enqueue((Stopwatch.GetTimestamp(), e.Current));
+            await OpenTypedAsync(connection, $"scale/{i}").ConfigureAwait(false);
+            connections[i] = connection;
+        }).ConfigureAwait(false);
+        try
+        {
+            for (var round = 0; round < repeat; round++)
+            {
+                var port = broker.Port;
+                events.Clear();
+                var samples = new ConcurrentQueue<(long At, int Threads, long Queued, TimeSpan Paused, int Gen0, int Gen1, int Gen2)>();
+                using var stop = new CancellationTokenSource();
+                var sampler = new Thread(() =>
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        samples.Enqueue((Stopwatch.GetTimestamp(), ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, GC.GetTotalPauseDuration(),
+                            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)));
+                        Thread.Sleep(20);
+                    }
+                }) { IsBackground = true };
+                // The last round also ranks what was allocated, by type (the listener costs time, so not in the others).
+                using var profile = round == repeat - 1 && repeat > 1 ? new AllocationProfile() : null;
+                profile?.Start();
+                var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+                var killedAt = Stopwatch.GetTimestamp();
+                sampler.Start();
+                await broker.DisposeAsync().ConfigureAwait(false);
+                var stoppedAt = Stopwatch.GetTimestamp();
+                broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true, port: port).ConfigureAwait(false);
+                var restartedAt = Stopwatch.GetTimestamp();
+                var deadline = Stopwatch.StartNew();
+                while (connections.Count(c => c.IsConnected) < n && deadline.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    await Task.Delay(100).ConfigureAwait(false);
+                }
+
+                await stop.CancelAsync().ConfigureAwait(false);
+                sampler.Join();
+                var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+                var attempts = events.Count(e => e.State == MqttConnectionState.Connecting);
+                Console.WriteLine($"[storm-run] round {round + 1}: {attempts} attempts, {allocated / 1024.0 / 1024:0.0} MB allocated ({allocated / (double)Math.Max(attempts, 1) / 1024:0.0} KB per attempt, links lost and attempts failed included), heap now {GC.GetTotalMemory(false) / 1024 / 1024} MB");
+                if (profile?.Stop() is { } ranked)
+                {
+                    foreach (var (type, bytes) in ranked.Take(30))
+                    {
+                        Console.WriteLine($"    {bytes / (double)Math.Max(attempts, 1),8:0} B/attempt  {type}");
+                    }
+                }
+
+                int Bucket(long at) => (int)Math.Floor(Stopwatch.GetElapsedTime(killedAt, at).TotalMilliseconds / 100);
+                var byBucket = events.GroupBy(e => Bucket(e.At)).ToDictionary(g => g.Key, g => g.ToList());
+                var sampled = samples.GroupBy(s => Bucket(s.At)).ToDictionary(g => g.Key, g => g.ToList());
+                Console.WriteLine($"[storm-run] round {round + 1}: broker stopped at {Stopwatch.GetElapsedTime(killedAt, stoppedAt).TotalMilliseconds:0} ms, listening again at {Stopwatch.GetElapsedTime(killedAt, restartedAt).TotalMilliseconds:0} ms; all back: {connections.Count(c => c.IsConnected) == n}");
+                Console.WriteLine("     ms  down attempts connected        | threads queued(max) | GC pause ms  gen0 gen1 gen2  (down: links lost and attempts failed)");
+                var last = Math.Max(byBucket.Keys.DefaultIfEmpty(0).Max(), sampled.Keys.DefaultIfEmpty(0).Max());
+                var previous = samples.First();
+                for (var b = 0; b <= last; b++)
+                {
+                    var e = byBucket.GetValueOrDefault(b) ?? [];
+                    var s = sampled.GetValueOrDefault(b);
+                    var tail = s is null ? previous : s[^1];
+                    Console.WriteLine($"  {b * 100,5} {e.Count(x => x.State == MqttConnectionState.Disconnected),5} {e.Count(x => x.State == MqttConnectionState.Connecting),8} {e.Count(x => x.State == MqttConnectionState.Connected),9}        | {tail.Threads,7} {(s is null ? 0 : s.Max(x => x.Queued)),6}      | {(tail.Paused - previous.Paused).TotalMilliseconds,8:0.0} {tail.Gen0 - previous.Gen0,5} {tail.Gen1 - previous.Gen1,4} {tail.Gen2 - previous.Gen2,4}");
+                    previous = tail;
+                }
+
+                await Task.Delay(2_000).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await ForEachAsync(n, async i => await connections[i].DisposeAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            await broker.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private static async Task FanOutAsync(BrokerProcess broker, MqttConnection[] subscribers, List<string[]> fanOut, Report report)
     {
         const int messages = 100;
