@@ -65,6 +65,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
     // A packet's fixed header while it is split between two reads: the type and flags byte and up to four bytes of length.
     private readonly byte[] _header = new byte[5];
+    private const int LargestPooledBody = 1024 * 1024;
 
     /// <summary>
     /// Reads the next packet and decodes it with <paramref name="formatter"/>; null at the end of the stream. A packet that
@@ -83,7 +84,14 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
         var bodyStart = _chunkStart + headerLength;
         _chunkStart = bodyStart + bodyLength;
-        return new ValueTask<MqttPacket?>(Decode(formatter, buffered[0], new ArraySegment<byte>(Chunk, bodyStart, bodyLength), headerLength + bodyLength));
+        try
+        {
+            return new ValueTask<MqttPacket?>(Decode(formatter, buffered[0], new ArraySegment<byte>(Chunk, bodyStart, bodyLength), headerLength + bodyLength));
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<MqttPacket?>(e); // a failure is the read's result, as in the asynchronous path
+        }
     }
 
     /// <summary>A packet that ends in a later read (or nothing buffered yet): the header gathered in <see cref="_header"/>, the body in place or in a pooled array.</summary>
@@ -91,7 +99,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private async ValueTask<MqttPacket?> ReceiveSpanningAsync(MqttPacketFormatterAdapter formatter, CancellationToken cancellationToken)
     {
         int headerLength = 0, bodyLength;
-        var inBody = false;
+        var pastTwoBytes = false;
         byte[]? assembled = null;
         try
         {
@@ -104,9 +112,15 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
                 // The validator refuses a fifth length byte, so the header never outgrows its five bytes.
                 _header[headerLength++] = Chunk[_chunkStart++];
+                pastTwoBytes = headerLength >= 2; // as MQTTnet: a socket error before a packet's first two bytes ends the stream, after them it fails the read
             }
 
-            inBody = true;
+            pastTwoBytes = true;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return null; // reading was stopped while this packet arrived: the link is ending, nothing more is handled
+            }
+
             if (bodyLength <= _chunkEnd - _chunkStart)
             {
                 var bodyStart = _chunkStart;
@@ -114,7 +128,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
                 return Decode(formatter, _header[0], new ArraySegment<byte>(Chunk, bodyStart, bodyLength), headerLength + bodyLength);
             }
 
-            assembled = ArrayPool<byte>.Shared.Rent(bodyLength);
+            // Up to 1 MB borrowed from the shared pool; a larger body gets an array of its own (the pool would keep it).
+            assembled = bodyLength <= LargestPooledBody ? ArrayPool<byte>.Shared.Rent(bodyLength) : GC.AllocateUninitializedArray<byte>(bodyLength);
             var filled = 0;
             while (filled < bodyLength)
             {
@@ -126,9 +141,9 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
                 filled += Serve(assembled, filled, bodyLength - filled);
             }
 
-            return Decode(formatter, _header[0], new ArraySegment<byte>(assembled, 0, bodyLength), headerLength + bodyLength);
+            return cancellationToken.IsCancellationRequested ? null : Decode(formatter, _header[0], new ArraySegment<byte>(assembled, 0, bodyLength), headerLength + bodyLength);
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is System.Net.Sockets.SocketException && !inBody))
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is System.Net.Sockets.SocketException && !pastTwoBytes))
         {
             return null; // as MQTTnet's adapter: cancelled, closed, or a socket error between packets, is the end of the stream
         }
@@ -138,7 +153,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         }
         finally
         {
-            if (assembled is not null)
+            if (assembled is { Length: <= LargestPooledBody })
             {
                 ArrayPool<byte>.Shared.Return(assembled);
             }
@@ -224,6 +239,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     {
         _grow = _large is null ? read == SmallChunk : read >= LargeChunk / 8;
         _chunkStart = 0;
+        _chunkEnd = 0; // until the validator accepted it, nothing of the new chunk may be served
         try
         {
             validator.Feed(Chunk.AsSpan(0, read));

@@ -25,11 +25,23 @@ public sealed class InboundFramingTests
         return payload;
     }
 
-    public static TheoryData<string> Cuts() => ["one byte at a time", "random cuts up to 40 bytes", "random cuts up to 3,000 bytes", "random cuts up to 40,000 bytes"];
+    public static TheoryData<string, string> Cuts()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var version in new[] { "5", "3.1.1" })
+        {
+            foreach (var cut in new[] { "one byte at a time", "random cuts up to 40 bytes", "random cuts up to 3,000 bytes", "random cuts up to 40,000 bytes" })
+            {
+                data.Add(version, cut);
+            }
+        }
+
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Cuts))]
-    public async Task Packets_cut_anywhere_by_socket_reads_arrive_whole_and_in_order(string cuts)
+    public async Task Packets_cut_anywhere_by_socket_reads_arrive_whole_and_in_order(string version, string cuts)
     {
         var maxCut = cuts switch
         {
@@ -39,14 +51,17 @@ public sealed class InboundFramingTests
             _ => 40_000,
         };
 
-        // Small cuts stop after the first packets (a 200 KB payload byte by byte would take minutes).
-        var sizes = maxCut switch
+        // Small cuts stop after the first packets (a 200 KB payload byte by byte would take minutes); the largest cuts
+        // end with a body of more than 2 MB, whose Remaining Length takes all four bytes.
+        int[] sizes = maxCut switch
         {
             1 => PayloadSizes[..9],
             <= 40 => PayloadSizes[..13],
-            _ => PayloadSizes,
+            3_000 => PayloadSizes,
+            _ => [.. PayloadSizes, 2_200_000, 9],
         };
-        var stream = Concat([.. sizes.Select((size, i) => Publish(v5: true, Str($"frame/{i}"), payload: PayloadFor(i, size)))]);
+        var v5 = version == "5";
+        var stream = Concat([.. sizes.Select((size, i) => Publish(v5, Str($"frame/{i}"), payload: PayloadFor(i, size)))]);
         await using var broker = new ScriptedBroker(async s =>
         {
             await s.ConnackAsync();
@@ -66,7 +81,10 @@ public sealed class InboundFramingTests
 
         var received = new ConcurrentQueue<(string Topic, byte[] Payload)>();
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var connection = await MqttConnection.ConnectAsync($"mqtt://127.0.0.1:{broker.Port}?clientId=framing");
+        var options = MqttConnectionOptionsBuilder.FromAddress($"mqtt://127.0.0.1:{broker.Port}?clientId=framing&version={version}")
+            .Configure(o => o with { MaxInboundPayloadBytes = 4 * 1024 * 1024 })
+            .Build();
+        await using var connection = await MqttConnection.ConnectAsync(options);
         await connection.SubscribeAsync("frame/#", (payload, context, _) =>
         {
             received.Enqueue((context.Topic, payload.ToArray()));
@@ -88,5 +106,84 @@ public sealed class InboundFramingTests
         }
 
         Assert.True(connection.IsConnected);
+    }
+
+    [Fact]
+    public async Task Whole_packets_before_a_violation_are_decoded_then_the_violation_ends_reading()
+    {
+        // The channel reads two chunks: CONNACK, two PUBLISH packets and the start of a third; then the third's end and a
+        // PUBLISH with QoS 3, which is malformed (3.3.1.2). Every whole packet before the violation is decoded, in order,
+        // the one cut between the chunks included, and only then does the read fail with the violation (0x81). A scripted
+        // channel, not a socket, so the cut is where the test puts it (the link above drops what it has not delivered
+        // when it ends, so a broker-level test could not tell).
+        var third = Publish(true, Str("frame/2"), payload: PayloadFor(2, 40));
+        var first = Concat(Connack(), Publish(true, Str("frame/0"), payload: PayloadFor(0, 10)), Publish(true, Str("frame/1"), payload: PayloadFor(1, 300)), third[..20]);
+        var second = Concat(third[20..], Publish(true, Str("frame/3"), qos: 3, packetId: 7));
+        using var channel = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(first, second), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        var formatter = new MQTTnet.Formatter.MqttPacketFormatterAdapter(MQTTnet.Formatter.MqttProtocolVersion.V500, new MQTTnet.Formatter.MqttBufferWriter(256, 65536));
+
+        Assert.IsType<MQTTnet.Packets.MqttConnAckPacket>(await channel.ReceivePacketAsync(formatter, CancellationToken.None));
+        foreach (var (topic, length) in new[] { ("frame/0", 10), ("frame/1", 300), ("frame/2", 40) })
+        {
+            var publish = Assert.IsType<MQTTnet.Packets.MqttPublishPacket>(await channel.ReceivePacketAsync(formatter, CancellationToken.None));
+            Assert.Equal((topic, length), (publish.Topic, (int)publish.Payload.Length));
+        }
+
+        var failure = await Assert.ThrowsAsync<MQTTnet.Exceptions.MqttCommunicationException>(async () => await channel.ReceivePacketAsync(formatter, CancellationToken.None));
+        var violation = Assert.IsType<TypedMqtt.Wire.MqttProtocolViolation>(failure.InnerException);
+        Assert.Equal(0x81, violation.ReasonCode);
+        Assert.Contains("QoS 3", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_end_of_the_stream_between_packets_is_null_and_inside_a_packet_too()
+    {
+        var publish = Publish(true, Str("frame/0"), payload: PayloadFor(0, 10));
+        var formatter = new MQTTnet.Formatter.MqttPacketFormatterAdapter(MQTTnet.Formatter.MqttProtocolVersion.V500, new MQTTnet.Formatter.MqttBufferWriter(256, 65536));
+        using var between = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(Concat(Connack(), publish)), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        Assert.NotNull(await between.ReceivePacketAsync(formatter, CancellationToken.None));
+        Assert.NotNull(await between.ReceivePacketAsync(formatter, CancellationToken.None));
+        Assert.Null(await between.ReceivePacketAsync(formatter, CancellationToken.None));
+
+        using var inside = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(Concat(Connack(), publish[..9])), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        Assert.NotNull(await inside.ReceivePacketAsync(formatter, CancellationToken.None));
+        Assert.Null(await inside.ReceivePacketAsync(formatter, CancellationToken.None));
+    }
+
+    /// <summary>A channel whose reads return the given byte slices, one per read, then the end of the stream.</summary>
+    private sealed class SlicesChannel(params byte[][] slices) : MQTTnet.Channel.IMqttChannel
+    {
+        private int _next;
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate => null!;
+
+        public System.Net.EndPoint RemoteEndPoint => null!;
+
+        public System.Net.EndPoint LocalEndPoint => null!;
+
+        public bool IsSecureConnection => false;
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (_next == slices.Length)
+            {
+                return Task.FromResult(0);
+            }
+
+            var slice = slices[_next++];
+            Assert.True(slice.Length <= count, "a slice must fit the channel's read buffer");
+            slice.CopyTo(buffer, offset);
+            return Task.FromResult(slice.Length);
+        }
+
+        public Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+        }
     }
 }
