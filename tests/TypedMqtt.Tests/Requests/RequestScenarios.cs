@@ -83,7 +83,7 @@ internal static class RequestScenarios
         await using var serving = await ServeSlowlyAsync(responder);
         await using var requester = await DeviceRpcClient.ConnectAsync(address);
 
-        await Assert.ThrowsAsync<MqttRequestTimeoutException>(() => requester.RebootAsync(fleet, "slow", new RebootCommand(800, "late"), TimeSpan.FromMilliseconds(200)));
+        await Assert.ThrowsAsync<MqttRequestTimeoutException>(() => requester.RebootAsync(fleet, "slow", new RebootCommand(3_000, "late"), TimeSpan.FromMilliseconds(200)));
         var next = await requester.RebootAsync(fleet, "fast", new RebootCommand(0, "next"), Wait);
         Assert.Equal(new RebootResult("fast", "next", 0), next);
         await Until(() => requester.Connection.Statistics.LateReplies == 1, "the late reply was counted");
@@ -97,10 +97,12 @@ internal static class RequestScenarios
         await using var responder = await DeviceRpcClient.ConnectAsync(address);
         await using var serving = await ServeSlowlyAsync(responder);
         await using var requester = await DeviceRpcClient.ConnectAsync(address);
+        // The reply is due 3 s after the request, 20 times later than the cancel: a clean-clone CI run (all test projects
+        // at once on 2 cores) once delayed a 150 ms cancel past a reply due at 600 ms.
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
 
         var watch = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => requester.RebootAsync(fleet, "d", new RebootCommand(600, "cancelled"), Wait, cancel.Token));
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => requester.RebootAsync(fleet, "d", new RebootCommand(3_000, "cancelled"), Wait, cancel.Token));
         Assert.Equal(cancel.Token, error.CancellationToken);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
         Assert.Equal(0, requester.Connection.Statistics.RequestTimeouts);
