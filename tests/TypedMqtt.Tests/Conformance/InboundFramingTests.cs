@@ -151,23 +151,11 @@ public sealed class InboundFramingTests
     }
 
     /// <summary>A channel whose reads return the given byte slices, one per read, then the end of the stream.</summary>
-    private sealed class SlicesChannel(params byte[][] slices) : MQTTnet.Channel.IMqttChannel
+    private sealed class SlicesChannel(params byte[][] slices) : TestChannel
     {
         private int _next;
 
-        public System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate => null!;
-
-        public System.Net.EndPoint RemoteEndPoint => null!;
-
-        public System.Net.EndPoint LocalEndPoint => null!;
-
-        public bool IsSecureConnection => false;
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
             if (_next == slices.Length)
             {
@@ -180,10 +168,6 @@ public sealed class InboundFramingTests
             return Task.FromResult(slice.Length);
         }
 
-        public Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public void Dispose()
-        {
-        }
+        public override Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

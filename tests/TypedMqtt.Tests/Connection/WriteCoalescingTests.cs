@@ -138,7 +138,7 @@ public sealed class WriteCoalescingTests
     }
 
     /// <summary>A channel that keeps what is written to it (the writer's unit under test is the batching, not a socket).</summary>
-    private sealed class RecordingChannel : MQTTnet.Channel.IMqttChannel
+    private sealed class RecordingChannel : Infrastructure.TestChannel
     {
         private readonly List<byte> _bytes = [];
 
@@ -157,21 +157,9 @@ public sealed class WriteCoalescingTests
             }
         }
 
-        public System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate => null!;
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(0);
 
-        public System.Net.EndPoint RemoteEndPoint => null!;
-
-        public System.Net.EndPoint LocalEndPoint => null!;
-
-        public bool IsSecureConnection => false;
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(0);
-
-        public Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
+        public override Task WriteAsync(System.Buffers.ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
         {
             lock (_bytes)
             {
@@ -181,10 +169,6 @@ public sealed class WriteCoalescingTests
             }
 
             return Task.CompletedTask;
-        }
-
-        public void Dispose()
-        {
         }
     }
 }
