@@ -99,7 +99,6 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private async ValueTask<MqttPacket?> ReceiveSpanningAsync(MqttPacketFormatterAdapter formatter, CancellationToken cancellationToken)
     {
         int headerLength = 0, bodyLength;
-        var pastTwoBytes = false;
         byte[]? assembled = null;
         try
         {
@@ -112,10 +111,8 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
                 // The validator refuses a fifth length byte, so the header never outgrows its five bytes.
                 _header[headerLength++] = Chunk[_chunkStart++];
-                pastTwoBytes = headerLength >= 2; // as MQTTnet: a socket error before a packet's first two bytes ends the stream, after them it fails the read
             }
 
-            pastTwoBytes = true;
             if (cancellationToken.IsCancellationRequested)
             {
                 return null; // reading was stopped while this packet arrived: the link is ending, nothing more is handled
@@ -143,9 +140,11 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
 
             return cancellationToken.IsCancellationRequested ? null : Decode(formatter, _header[0], new ArraySegment<byte>(assembled, 0, bodyLength), headerLength + bodyLength);
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is System.Net.Sockets.SocketException && !pastTwoBytes))
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is System.Net.Sockets.SocketException && headerLength < 2))
         {
-            return null; // as MQTTnet's adapter: cancelled, closed, or a socket error between packets, is the end of the stream
+            // As MQTTnet's adapter: cancelled, closed, or a socket error before a packet's first two bytes is the end of
+            // the stream; a socket error after them fails the read (the link is lost, not closed by the broker).
+            return null;
         }
         catch (Exception e) when (e is not (MqttCommunicationException or MqttProtocolViolationException))
         {
@@ -187,7 +186,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         try
         {
             return formatter.Decode(new ReceivedMqttPacket(fixedHeader, body, totalLength))
-                ?? throw new MqttProtocolViolationException("Received malformed packet.");
+                ?? throw new MqttProtocolViolationException($"The broker sent a packet of type {fixedHeader >> 4} ({totalLength} bytes) that cannot be decoded; the connection is closed and reconnects. If it recurs, check that the broker speaks the MQTT version this connection asked for.");
         }
         catch (Exception e) when (e is not (MqttCommunicationException or MqttProtocolViolationException))
         {
@@ -234,7 +233,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         }
     }
 
-    /// <summary>Checks a chunk just read (throws on a violation, so none of it reaches MQTTnet) and makes it the one to serve.</summary>
+    /// <summary>Checks a chunk just read (throws on a violation, so none of it is decoded) and makes it the one to serve.</summary>
     private void Accept(int read)
     {
         _grow = _large is null ? read == SmallChunk : read >= LargeChunk / 8;
@@ -247,7 +246,7 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
         }
         catch (MqttProtocolViolation e) when (validator.CurrentPacketStart > 0)
         {
-            // Whole, valid packets precede the bad one in this chunk: MQTTnet gets them first, then the violation.
+            // Whole, valid packets precede the bad one in this chunk: they are decoded first, then the violation is thrown.
             _violation = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
             _chunkEnd = validator.CurrentPacketStart;
         }

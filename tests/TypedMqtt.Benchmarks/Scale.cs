@@ -98,16 +98,10 @@ internal static class ScaleSuite
             await FanOutAsync(broker, connections.Where(c => c is not null).ToArray(), fanOut, report).ConfigureAwait(false);
 
             // The storm: every client sees the broker die at once and comes back under its reconnect policy.
-            var port = broker.Port;
-            await broker.DisposeAsync().ConfigureAwait(false);
-            states.Clear();
-            broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true, port: port).ConfigureAwait(false);
+            broker = await RestartAsync(broker, states.Clear).ConfigureAwait(false);
             var restartedAt = Stopwatch.GetTimestamp();
             var deadline = Stopwatch.StartNew();
-            while (connections.Count(c => c is { IsConnected: true }) < n - failures && deadline.Elapsed < TimeSpan.FromSeconds(120))
-            {
-                await Task.Delay(100).ConfigureAwait(false);
-            }
+            await UntilBackAsync(connections, n - failures, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
 
             var back = states.Where(s => s.Connected).Select(s => s.At).Order().ToArray();
             var allBack = back.Length == 0 ? double.NaN : Stopwatch.GetElapsedTime(restartedAt, back[^1]).TotalSeconds;
@@ -168,7 +162,6 @@ internal static class ScaleSuite
         {
             for (var round = 0; round < repeat; round++)
             {
-                var port = broker.Port;
                 events.Clear();
                 var samples = new ConcurrentQueue<(long At, int Threads, long Queued, TimeSpan Paused, int Gen0, int Gen1, int Gen2)>();
                 using var stop = new CancellationTokenSource();
@@ -187,15 +180,10 @@ internal static class ScaleSuite
                 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
                 var killedAt = Stopwatch.GetTimestamp();
                 sampler.Start();
-                await broker.DisposeAsync().ConfigureAwait(false);
-                var stoppedAt = Stopwatch.GetTimestamp();
-                broker = await BrokerProcess.StartMosquittoAsync(manyConnections: true, port: port).ConfigureAwait(false);
+                var stoppedAt = 0L;
+                broker = await RestartAsync(broker, () => stoppedAt = Stopwatch.GetTimestamp()).ConfigureAwait(false);
                 var restartedAt = Stopwatch.GetTimestamp();
-                var deadline = Stopwatch.StartNew();
-                while (connections.Count(c => c.IsConnected) < n && deadline.Elapsed < TimeSpan.FromSeconds(60))
-                {
-                    await Task.Delay(100).ConfigureAwait(false);
-                }
+                await UntilBackAsync(connections, n, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 
                 await stop.CancelAsync().ConfigureAwait(false);
                 sampler.Join();
@@ -233,6 +221,25 @@ internal static class ScaleSuite
         {
             await ForEachAsync(n, async i => await connections[i].DisposeAsync().ConfigureAwait(false)).ConfigureAwait(false);
             await broker.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Kills the broker, runs <paramref name="whileDown"/>, and starts a new one on the same port.</summary>
+    private static async Task<BrokerProcess> RestartAsync(BrokerProcess broker, Action whileDown)
+    {
+        var port = broker.Port;
+        await broker.DisposeAsync().ConfigureAwait(false);
+        whileDown();
+        return await BrokerProcess.StartMosquittoAsync(manyConnections: true, port: port).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> of the connections are connected again, or <paramref name="limit"/> passed.</summary>
+    private static async Task UntilBackAsync(MqttConnection?[] connections, int expected, TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (connections.Count(c => c is { IsConnected: true }) < expected && waited.Elapsed < limit)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
         }
     }
 

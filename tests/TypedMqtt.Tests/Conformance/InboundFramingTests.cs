@@ -150,8 +150,39 @@ public sealed class InboundFramingTests
         Assert.Null(await inside.ReceivePacketAsync(formatter, CancellationToken.None));
     }
 
-    /// <summary>A channel whose reads return the given byte slices, one per read, then the end of the stream.</summary>
-    private sealed class SlicesChannel(params byte[][] slices) : TestChannel
+    [Fact]
+    public async Task A_reset_between_packets_ends_the_stream_and_inside_a_packet_fails_the_read()
+    {
+        // As MQTTnet's adapter: a socket error before a packet's first two bytes is the end of the stream (null: the
+        // broker closed the link); after them it is a failure the link reports as lost.
+        var publish = Publish(true, Str("frame/0"), payload: PayloadFor(0, 10));
+        var formatter = new MQTTnet.Formatter.MqttPacketFormatterAdapter(MQTTnet.Formatter.MqttProtocolVersion.V500, new MQTTnet.Formatter.MqttBufferWriter(256, 65536));
+        using var between = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(Connack(), null), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        Assert.NotNull(await between.ReceivePacketAsync(formatter, CancellationToken.None));
+        Assert.Null(await between.ReceivePacketAsync(formatter, CancellationToken.None));
+
+        using var inside = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(Concat(Connack(), publish[..9]), null), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        Assert.NotNull(await inside.ReceivePacketAsync(formatter, CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<MQTTnet.Exceptions.MqttCommunicationException>(async () => await inside.ReceivePacketAsync(formatter, CancellationToken.None));
+        Assert.IsType<System.Net.Sockets.SocketException>(failure.InnerException);
+    }
+
+    [Fact]
+    public async Task A_packet_completed_after_reading_was_stopped_is_not_handed_on()
+    {
+        // The link stops reading (its token is cancelled) while a packet is half read; the rest arrives anyway: the
+        // packet is not decoded for a link that is ending.
+        var publish = Publish(true, Str("frame/0"), payload: PayloadFor(0, 10));
+        var formatter = new MQTTnet.Formatter.MqttPacketFormatterAdapter(MQTTnet.Formatter.MqttProtocolVersion.V500, new MQTTnet.Formatter.MqttBufferWriter(256, 65536));
+        using var channel = new TypedMqtt.Wire.ValidatingChannel(new SlicesChannel(Concat(Connack(), publish[..9]), publish[9..]), new TypedMqtt.Wire.InboundPacketValidator(version5: true, 1024 * 1024, 0));
+        Assert.NotNull(await channel.ReceivePacketAsync(formatter, CancellationToken.None));
+        using var stopped = new CancellationTokenSource();
+        await stopped.CancelAsync();
+        Assert.Null(await channel.ReceivePacketAsync(formatter, stopped.Token));
+    }
+
+    /// <summary>A channel whose reads return the given byte slices, one per read (null: the socket is reset), then the end of the stream.</summary>
+    private sealed class SlicesChannel(params byte[]?[] slices) : TestChannel
     {
         private int _next;
 
@@ -162,7 +193,7 @@ public sealed class InboundFramingTests
                 return Task.FromResult(0);
             }
 
-            var slice = slices[_next++];
+            var slice = slices[_next++] ?? throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset);
             Assert.True(slice.Length <= count, "a slice must fit the channel's read buffer");
             slice.CopyTo(buffer, offset);
             return Task.FromResult(slice.Length);
