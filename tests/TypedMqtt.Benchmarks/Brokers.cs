@@ -64,20 +64,42 @@ internal sealed class BrokerProcess : IAsyncDisposable
     {
         try
         {
-            long running = 0, waiting = 0;
+            long running = 0, waiting = 0, wakes = 0;
             foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
             {
                 var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
                 running += long.Parse(fields[0], CultureInfo.InvariantCulture);
                 waiting += long.Parse(fields[1], CultureInfo.InvariantCulture);
+                wakes += StatusField(Path.Combine(task, "status"), "voluntary_ctxt_switches:");
             }
 
-            return new BrokerTime(running / 1e9, waiting / 1e9);
+            var io = Path.Combine($"/proc/{_process.Id}", "io");
+            return new BrokerTime(running / 1e9, waiting / 1e9, wakes, StatusField(io, "syscr:"), StatusField(io, "syscw:"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new BrokerTime(CpuSecondsFromStat(), 0);
         }
+    }
+
+    /// <summary>A "name: value" line's value in a /proc file such as status or io (0 when the file or the line is missing).</summary>
+    private static long StatusField(string path, string name)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                if (line.StartsWith(name, StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(name.Length).Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
     }
 
     private double CpuSecondsFromStat()
@@ -252,8 +274,13 @@ internal sealed class BrokerProcess : IAsyncDisposable
     }
 }
 
-/// <summary>A broker's time on a CPU and its time ready to run but waiting for one (both in seconds, summed over its threads).</summary>
-internal readonly record struct BrokerTime(double Running, double Waiting)
+/// <summary>
+/// A broker's time on a CPU and its time ready to run but waiting for one (both in seconds, summed over its threads); how
+/// often its threads went to sleep (voluntary context switches: each is a wait for the network that something woke); and
+/// how many read and write system calls it made (/proc/&lt;pid&gt;/io: Mosquitto reads and writes sockets with read/write).
+/// </summary>
+internal readonly record struct BrokerTime(double Running, double Waiting, long Wakes = 0, long Reads = 0, long Writes = 0)
 {
-    public static BrokerTime operator -(BrokerTime after, BrokerTime before) => new(after.Running - before.Running, after.Waiting - before.Waiting);
+    public static BrokerTime operator -(BrokerTime after, BrokerTime before) =>
+        new(after.Running - before.Running, after.Waiting - before.Waiting, after.Wakes - before.Wakes, after.Reads - before.Reads, after.Writes - before.Writes);
 }

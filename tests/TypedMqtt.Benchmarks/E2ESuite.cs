@@ -30,8 +30,8 @@ internal static class E2ESuite
             "broker", "scenario", "typed msg/s", "traced msg/s", "traced/typed", "typed B/msg", "traced B/msg", "CPU us/msg typed/traced");
         var anchor = report.Table(
             $"The C anchor and the broker's own limit (median of {runs} interleaved runs; libmosquitto publisher and subscriber in one process, same broker, payload and topic; broker CPU and waiting from /proc/<pid>/task/*/schedstat)",
-            "broker", "scenario", "C msg/s", "typed msg/s", "raw msg/s", "typed/C", "client CPU us/msg C/typed/raw", "broker CPU us/msg C/typed/raw", "broker busy % C/typed/raw", "broker waiting for a CPU % C/typed/raw", "lost C");
-        var medians = new Dictionary<(string Broker, string Scenario, Variant Variant), (double Rate, double Bytes, double Cpu, double BrokerCpu, double BrokerBusy, double BrokerWaiting)>();
+            "broker", "scenario", "C msg/s", "typed msg/s", "raw msg/s", "typed/C", "client CPU us/msg C/typed/raw", "broker CPU us/msg C/typed/raw", "broker busy % C/typed/raw", "broker waiting for a CPU % C/typed/raw", "broker reads, writes, sleeps per msg C; typed", "broker's limit msg/s (typed run); limit/C", "lost C");
+        var medians = new Dictionary<(string Broker, string Scenario, Variant Variant), (double Rate, double Bytes, double Cpu, double BrokerCpu, double BrokerBusy, double BrokerWaiting, double BrokerReads, double BrokerWrites, double BrokerWakes)>();
 
         foreach (var brokerName in brokers)
         {
@@ -65,14 +65,15 @@ internal static class E2ESuite
                     {
                         var result = await EndToEnd.RunAsync(variant, broker, scenario);
                         results[variant].Add(result);
-                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-11} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg {result.CpuMicrosecondsPerMessage,6:N1} us CPU/msg, broker {result.BrokerCpuMicrosecondsPerMessage,5:N1} us/msg {100 * result.BrokerBusy,4:N0}% busy {100 * result.BrokerWaiting,3:N0}% waiting{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
+                        Console.WriteLine($"[e2e] {broker.Name,-9} {scenario.Name,-17} {variant,-11} run {round + 1}: {result.MessagesPerSecond,9:N0} msg/s {result.BytesPerMessage,7:N0} B/msg {result.CpuMicrosecondsPerMessage,6:N1} us CPU/msg, broker {result.BrokerCpuMicrosecondsPerMessage,5:N1} us/msg {100 * result.BrokerBusy,4:N0}% busy {100 * result.BrokerWaiting,3:N0}% waiting, {result.BrokerCallsPerMessage}/msg{(result.Received < result.Sent ? $" LOST {result.Sent - result.Received}" : string.Empty)}");
                     }
                 }
 
                 foreach (var (variant, list) in results)
                 {
                     medians[(broker.Name, scenario.Name, variant)] = (Median(list.Select(x => x.MessagesPerSecond)), Median(list.Select(x => x.BytesPerMessage)), Median(list.Select(x => x.CpuMicrosecondsPerMessage)),
-                        Median(list.Select(x => x.BrokerCpuMicrosecondsPerMessage)), Median(list.Select(x => x.BrokerBusy)), Median(list.Select(x => x.BrokerWaiting)));
+                        Median(list.Select(x => x.BrokerCpuMicrosecondsPerMessage)), Median(list.Select(x => x.BrokerBusy)), Median(list.Select(x => x.BrokerWaiting)),
+                        Median(list.Select(x => (double)x.Broker.Reads / x.Sent)), Median(list.Select(x => (double)x.Broker.Writes / x.Sent)), Median(list.Select(x => (double)x.Broker.Wakes / x.Sent)));
                 }
 
                 var floor = medians[(broker.Name, scenario.Name, Variant.Floor)];
@@ -107,6 +108,8 @@ internal static class E2ESuite
                         $"{F(c.BrokerCpu, "0.0")} / {F(typed.BrokerCpu, "0.0")} / {F(raw.BrokerCpu, "0.0")}",
                         $"{F(100 * c.BrokerBusy, "0")} / {F(100 * typed.BrokerBusy, "0")} / {F(100 * raw.BrokerBusy, "0")}",
                         $"{F(100 * c.BrokerWaiting, "0")} / {F(100 * typed.BrokerWaiting, "0")} / {F(100 * raw.BrokerWaiting, "0")}",
+                        $"{F(c.BrokerReads, "0.0")}, {F(c.BrokerWrites, "0.0")}, {F(c.BrokerWakes, "0.00")}; {F(typed.BrokerReads, "0.0")}, {F(typed.BrokerWrites, "0.0")}, {F(typed.BrokerWakes, "0.00")}",
+                        $"{F(1e6 / typed.BrokerCpu)}; {F(1e6 / typed.BrokerCpu / c.Rate, "0.00")}",
                         F(Lost(Variant.C)),
                     ]);
                     report.Target($"E2E throughput typed >= 1.20 x the C client (libmosquitto): {broker.Name}, {scenario.Name}", $"{F(typed.Rate / c.Rate, "0.00")} x ({F(typed.Rate)} vs {F(c.Rate)} msg/s)", typed.Rate >= 1.2 * c.Rate && !moreLost);
@@ -146,6 +149,8 @@ internal static class E2ESuite
             "CPU us/msg = this process's CPU time (both clients, every thread, including the thread pool's spinning) per message, less sensitive to other load than msg/s. " +
             "Floor = MQTTnet with a pre-serialized payload, a pre-built message and a handler that only counts. Both brokers run in their own process. " +
             "C anchor: client CPU us/msg is the anchor process's (both libmosquitto clients); broker busy % = broker CPU time / the run's wall time (Mosquitto is single-threaded, so 100 % is its limit); broker waiting % = the time it was ready to run but every CPU was taken (by the clients, on this 2-core machine), both from /proc/<pid>/task/*/schedstat. " +
+            "Broker reads, writes, sleeps per msg: its read and write system calls (/proc/<pid>/io: Mosquitto reads each packet in three calls and writes each in one) and its voluntary context switches (a wait for the network), per message; equal counts for C and typed mean the broker did the same work for both. " +
+            "The broker's limit = 1 s / its CPU per message in the typed run: no client gets more messages through it; limit/C is therefore the largest typed/C any client could reach in that run. " +
             "Lost messages are the broker's (the embedded broker keeps up to EmbeddedMqttBroker.MaxPendingMessagesPerClient = 100,000 per client, then drops the oldest); msg/s counts received messages only, and a throughput target FAILs when the typed client lost more messages than the hand-written one.");
     }
 }

@@ -15,7 +15,14 @@ internal readonly record struct RunResult(int Sent, int Received, double Seconds
     public RunResult(int sent, int received, double seconds, long allocatedBytes, double cpuSeconds, BrokerTime broker)
         : this(sent, received, seconds, allocatedBytes, cpuSeconds, broker.Running, broker.Waiting)
     {
+        Broker = broker;
     }
+
+    /// <summary>The broker's counters over the run (zeros for the embedded broker's missing ones).</summary>
+    public BrokerTime Broker { get; }
+
+    /// <summary>Per message: the broker's wakes, read calls and write calls.</summary>
+    public string BrokerCallsPerMessage => FormattableString.Invariant($"{(double)Broker.Wakes / Sent:0.00} wakes {(double)Broker.Reads / Sent:0.00} reads {(double)Broker.Writes / Sent:0.00} writes");
 
     /// <summary>The broker's CPU time per message over the run.</summary>
     public double BrokerCpuMicrosecondsPerMessage => BrokerCpuSeconds * 1e6 / Sent;
