@@ -243,6 +243,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
 
         await _lifetime.CancelAsync().ConfigureAwait(false);
         _links.Close("The connection was closed.");
+        _link?.AbandonDelivery(); // a lost link may still be delivering what it received: a close ends that too
         try
         {
             if (_link is { IsLost: false } link)
@@ -300,7 +301,8 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
         var aliases = Options.UseTopicAliases && Options.ProtocolVersion == MqttVersion.V500 && result.TopicAliasMaximum > 0
             ? new OutboundTopicAliases(result.TopicAliasMaximum, result.MaximumPacketSize, _delivery.Counters)
             : null;
-        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1), aliases);
+        // The last link's messages are delivered before this one's (Link/DeliveryTurn).
+        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1), aliases, _link?.Delivered);
         _link = link;
         if (_closing)
         {

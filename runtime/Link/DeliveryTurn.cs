@@ -10,20 +10,32 @@ namespace TypedMqtt.Link;
 /// the reader must bring cannot stall the link); when the next packet is already buffered, it hands the turn to a
 /// thread-pool worker and goes on reading.
 /// </summary>
+/// <remarks>
+/// When the link is lost, what it received whole is still delivered (<see cref="Complete"/>): a QoS 0 message has no
+/// second chance. The next link's turn starts only when this one has <see cref="Drained"/>, so messages keep their order
+/// across a reconnect and handlers never run for two links at once. A close by the application drops what is queued
+/// (<see cref="Abandon"/>).
+/// </remarks>
 internal sealed class DeliveryTurn : IThreadPoolWorkItem
 {
     private readonly Dispatch.HandoffQueue<MqttPublishPacket> _queue = new();
     private readonly Func<MqttPublishPacket, ValueTask> _deliver;
-    private readonly CancellationToken _stop;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _previous;
+    private volatile bool _abandoned;
+    private volatile bool _completed;
     private int _held; // 1 while a thread delivers (or was told to)
 
-    /// <param name="deliver">Delivers and acknowledges one packet; a throw means the link is gone.</param>
-    /// <param name="stop">Cancelled when the link ends: nothing more is delivered.</param>
-    public DeliveryTurn(Func<MqttPublishPacket, ValueTask> deliver, CancellationToken stop)
+    /// <param name="deliver">Delivers and acknowledges one packet; it does not throw.</param>
+    /// <param name="previous">The previous link's <see cref="Drained"/>: nothing is delivered here before it completes.</param>
+    public DeliveryTurn(Func<MqttPublishPacket, ValueTask> deliver, Task? previous)
     {
         _deliver = deliver;
-        _stop = stop;
+        _previous = previous is { IsCompleted: false } ? previous : null;
     }
+
+    /// <summary>Completes once <see cref="Complete"/> was called and everything queued before it was delivered (or abandoned).</summary>
+    public Task Drained => _drained.Task;
 
     /// <summary>Queues a packet; true when the caller took the turn and must <see cref="DeliverHere"/> or <see cref="DeliverOnPool"/>.</summary>
     public bool Add(MqttPublishPacket packet) =>
@@ -35,8 +47,23 @@ internal sealed class DeliveryTurn : IThreadPoolWorkItem
     /// <summary>Delivers on a thread-pool worker.</summary>
     public void DeliverOnPool() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
-    /// <summary>No more packets: whoever holds the turn stops after its current delivery.</summary>
-    public void Complete() => _queue.Complete();
+    /// <summary>No more packets: what is queued is still delivered, then <see cref="Drained"/> completes.</summary>
+    public void Complete()
+    {
+        _queue.Complete();
+        _completed = true;
+        if (Interlocked.CompareExchange(ref _held, 1, 0) == 0)
+        {
+            DeliverOnPool(); // nobody holds the turn: a drain of its own finds what is left (or nothing) and completes
+        }
+    }
+
+    /// <summary>No more packets, and what is queued is dropped (the application closed the connection).</summary>
+    public void Abandon()
+    {
+        _abandoned = true;
+        Complete();
+    }
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
@@ -44,29 +71,47 @@ internal sealed class DeliveryTurn : IThreadPoolWorkItem
     {
         try
         {
-            do
+            if (_previous is { } previous)
+            {
+                await previous.ConfigureAwait(false); // the last link's messages first (it never faults)
+                _previous = null;
+            }
+
+            while (true)
             {
                 while (_queue.TryRead(out var packet))
                 {
-                    if (_stop.IsCancellationRequested)
+                    if (!_abandoned)
                     {
-                        return; // the turn stays held: the link is gone
+                        await _deliver(packet).ConfigureAwait(false);
                     }
-
-                    await _deliver(packet).ConfigureAwait(false);
                 }
 
-                // Let go, then look again: a packet queued after the last read but before the release found the turn
-                // held and left it to this thread.
+                if (_completed)
+                {
+                    if (_queue.IsEmpty)
+                    {
+                        _drained.TrySetResult(); // the turn stays held: nothing can be queued any more
+                        return;
+                    }
+
+                    continue; // queued just before the queue was completed
+                }
+
+                // Let go, then look again: a packet queued after the last read but before the release (or a Complete
+                // whose own attempt found the turn still held) left the work to this thread.
                 Interlocked.Exchange(ref _held, 0);
+                if (!(_completed || !_queue.IsEmpty) || Interlocked.CompareExchange(ref _held, 1, 0) != 0)
+                {
+                    return;
+                }
             }
-            while (!_queue.IsEmpty && Interlocked.CompareExchange(ref _held, 1, 0) == 0);
         }
-#pragma warning disable CA1031 // A failed acknowledgement already ended the link; nothing else is thrown here.
+#pragma warning disable CA1031 // Nothing is expected here: the delivery itself handles the link's end; the next link must not wait forever.
         catch (Exception)
 #pragma warning restore CA1031
         {
-            // The link is gone; the broker resends what was not acknowledged.
+            _drained.TrySetResult();
         }
     }
 }

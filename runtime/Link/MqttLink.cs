@@ -87,7 +87,7 @@ internal sealed class MqttLink
     private Reauthentication? _reauthentication;
     private int _lost;
 
-    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null)
+    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null, Task? previousDelivered = null)
     {
         OutboundAliases = outboundAliases;
         _adapter = adapter;
@@ -98,7 +98,7 @@ internal sealed class MqttLink
         _receiveMaximum = receiveMaximum;
         InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
         _aliases = new string?[settings.TopicAliasMaximum + 1];
-        _delivery = new DeliveryTurn(ReceiveAsync, Stop.Token);
+        _delivery = new DeliveryTurn(ReceiveAsync, previousDelivered);
         _readCompleted = OnReadCompleted;
     }
 
@@ -120,6 +120,12 @@ internal sealed class MqttLink
     public int InFlightCount => _receiveMaximum - InFlight.CurrentCount;
 
     public bool IsLost => Volatile.Read(ref _lost) != 0;
+
+    /// <summary>Completes once the link has ended and its last received message was delivered (or dropped by a close).</summary>
+    public Task Delivered => _delivery.Drained;
+
+    /// <summary>The application closes the connection: received messages not yet delivered are dropped.</summary>
+    public void AbandonDelivery() => _delivery.Abandon();
 
     /// <summary>Starts reading and the watchdog loop (after CONNACK).</summary>
     public void Start()
@@ -229,7 +235,7 @@ internal sealed class MqttLink
         finally
         {
             FailRequests(new MqttCommunicationException("The connection was closed."));
-            _delivery.Complete();
+            _delivery.Abandon();
             _adapter.Dispose();
         }
     }
@@ -430,7 +436,13 @@ internal sealed class MqttLink
         }
     }
 
-    /// <summary>Delivers one received message (in order, on the thread holding the delivery turn) and acknowledges it once its handlers have it.</summary>
+    /// <summary>
+    /// Delivers one received message (in order, on the thread holding the delivery turn) and acknowledges it once its
+    /// handlers have it. After the link is lost, what it received whole is still delivered but not acknowledged: QoS 0
+    /// and QoS 1 (a broker that keeps the session resends the QoS 1 message, a duplicate QoS 1 allows; one that does
+    /// not would otherwise lose it). QoS 2 is not: exactly once needs the receipt recorded in the session and answered
+    /// with PUBREC, and the next link may already have started a new session, so it is left to the broker's resend.
+    /// </summary>
     private async ValueTask ReceiveAsync(MqttPublishPacket publish)
     {
         switch (publish.QualityOfServiceLevel)
@@ -440,9 +452,14 @@ internal sealed class MqttLink
                 break;
             case MqttQualityOfServiceLevel.AtLeastOnce:
                 await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
-                await SendAsync(new MqttPubAckPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
+                await AcknowledgeAsync(new MqttPubAckPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
                 break;
             default:
+                if (IsLost)
+                {
+                    break;
+                }
+
                 // Exactly once: a PUBLISH whose identifier is still held (received, not yet released) is a resend of a
                 // message the handlers already have; it is acknowledged again but not delivered again.
                 if (_session.ReceiveExactlyOnce(publish.PacketIdentifier, publish.Dup, MessageFingerprint.Of(publish.Topic, publish.Payload)))
@@ -450,8 +467,26 @@ internal sealed class MqttLink
                     await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
                 }
 
-                await SendAsync(new MqttPubRecPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
+                await AcknowledgeAsync(new MqttPubRecPacket { PacketIdentifier = publish.PacketIdentifier }).ConfigureAwait(false);
                 break;
+        }
+    }
+
+    /// <summary>Writes an acknowledgement while the link lives; once it is lost (before or during the write) there is no one to tell.</summary>
+    private async ValueTask AcknowledgeAsync(MqttPacket acknowledgement)
+    {
+        if (IsLost)
+        {
+            return;
+        }
+
+        try
+        {
+            await SendAsync(acknowledgement).ConfigureAwait(false);
+        }
+        catch (Exception) when (IsLost)
+        {
+            // SendAsync ended the link; the rest of what it received is still delivered.
         }
     }
 
