@@ -243,7 +243,6 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
 
         await _lifetime.CancelAsync().ConfigureAwait(false);
         _links.Close("The connection was closed.");
-        _link?.AbandonDelivery(); // a lost link may still be delivering what it received: a close ends that too
         try
         {
             if (_link is { IsLost: false } link)
@@ -297,12 +296,12 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
         var keepAlive = result.ServerKeepAlive ?? Options.KeepAlive;
         var settings = new LinkSettings(keepAlive, LinkSettings.DeadlineFor(keepAlive, Options.ConnectTimeout), Options.ConnectTimeout,
             Options.ProtocolVersion == MqttVersion.V500, Options.TopicAliasMaximum ?? 0,
-            Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable, result.MaximumPacketSize);
+            Options.ProtocolVersion == MqttVersion.V500 && result.SubscriptionIdentifiersAvailable, result.MaximumPacketSize, Options.CleanStart);
         var aliases = Options.UseTopicAliases && Options.ProtocolVersion == MqttVersion.V500 && result.TopicAliasMaximum > 0
             ? new OutboundTopicAliases(result.TopicAliasMaximum, result.MaximumPacketSize, _delivery.Counters)
             : null;
         // The last link's messages are delivered before this one's (Link/DeliveryTurn).
-        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1), aliases, _link?.Delivered);
+        var link = new MqttLink(adapter, settings, Interlocked.Increment(ref _linkNumber), _session, this, Math.Max((int)result.ReceiveMaximum, 1), aliases, _link?.Delivered, _lifetime.Token);
         _link = link;
         if (_closing)
         {

@@ -32,8 +32,8 @@ internal sealed class InboundRouter
     private readonly SubscriptionRegistry _subscriptions = new();
     private readonly List<SubscriptionRegistry.FilterEntry> _entryScratch = [];
 
-    // Per thread: the delivery loop of a link being replaced may still be routing its last message while the next
-    // link's loop starts.
+    // Per thread, though links route one after the other (a link's delivery turn starts when the last link's drained):
+    // kept so because a thread-static list costs nothing and survives any future overlap.
     [ThreadStatic]
     private static List<MessageSink>? _sinkScratch;
     private readonly object _gate = new();

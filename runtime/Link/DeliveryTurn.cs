@@ -13,14 +13,17 @@ namespace TypedMqtt.Link;
 /// <remarks>
 /// When the link is lost, what it received whole is still delivered (<see cref="Complete"/>): a QoS 0 message has no
 /// second chance. The next link's turn starts only when this one has <see cref="Drained"/>, so messages keep their order
-/// across a reconnect and handlers never run for two links at once. A close by the application drops what is queued
-/// (<see cref="Abandon"/>).
+/// across a reconnect and the router never routes for two links at once. A close by the application drops what is queued,
+/// on this link and on a lost one still delivering (<see cref="Abandon"/> and the connection's closed token). A handler
+/// that waits for something only the next link can bring (a reply) while the lost link's messages wait behind it holds
+/// up the next link's messages until that wait ends, as it would on one link.
 /// </remarks>
 internal sealed class DeliveryTurn : IThreadPoolWorkItem
 {
     private readonly Dispatch.HandoffQueue<MqttPublishPacket> _queue = new();
     private readonly Func<MqttPublishPacket, ValueTask> _deliver;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationToken _closed;
     private Task? _previous;
     private volatile bool _abandoned;
     private volatile bool _completed;
@@ -28,9 +31,11 @@ internal sealed class DeliveryTurn : IThreadPoolWorkItem
 
     /// <param name="deliver">Delivers and acknowledges one packet; it does not throw.</param>
     /// <param name="previous">The previous link's <see cref="Drained"/>: nothing is delivered here before it completes.</param>
-    public DeliveryTurn(Func<MqttPublishPacket, ValueTask> deliver, Task? previous)
+    /// <param name="closed">Cancelled when the application closes the connection: from then on nothing is delivered, on any link.</param>
+    public DeliveryTurn(Func<MqttPublishPacket, ValueTask> deliver, Task? previous, CancellationToken closed)
     {
         _deliver = deliver;
+        _closed = closed;
         _previous = previous is { IsCompleted: false } ? previous : null;
     }
 
@@ -81,7 +86,7 @@ internal sealed class DeliveryTurn : IThreadPoolWorkItem
             {
                 while (_queue.TryRead(out var packet))
                 {
-                    if (!_abandoned)
+                    if (!_abandoned && !_closed.IsCancellationRequested)
                     {
                         await _deliver(packet).ConfigureAwait(false);
                     }

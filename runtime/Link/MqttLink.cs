@@ -57,7 +57,8 @@ internal enum LinkLossCause
 /// <param name="TopicAliasMaximum">The most topic aliases the broker may use toward us.</param>
 /// <param name="SubscriptionIdentifiers">Whether SUBSCRIBE carries subscription identifiers (MQTT 5, and the server supports them).</param>
 /// <param name="ServerMaximumPacketSize">The largest packet the server accepts (its CONNACK's Maximum Packet Size), or null for no limit.</param>
-internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum, bool SubscriptionIdentifiers, uint? ServerMaximumPacketSize = null)
+/// <param name="CleanStart">Whether every connect starts a new session (the broker then never resends what a lost link received).</param>
+internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan AcknowledgementDeadline, TimeSpan RequestTimeout, bool Version5, ushort TopicAliasMaximum, bool SubscriptionIdentifiers, uint? ServerMaximumPacketSize = null, bool CleanStart = false)
 {
     public static TimeSpan DeadlineFor(TimeSpan keepAlive, TimeSpan connectTimeout) =>
         TimeSpan.FromTicks(Math.Max(connectTimeout.Ticks, (keepAlive > TimeSpan.Zero ? keepAlive : TimeSpan.FromSeconds(30)).Ticks * 3 / 2));
@@ -87,7 +88,7 @@ internal sealed class MqttLink
     private Reauthentication? _reauthentication;
     private int _lost;
 
-    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null, Task? previousDelivered = null)
+    public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null, Task? previousDelivered = null, CancellationToken closed = default)
     {
         OutboundAliases = outboundAliases;
         _adapter = adapter;
@@ -98,7 +99,7 @@ internal sealed class MqttLink
         _receiveMaximum = receiveMaximum;
         InFlight = new SemaphoreSlim(receiveMaximum, receiveMaximum);
         _aliases = new string?[settings.TopicAliasMaximum + 1];
-        _delivery = new DeliveryTurn(ReceiveAsync, previousDelivered);
+        _delivery = new DeliveryTurn(ReceiveAsync, previousDelivered, closed);
         _readCompleted = OnReadCompleted;
     }
 
@@ -123,9 +124,6 @@ internal sealed class MqttLink
 
     /// <summary>Completes once the link has ended and its last received message was delivered (or dropped by a close).</summary>
     public Task Delivered => _delivery.Drained;
-
-    /// <summary>The application closes the connection: received messages not yet delivered are dropped.</summary>
-    public void AbandonDelivery() => _delivery.Abandon();
 
     /// <summary>Starts reading and the watchdog loop (after CONNACK).</summary>
     public void Start()
@@ -440,8 +438,9 @@ internal sealed class MqttLink
     /// Delivers one received message (in order, on the thread holding the delivery turn) and acknowledges it once its
     /// handlers have it. After the link is lost, what it received whole is still delivered but not acknowledged: QoS 0
     /// and QoS 1 (a broker that keeps the session resends the QoS 1 message, a duplicate QoS 1 allows; one that does
-    /// not would otherwise lose it). QoS 2 is not: exactly once needs the receipt recorded in the session and answered
-    /// with PUBREC, and the next link may already have started a new session, so it is left to the broker's resend.
+    /// not would otherwise lose it). QoS 2 only with a clean start, where the broker can never resend it: with a kept
+    /// session exactly once needs the receipt recorded and answered with PUBREC, and the next link may already have
+    /// started a new session, so it is left to the broker's resend.
     /// </summary>
     private async ValueTask ReceiveAsync(MqttPublishPacket publish)
     {
@@ -457,6 +456,11 @@ internal sealed class MqttLink
             default:
                 if (IsLost)
                 {
+                    if (_settings.CleanStart)
+                    {
+                        await _owner.OnPublishReceivedAsync(this, publish).ConfigureAwait(false);
+                    }
+
                     break;
                 }
 
@@ -473,16 +477,22 @@ internal sealed class MqttLink
     }
 
     /// <summary>Writes an acknowledgement while the link lives; once it is lost (before or during the write) there is no one to tell.</summary>
-    private async ValueTask AcknowledgeAsync(MqttPacket acknowledgement)
+    private ValueTask AcknowledgeAsync(MqttPacket acknowledgement)
     {
         if (IsLost)
         {
-            return;
+            return default;
         }
 
+        var send = SendAsync(acknowledgement);
+        return send.IsCompletedSuccessfully ? default : AwaitAcknowledgementAsync(send);
+    }
+
+    private async ValueTask AwaitAcknowledgementAsync(ValueTask send)
+    {
         try
         {
-            await SendAsync(acknowledgement).ConfigureAwait(false);
+            await send.ConfigureAwait(false);
         }
         catch (Exception) when (IsLost)
         {

@@ -34,6 +34,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private volatile bool _withhold;
     private int _maxInFlight;
     private long _publishesForwarded;
+    private long _publishesToClient;
     private long _acknowledgementsWithheld;
     private int _resets;
 
@@ -82,6 +83,9 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>QoS 1/2 PUBLISH packets forwarded from the client to the broker.</summary>
     public long PublishesForwarded => Interlocked.Read(ref _publishesForwarded);
+
+    /// <summary>PUBLISH packets (any QoS) forwarded from the broker to the client.</summary>
+    public long PublishesToClient => Interlocked.Read(ref _publishesToClient);
 
     /// <summary>PUBACK/PUBREC packets held back from the client so far.</summary>
     public long AcknowledgementsWithheld => Interlocked.Read(ref _acknowledgementsWithheld);
@@ -393,6 +397,11 @@ public sealed class TcpProxy : IAsyncDisposable
 
     private void Account(Link link, ProxyDirection direction, byte first, MqttPacketKind kind)
     {
+        if (direction == ProxyDirection.ServerToClient && kind == MqttPacketKind.Publish)
+        {
+            Interlocked.Increment(ref _publishesToClient);
+        }
+
         if (direction == ProxyDirection.ClientToServer && kind == MqttPacketKind.Publish && MqttPacketFraming.QosOf(first) > 0)
         {
             Interlocked.Increment(ref _publishesForwarded);
