@@ -46,10 +46,13 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
         _router = new InboundRouter(new RouterSettings(options.ProtocolVersion, options.CleanStart, options.ConnectTimeout, options.MaxInboundPayloadBytes, ReportMessageError), _links);
         _reconnect = new ReconnectSupervisor(options.Reconnect, options.DisplayAddress, _logger, _lifetime.Token, this);
         _requester = new Requests.Requester(this, _logger);
-        _delivery.PublishRejected += (topic, reason, code) => PublishRejected?.Invoke(this, new MqttPublishRejectedEventArgs(topic, reason, code));
+        _delivery.PublishRejected += (topic, reason, code) => Raise(PublishRejected, new MqttPublishRejectedEventArgs(topic, reason, code), nameof(PublishRejected));
     }
 
-    /// <summary>Raised on every state change: connected, disconnected (with the reason), session taken over, closed.</summary>
+    /// <summary>
+    /// Raised on every state change: connected, disconnected (with the reason), session taken over, closed. A handler
+    /// that throws is logged (event 13) and does not stop the connection; the same holds for every event here.
+    /// </summary>
     public event EventHandler<MqttConnectionStateChangedEventArgs>? StateChanged;
 
     /// <summary>Raised when a received message could not be decoded or its handler threw. The connection stays up.</summary>
@@ -269,7 +272,7 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
     Task IReconnectTarget.ReconnectedAsync(CancellationToken cancellationToken) =>
         ConnectResult.IsSessionPresent || _link is not { } link
             ? Task.CompletedTask
-            : _router.RestoreAsync(link, (filter, e) => SubscriptionFailed?.Invoke(this, new MqttSubscriptionFailedEventArgs(filter, e)), cancellationToken);
+            : _router.RestoreAsync(link, (filter, e) => Raise(SubscriptionFailed, new MqttSubscriptionFailedEventArgs(filter, e), nameof(SubscriptionFailed)), cancellationToken);
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {
@@ -418,12 +421,35 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
             _ => LogLevel.Information,
         };
         Log.StateChanged(_logger, logLevel, Options.DisplayAddress, previous, state, reason);
-        StateChanged?.Invoke(this, new MqttConnectionStateChangedEventArgs(previous, state, reason, reasonCode, exception));
+        Raise(StateChanged, new MqttConnectionStateChangedEventArgs(previous, state, reason, reasonCode, exception), nameof(StateChanged));
     }
 
     private void ReportMessageError(MqttMessageErrorEventArgs error)
     {
         Log.MessageFailed(_logger, error.Exception, error.Stage, error.Topic, error.Filter);
-        MessageFailed?.Invoke(this, error);
+        Raise(MessageFailed, error, nameof(MessageFailed));
+    }
+
+    /// <summary>
+    /// Raises an event whose handlers run inside the connection's own work (a state change while reconnecting, a message
+    /// failure on the receive path): a handler that throws is logged, and the connection goes on (delivery, reconnect).
+    /// </summary>
+    private void Raise<TArgs>(EventHandler<TArgs>? handlers, TArgs args, string name)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handlers(this, args);
+        }
+#pragma warning disable CA1031 // Whatever an application's handler throws must not stop the connection's loops.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.EventHandlerFailed(_logger, Options.DisplayAddress, name, e);
+        }
     }
 }

@@ -54,4 +54,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 12, EventName = "ReauthenticationFailed", Level = LogLevel.Warning, Message = "MQTT {Address}: scheduled re-authentication failed: {Reason}")]
     public static partial void ReauthenticationFailed(ILogger logger, string address, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 13, EventName = "EventHandlerFailed", Level = LogLevel.Warning, Message = "MQTT {Address}: a handler of the {Event} event threw; the connection goes on (catch exceptions in event handlers)")]
+    public static partial void EventHandlerFailed(ILogger logger, string address, string @event, Exception exception);
 }
