@@ -367,6 +367,7 @@ internal sealed class OutboundDelivery
         {
             Counters.AddRejected();
             _outbox.Acknowledge(publish.OutboxId);
+            publish.TryWithdraw(); // no longer unfinished: FlushAsync must not wait for it
             throw;
         }
 

@@ -108,6 +108,7 @@ public sealed class OfflineQueueTests
 
         var refused = await Assert.ThrowsAsync<MqttOperationException>(() => publisher.PublishAsync("offline/fast", new byte[] { 1 }, MqttQos.AtLeastOnce, offlinePolicy: MqttOfflinePolicy.FailFast));
         Assert.Contains("FailFast", refused.Message, StringComparison.Ordinal);
+        await publisher.FlushAsync().WaitAsync(Wait); // a refused publish is not waited for (it once was: FlushAsync never returned)
 
         var first = publisher.PublishAsync("offline/latest", Encoding.UTF8.GetBytes("1"), MqttQos.AtLeastOnce, offlinePolicy: MqttOfflinePolicy.KeepLatestPerTopic);
         var second = publisher.PublishAsync("offline/latest", Encoding.UTF8.GetBytes("2"), MqttQos.AtLeastOnce, offlinePolicy: MqttOfflinePolicy.KeepLatestPerTopic);
