@@ -49,7 +49,7 @@ public sealed partial class MqttConnection
     {
         properties = PublishRules.Validate(topic, qos, properties, Options.ProtocolVersion);
         PublishRules.CheckServerLimits(topic, payload.Length, qos, retain, properties, default, Options.ProtocolVersion == MqttVersion.V500, ConnectResult);
-        return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
+        return _delivery.DeliverAsync(topic, payload, null, qos, retain, properties, default, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 
     /// <summary>

@@ -56,6 +56,6 @@ public sealed partial class MqttConnection
             throw;
         }
 
-        return _delivery.DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken).AsTask();
+        return _delivery.DeliverAsync(topic, rented.AsMemory(0, length), rented, qos, retain, properties, defaults, _delivery.PolicyFor(qos, offlinePolicy), cancellationToken);
     }
 }

@@ -67,11 +67,61 @@ internal sealed class OutboundDelivery
     /// policy. QoS 0 completes when written; QoS 1/2 on the final acknowledgement, however many links that takes.
     /// Cancelling withdraws a publish not yet written (it is never sent); once written, it may still arrive, and the
     /// task says so. <paramref name="rented"/>, when given, is the pooled array under <paramref name="payload"/>; it goes
-    /// back to the pool when the publish is done. The state machine comes from a pool, so a publish waiting for its
-    /// acknowledgement costs the caller's task and its flow, and a QoS 0 publish nothing.
+    /// back to the pool when the publish is done. A QoS 1/2 publish the caller cannot cancel returns its flow's own task
+    /// (<see cref="DeliverFlow"/>); the rest runs in a pooled state machine, so a QoS 0 publish costs nothing.
     /// </summary>
+    public Task DeliverAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken) =>
+        qos == MqttQos.AtMostOnce || cancellationToken.CanBeCanceled
+            ? DeliverWaitingAsync(topic, payload, rented, qos, retain, properties, defaults, policy, cancellationToken).AsTask()
+            : DeliverFlow(topic, payload, rented, qos, retain, properties, defaults, policy);
+
+    /// <summary>
+    /// A QoS 1/2 publish that cannot be cancelled: the caller's task is the flow's completion itself (no state machine
+    /// waits for it on the way, and no task wraps one), and the flow gives <paramref name="rented"/> back to the pool
+    /// when it settles. A queued publish copies its payload, so its array goes back at once.
+    /// </summary>
+    private Task DeliverFlow(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy)
+    {
+        PendingPublish? publish = null;
+        try
+        {
+            var link = _links.Ready;
+            var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
+            publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
+            publish.CountIn(_unfinished);
+            publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain, publish.Properties);
+            if (direct && publish.TryTake() && link!.InFlight.Wait(0, CancellationToken.None))
+            {
+                publish.ReturnWhenSettled(rented); // before the write: the acknowledgement may settle it at once
+                rented = null;
+                _ = WriteFlowAsync(link, publish, first: true); // never throws; the link keeps its writes in order
+            }
+            else
+            {
+                publish.Untake();
+                Enqueue(publish);
+            }
+
+            return publish.Completion;
+        }
+#pragma warning disable CA1031 // Whatever failed is the caller's task's failure, as from an async method.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            publish?.TryWithdraw();
+            return Task.FromException(e);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask DeliverAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    private async ValueTask DeliverWaitingAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
     {
         var returnRented = true;
         try

@@ -37,6 +37,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     private int _settled;
     private Exception? _failure;
     private StrongBox<int>? _unfinished;
+    private byte[]? _rented;
 
     /// <summary>Order of acceptance: queued and resent publishes go out by it.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
@@ -175,11 +176,18 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         }
     }
 
+    /// <summary>
+    /// Gives <paramref name="rented"/> (the pooled array under <see cref="Payload"/>) back to the pool when the flow
+    /// settles: it is written and resent from there until then, and never read after.
+    /// </summary>
+    public void ReturnWhenSettled(byte[]? rented) => _rented = rented;
+
     /// <summary>Succeeds on this thread: the caller's continuation runs here before this returns. Only for a thread that nothing else waits on.</summary>
     public void CompleteHere()
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
+            ReturnRented();
             _completion.TrySetResult();
             CountOut();
         }
@@ -187,6 +195,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
 
     void IThreadPoolWorkItem.Execute()
     {
+        ReturnRented();
         if (_failure is { } failure)
         {
             _completion.TrySetException(failure);
@@ -197,6 +206,14 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         }
 
         CountOut();
+    }
+
+    private void ReturnRented()
+    {
+        if (Interlocked.Exchange(ref _rented, null) is { } rented)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Its caller was told, or it was withdrawn: leaves the count it is in (once).</summary>
