@@ -14,10 +14,7 @@ public sealed class DeliveryAfterLinkLossTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(15);
 
-    private static MqttConnectionOptions Options(int port, string clientId) =>
-        MqttConnectionOptionsBuilder.FromAddress($"mqtt://127.0.0.1:{port}?clientId={clientId}")
-            .Configure(o => o with { Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100), Jitter = 0 } })
-            .Build();
+    private static MqttConnectionOptions Options(int port, string clientId) => FastReconnect.Options($"mqtt://127.0.0.1:{port}?clientId={clientId}");
 
     private static readonly MqttSubscriptionOptions OneBuffered = new() { BufferCapacity = 1 };
 
@@ -200,9 +197,7 @@ public sealed class DeliveryAfterLinkLossTests
                 await s.SendAsync(Publish(true, Str("once/3"), qos: 2, packetId: 9, payload: "q2"u8.ToArray(), headerFlags: 0x08));
             });
 
-        var options = MqttConnectionOptionsBuilder.FromAddress($"mqtt://127.0.0.1:{broker.Port}?clientId=once&cleanStart={(cleanStart ? "true" : "false")}")
-            .Configure(o => o with { Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100), Jitter = 0 } })
-            .Build();
+        var options = FastReconnect.Options($"mqtt://127.0.0.1:{broker.Port}?clientId=once&cleanStart={(cleanStart ? "true" : "false")}");
         await using var connection = await MqttConnection.ConnectAsync(options);
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.StateChanged += (_, e) =>
@@ -245,9 +240,7 @@ public sealed class MosquittoDeliveryAfterLinkLossTests(MosquittoFixture fixture
     {
         var prefix = "lost" + Guid.NewGuid().ToString("N")[..8];
         await using var proxy = new TcpProxy(fixture.Broker.TcpPort);
-        await using var subscriber = await MqttConnection.ConnectAsync(MqttConnectionOptionsBuilder.FromAddress(proxy.Address)
-            .Configure(o => o with { Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100), Jitter = 0 } })
-            .Build());
+        await using var subscriber = await MqttConnection.ConnectAsync(FastReconnect.Options(proxy.Address));
         await using var publisher = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress);
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         subscriber.StateChanged += (_, e) =>

@@ -61,9 +61,7 @@ public sealed class EventHandlerFailureTests(MosquittoFixture fixture)
     public async Task A_StateChanged_handler_that_throws_does_not_stop_reconnecting()
     {
         await using var proxy = new TcpProxy(fixture.Broker.TcpPort);
-        await using var connection = await MqttConnection.ConnectAsync(MqttConnectionOptionsBuilder.FromAddress(proxy.Address)
-            .Configure(o => o with { Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100), Jitter = 0 } })
-            .Build());
+        await using var connection = await MqttConnection.ConnectAsync(FastReconnect.Options(proxy.Address));
         var states = new ConcurrentQueue<MqttConnectionState>();
         connection.StateChanged += (_, e) =>
         {

@@ -23,9 +23,7 @@ public sealed class PooledPayloadLifetimeTests(MosquittoFixture fixture)
     {
         var prefix = "pool" + Guid.NewGuid().ToString("N")[..8];
         await using var proxy = new TcpProxy(fixture.Broker.TcpPort);
-        await using var publisher = await MqttConnection.ConnectAsync(MqttConnectionOptionsBuilder.FromAddress(proxy.Address)
-            .Configure(o => o with { Reconnect = new MqttReconnectOptions { MinDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(100), Jitter = 0 } })
-            .Build());
+        await using var publisher = await MqttConnection.ConnectAsync(FastReconnect.Options(proxy.Address));
         await using var subscriber = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress);
         var wrong = new ConcurrentQueue<string>();
         var seen = new ConcurrentDictionary<int, bool>();
