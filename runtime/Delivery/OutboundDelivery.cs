@@ -77,66 +77,38 @@ internal sealed class OutboundDelivery
 
     /// <summary>
     /// A QoS 1/2 publish that cannot be cancelled: the caller's task is the flow's completion itself (no state machine
-    /// waits for it on the way, and no task wraps one), and the flow gives <paramref name="rented"/> back to the pool
-    /// when it settles. A queued publish copies its payload, so its array goes back at once.
+    /// waits for it on the way, and no task wraps one).
     /// </summary>
     private Task DeliverFlow(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy)
     {
-        PendingPublish? publish = null;
         try
         {
-            var link = _links.Ready;
-            var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
-            publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
-            publish.CountIn(_unfinished);
-            publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain, publish.Properties);
-            if (direct && publish.TryTake() && link!.InFlight.Wait(0, CancellationToken.None))
-            {
-                publish.ReturnWhenSettled(rented); // before the write: the acknowledgement may settle it at once
-                rented = null;
-                _ = WriteFlowAsync(link, publish, first: true); // never throws; the link keeps its writes in order
-            }
-            else
-            {
-                publish.Untake();
-                Enqueue(publish);
-            }
-
-            return publish.Completion;
+            return Accept(topic, payload, rented, qos, retain, properties, defaults, policy, out _).Completion; // the write never throws
         }
 #pragma warning disable CA1031 // Whatever failed is the caller's task's failure, as from an async method.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            publish?.TryWithdraw();
             return Task.FromException(e);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask DeliverWaitingAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accepts a publish as a flow (QoS 0 too, when it cannot be written at once): counts it as unfinished, records a QoS
+    /// 1/2 one in the outbox, and writes it now (<paramref name="write"/>) when a link is ready, nothing waits ahead and an
+    /// in-flight slot is free; otherwise it waits in the queue. The publish takes <paramref name="rented"/> (see
+    /// <see cref="PendingPublish.Adopt"/>). On a failure it is withdrawn, and the exception goes to the caller.
+    /// </summary>
+    private PendingPublish Accept(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, out ValueTask write)
     {
-        var returnRented = true;
+        // Written at once only when nothing waits ahead: not in the queue, and no drain busy writing what it took from it.
+        var link = _links.Ready;
+        var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
+        var publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
+        publish.Adopt(rented); // before any write: the acknowledgement may settle it at once
+        publish.CountIn(_unfinished);
         try
         {
-            // Written at once only when nothing waits ahead: not in the queue, and no drain busy writing what it took from it.
-            var link = _links.Ready;
-            var direct = link is not null && _queue.Count == 0 && Volatile.Read(ref _draining) == 0;
-            if (qos == MqttQos.AtMostOnce && direct)
-            {
-                await SendAtMostOnceAsync(link!, topic, PublishPackets.Build(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
-                return;
-            }
-
-            var publish = new PendingPublish(topic, payload, qos, retain, PublishPackets.WithCodecDefaults(properties, defaults), policy, ownsPayload: false);
-            publish.CountIn(_unfinished);
             if (qos != MqttQos.AtMostOnce)
             {
                 publish.OutboxId = _outbox.Add(topic, payload.Span, qos, retain, publish.Properties);
@@ -146,13 +118,39 @@ internal sealed class OutboundDelivery
             // writes one publish after the other, may wait for slots, so publishes are written in the order they came.
             if (direct && publish.TryTake() && link!.InFlight.Wait(0, CancellationToken.None))
             {
-                await WriteFlowAsync(link, publish, first: true).ConfigureAwait(false);
+                write = WriteFlowAsync(link, publish, first: true);
             }
             else
             {
                 publish.Untake();
                 Enqueue(publish);
+                write = default;
             }
+
+            return publish;
+        }
+        catch
+        {
+            publish.TryWithdraw(); // no longer unfinished, and its array goes back
+            throw;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DeliverWaitingAsync(string topic, ReadOnlyMemory<byte> payload, byte[]? rented, MqttQos qos, bool retain, MqttMessageProperties? properties, CodecDefaults defaults, MqttOfflinePolicy policy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (qos == MqttQos.AtMostOnce && _links.Ready is { } link && _queue.Count == 0 && Volatile.Read(ref _draining) == 0)
+            {
+                await SendAtMostOnceAsync(link, topic, PublishPackets.Build(topic, payload, qos, retain, properties, defaults), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var adopted = rented;
+            rented = null; // the publish gives it back from here on
+            var publish = Accept(topic, payload, adopted, qos, retain, properties, defaults, policy, out var write);
+            await write.ConfigureAwait(false);
 
             try
             {
@@ -167,14 +165,13 @@ internal sealed class OutboundDelivery
                     throw new OperationCanceledException($"The publish to '{topic}' was cancelled before it was written: it was withdrawn and is never sent.", cancellationToken);
                 }
 
-                // The flow goes on (and may be resent) from the caller's buffer: it must not go back to the pool.
-                returnRented = publish.OwnsPayload;
+                // The flow goes on (and may be resent) from its array, which it gives back when it settles.
                 throw new OperationCanceledException($"The publish to '{topic}' was cancelled after it was written: the broker may still receive it, and it is resent until acknowledged.", cancellationToken);
             }
         }
         finally
         {
-            if (rented is not null && returnRented)
+            if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
@@ -417,8 +414,8 @@ internal sealed class OutboundDelivery
         {
             Counters.AddRejected();
             _outbox.Acknowledge(publish.OutboxId);
-            publish.TryWithdraw(); // no longer unfinished: FlushAsync must not wait for it
-            throw;
+            throw; // Accept withdraws it: no longer unfinished, so FlushAsync does not wait for it
+
         }
 
         Counters.AddQueued();

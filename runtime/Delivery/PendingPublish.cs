@@ -111,9 +111,6 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         SlotLink = null;
     }
 
-    /// <summary>Whether <see cref="Payload"/> is this publish's own copy (not the caller's pooled buffer).</summary>
-    public bool OwnsPayload => _ownsPayload;
-
     public Task Completion => _completion.Task;
 
     /// <summary>Whether it was completed or failed (its task may still be about to say so).</summary>
@@ -134,6 +131,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         }
 
         CountOut();
+        ReturnRented();
         return true;
     }
 
@@ -144,6 +142,7 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
         {
             Payload = Payload.ToArray();
             _ownsPayload = true;
+            ReturnRented();
         }
     }
 
@@ -177,10 +176,11 @@ internal sealed class PendingPublish(string topic, ReadOnlyMemory<byte> payload,
     }
 
     /// <summary>
-    /// Gives <paramref name="rented"/> (the pooled array under <see cref="Payload"/>) back to the pool when the flow
-    /// settles: it is written and resent from there until then, and never read after.
+    /// Takes <paramref name="rented"/>, the pooled array under <see cref="Payload"/>: the flow is written and resent from
+    /// it, and gives it back to the pool when the payload is copied (<see cref="OwnPayload"/>), or the publish settles or
+    /// is withdrawn; it is never read after.
     /// </summary>
-    public void ReturnWhenSettled(byte[]? rented) => _rented = rented;
+    public void Adopt(byte[]? rented) => _rented = rented;
 
     /// <summary>Succeeds on this thread: the caller's continuation runs here before this returns. Only for a thread that nothing else waits on.</summary>
     public void CompleteHere()
