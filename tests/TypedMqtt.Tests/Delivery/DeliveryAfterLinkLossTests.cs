@@ -18,26 +18,26 @@ public sealed class DeliveryAfterLinkLossTests
 
     private static readonly MqttSubscriptionOptions OneBuffered = new() { BufferCapacity = 1 };
 
+    /// <summary>QoS 0 PUBLISH packets to prefix/0 .. prefix/(count - 1).</summary>
+    private static byte[][] QoS0(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => Publish(true, Str($"{prefix}/{i}")))];
+
+    /// <summary>
+    /// A first session: CONNACK, then after the SUBSCRIBE <paramref name="packets"/> and a PUBLISH with QoS 3 (malformed,
+    /// 3.3.1.2) in one write: the client decodes the whole packets before it, then closes the link.
+    /// </summary>
+    private static Func<ScriptedSession, Task> SendsThenBreaks(byte[][] packets) => async s =>
+    {
+        await s.ConnackAsync();
+        await s.WaitForAsync(8);
+        await s.SendAsync(Concat([.. packets, Publish(true, Str("broken/bad"), qos: 3, packetId: 2)]));
+    };
+
     [Fact]
     public async Task What_a_lost_link_received_is_delivered_in_order_before_the_next_links_messages()
     {
         var sixthSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var broker = new ScriptedBroker(
-            async s =>
-            {
-                await s.ConnackAsync();
-                await s.WaitForAsync(8); // SUBSCRIBE
-                // Five QoS 0 and one QoS 1 in one write, then a PUBLISH with QoS 3 (malformed, 3.3.1.2): the client
-                // decodes the whole packets before it, then closes the link.
-                await s.SendAsync(Concat(
-                    Publish(true, Str("kept/0")),
-                    Publish(true, Str("kept/1")),
-                    Publish(true, Str("kept/2")),
-                    Publish(true, Str("kept/3")),
-                    Publish(true, Str("kept/4")),
-                    Publish(true, Str("kept/5"), qos: 1, packetId: 1),
-                    Publish(true, Str("kept/bad"), qos: 3, packetId: 2)));
-            },
+            SendsThenBreaks([.. QoS0("kept", 5), Publish(true, Str("kept/5"), qos: 1, packetId: 1)]),
             async s =>
             {
                 await s.ConnackAsync();
@@ -114,22 +114,11 @@ public sealed class DeliveryAfterLinkLossTests
         Assert.DoesNotContain("drop/3", entered);
         Assert.Null(broker.ScriptError);
     }
+
     [Fact]
     public async Task A_close_while_a_lost_link_still_delivers_drops_what_it_holds()
     {
-        await using var broker = new ScriptedBroker(
-            async s =>
-            {
-                await s.ConnackAsync();
-                await s.WaitForAsync(8);
-                await s.SendAsync(Concat(
-                    Publish(true, Str("late/0")),
-                    Publish(true, Str("late/1")),
-                    Publish(true, Str("late/2")),
-                    Publish(true, Str("late/3")),
-                    Publish(true, Str("late/4")),
-                    Publish(true, Str("late/bad"), qos: 3, packetId: 2)));
-            });
+        await using var broker = new ScriptedBroker(SendsThenBreaks(QoS0("late", 5)));
 
         await using var connection = await MqttConnection.ConnectAsync(Options(broker.Port, "late"));
         var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -174,17 +163,7 @@ public sealed class DeliveryAfterLinkLossTests
         // from the lost link. With a kept session the broker resends it (DUP, same identifier) on the next link: delivered
         // from there, once, and not from the lost link as well.
         await using var broker = new ScriptedBroker(
-            async s =>
-            {
-                await s.ConnackAsync();
-                await s.WaitForAsync(8);
-                await s.SendAsync(Concat(
-                    Publish(true, Str("once/0")),
-                    Publish(true, Str("once/1")),
-                    Publish(true, Str("once/2")),
-                    Publish(true, Str("once/3"), qos: 2, packetId: 9, payload: "q2"u8.ToArray()),
-                    Publish(true, Str("once/bad"), qos: 3, packetId: 2)));
-            },
+            SendsThenBreaks([.. QoS0("once", 3), Publish(true, Str("once/3"), qos: 2, packetId: 9, payload: "q2"u8.ToArray())]),
             async s =>
             {
                 if (cleanStart)
