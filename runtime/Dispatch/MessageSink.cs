@@ -48,6 +48,7 @@ internal sealed class MessageSink<T> : MessageSink
     private readonly HandoffQueue<(T Message, string Topic, MqttMessageContext? Context, Task? Pending)> _queue = new();
     private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
+    private int _stopped;
     private readonly Task _worker;
     private int _queued;
     private TaskCompletionSource? _space;
@@ -217,13 +218,19 @@ internal sealed class MessageSink<T> : MessageSink
 
     public override async ValueTask StopAsync()
     {
+        // Stopped once: the connection's close and the subscription's disposal (in either order) both stop it. The token
+        // source is never disposed: it holds no timer or wait handle, and a delivery that races the stop still reads its token.
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
         _queue.Complete();
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
             // A handler that ignores its cancellation token must not make disposal hang: it is left to finish alone.
             await _worker.WaitAsync(StopTimeout).ConfigureAwait(false);
-            _stopping.Dispose();
         }
         catch (TimeoutException e)
         {
