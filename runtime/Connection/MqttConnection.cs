@@ -28,6 +28,9 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
     private readonly InboundRouter _router;
     private readonly Requests.Requester _requester;
     private volatile MqttLink? _link;
+
+    /// <summary>The current network connection (tests look at its reading thread).</summary>
+    internal MqttLink? CurrentLink => _link;
     private MqttConnectResult _connectResult = new();
     private MqttConnectionState _state = MqttConnectionState.Connecting;
     private volatile bool _closing;

@@ -111,6 +111,9 @@ public partial class MqttConnectionOptionsBuilder
             case "TOPICALIASES":
                 _options = _options with { UseTopicAliases = ParseBool(name, value) };
                 break;
+            case "READINGTHREAD":
+                _options = _options with { DedicatedReadingThread = ParseBool(name, value) };
+                break;
             case "ALLOWLONGCLIENTID":
                 _options = _options with { AllowLongClientId = ParseBool(name, value) };
                 break;
@@ -140,7 +143,7 @@ public partial class MqttConnectionOptionsBuilder
                 throw new FormatException(
                     $"Unknown address option '{name}'. Known options: clientId, keepAlive, connectTimeout, cleanStart, cleanSession, sessionExpiry, version, " +
                     "receiveMaximum, maximumPacketSize, topicAliasMaximum, requestResponseInformation, requestProblemInformation, allowInsecureCredentials, " +
-                    "allowLongClientId, codecContentType, topicAliases, followRedirects, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
+                    "allowLongClientId, codecContentType, topicAliases, readingThread, followRedirects, requestTimeout, responseTopicPrefix, caFile, certFile, keyFile, pfxFile, pfxPassword, targetHost, dangerousAcceptAnyServerCertificate.");
         }
     }
 

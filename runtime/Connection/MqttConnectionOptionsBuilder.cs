@@ -280,6 +280,15 @@ public partial class MqttConnectionOptionsBuilder
         return this;
     }
 
+    /// <summary>Reads the connection on a thread of its own (TCP only); see <see cref="MqttConnectionOptions.DedicatedReadingThread"/>.</summary>
+    /// <param name="use">Whether to.</param>
+    /// <returns>This builder.</returns>
+    public MqttConnectionOptionsBuilder WithDedicatedReadingThread(bool use = true)
+    {
+        _options = _options with { DedicatedReadingThread = use };
+        return this;
+    }
+
     /// <summary>Adds an MQTT 5 user property to CONNECT.</summary>
     /// <param name="name">Property name.</param>
     /// <param name="value">Property value.</param>

@@ -52,6 +52,11 @@ internal static class MqttConnectionOptionsValidator
             return $"A stream connector replaces the TCP socket and cannot carry WebSocket ({o.DisplayAddress}); use an mqtt:// or mqtts:// address with it.";
         }
 
+        if (o.UsesWebSocket && o.DedicatedReadingThread)
+        {
+            return $"DedicatedReadingThread reads with blocking calls, which WebSocket does not offer ({o.DisplayAddress}); use an mqtt:// or mqtts:// address with it, or leave it off.";
+        }
+
         return o.UsesWebSocket && !o.WebSocketPath.StartsWith('/')
             ? $"WebSocketPath '{o.WebSocketPath}' must start with '/', as in /mqtt."
             : null;

@@ -71,7 +71,7 @@ internal sealed record LinkSettings(TimeSpan KeepAlive, TimeSpan Acknowledgement
 /// requests, maps inbound topic aliases back to topics, pings every half keep alive and ends itself when a PINGRESP or
 /// an acknowledgement is overdue. It never reconnects: its owner creates the next link.
 /// </summary>
-internal sealed class MqttLink
+internal sealed partial class MqttLink
 {
     private readonly IMqttChannelAdapter _adapter;
     private readonly ILinkOwner _owner;
@@ -87,6 +87,7 @@ internal sealed class MqttLink
     private TaskCompletionSource? _pingAnswer;
     private Reauthentication? _reauthentication;
     private int _lost;
+    private ReadingThread? _readingThread;
 
     public MqttLink(IMqttChannelAdapter adapter, LinkSettings settings, int number, SessionState session, ILinkOwner owner, int receiveMaximum, OutboundTopicAliases? outboundAliases = null, Task? previousDelivered = null, CancellationToken closed = default)
     {
@@ -125,13 +126,28 @@ internal sealed class MqttLink
     /// <summary>Completes once the link has ended and its last received message was delivered (or dropped by a close).</summary>
     public Task Delivered => _delivery.Drained;
 
-    /// <summary>Starts reading and the watchdog loop (after CONNACK).</summary>
+    /// <summary>
+    /// Starts reading and the watchdog loop (after CONNACK). A link whose channel reads blocking
+    /// (<see cref="MqttConnectionOptions.DedicatedReadingThread"/>) reads on a thread of its own (<see cref="ReadingThread"/>).
+    /// </summary>
     public void Start()
     {
-        // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
-        ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(default, completed: false), this, preferLocal: false);
+        if (_adapter is Wire.ValidatingAdapter { Channel.ReadsBlocking: true })
+        {
+            _readingThread = new ReadingThread(ReadOnOwnThread, "MQTT reader");
+            _readingThread.Start();
+        }
+        else
+        {
+            // Both start on the thread pool (no Task.Run: its proxy task would stay alive as long as the loop).
+            ThreadPool.UnsafeQueueUserWorkItem(static link => link.ReadOn(default, completed: false), this, preferLocal: false);
+        }
+
         _ = WatchdogAsync();
     }
+
+    /// <summary>The link's own reading thread, when it has one.</summary>
+    internal ReadingThread? ReadingThread => _readingThread;
 
     /// <summary>Writes a packet; a failure ends the link and is rethrown.</summary>
     public async ValueTask SendAsync(MqttPacket packet, CancellationToken cancellationToken = default)
@@ -264,114 +280,6 @@ internal sealed class MqttLink
 
         Volatile.Read(ref _pingAnswer)?.TrySetException(e);
     }
-
-    /// <summary>
-    /// Reads and handles packets for as long as reads complete at once; at the first read that must wait, registers
-    /// <see cref="OnReadCompleted"/> to carry on from the thread that completes it, and only then does the work the last
-    /// packet left to this thread: delivering (a PUBLISH that got the delivery turn) or completing the publish an
-    /// acknowledgement finished, so that the caller's continuation runs here. Either saves a thread hop, and reading
-    /// never pauses for it: bytes leave the kernel as they arrive (a broker's reset discards what was left unread
-    /// there), and a handler or a caller that waits synchronously on something only the reader brings (the
-    /// acknowledgement of another publish) cannot stall the link. When the next packet is already buffered, the work
-    /// goes to a thread-pool worker instead and this thread reads on.
-    /// </summary>
-    private void ReadOn(ValueTask<MqttPacket?> read, bool completed)
-    {
-        var token = Stop.Token;
-        LeftToReader left = default;
-        try
-        {
-            while (true)
-            {
-                if ((completed && !Handle(read, out left)) || token.IsCancellationRequested)
-                {
-                    left.HandOff(_delivery);
-                    return;
-                }
-
-                read = Wire.ValidatingAdapter.ReceiveAsync(_adapter, token);
-                completed = true;
-                if (!read.IsCompleted)
-                {
-                    _pendingRead = read;
-                    read.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_readCompleted);
-                    if (left.HoldsTurn)
-                    {
-                        // One job per thread: the delivery runs here, a completion (rare: same packet batch) on a worker.
-                        left.Acknowledged?.Complete();
-                        _delivery.DeliverHere();
-                    }
-                    else
-                    {
-                        left.Acknowledged?.CompleteHere();
-                    }
-
-                    return;
-                }
-
-                left.HandOff(_delivery);
-                left = default;
-            }
-        }
-#pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            left.HandOff(_delivery);
-            if (!token.IsCancellationRequested)
-            {
-                Lose(LossFrom(e));
-            }
-        }
-    }
-
-    /// <summary>The pending read completed: this thread handles its packet and reads on.</summary>
-    private void OnReadCompleted()
-    {
-        var read = _pendingRead;
-        _pendingRead = default;
-        ReadOn(read, completed: true);
-    }
-
-    /// <summary>Handles one completed read; false when reading ends. A read that failed throws here.</summary>
-    private bool Handle(ValueTask<MqttPacket?> read, out LeftToReader left)
-    {
-        left = default;
-        var packet = read.GetAwaiter().GetResult();
-        if (packet is null)
-        {
-            if (!Stop.IsCancellationRequested)
-            {
-                Lose(new LinkLoss("the broker closed the connection without DISCONNECT", null, null, LinkLossCause.ServerClosed));
-            }
-
-            return false;
-        }
-
-        return Dispatch(packet, out left);
-    }
-
-    /// <summary>
-    /// What a handled packet left for the reading thread to do once its next read is pending: deliver (the PUBLISH took
-    /// the delivery turn) or complete a publish (an acknowledgement finished it).
-    /// </summary>
-    private readonly record struct LeftToReader(bool HoldsTurn, Delivery.PendingPublish? Acknowledged)
-    {
-        /// <summary>Gives the work to thread-pool workers (the next packet is buffered already, or reading ends).</summary>
-        public void HandOff(DeliveryTurn delivery)
-        {
-            Acknowledged?.Complete();
-            if (HoldsTurn)
-            {
-                delivery.DeliverOnPool();
-            }
-        }
-    }
-
-    private static LinkLoss LossFrom(Exception e) =>
-        ExceptionChain.Find<Wire.MqttProtocolViolation>(e) is { } violation
-            ? new LinkLoss("the connection was closed: " + violation.Message, violation.ReasonCode, e, LinkLossCause.Failure)
-            : new LinkLoss("the connection was lost: " + e.GetBaseException().Message, null, e, LinkLossCause.Failure);
 
     /// <summary>Handles one packet from the broker; false when the link ended. <paramref name="left"/>: what it leaves to the reading thread.</summary>
     private bool Dispatch(MqttPacket packet, out LeftToReader left)

@@ -21,7 +21,15 @@ namespace TypedMqtt.Wire;
 /// linger always resets. With a stream connector (<see cref="MqttConnectionOptions.StreamConnector"/>) the application's
 /// stream takes the socket's place, and TLS, reads, writes and close are the same.
 /// </summary>
-internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null) : IMqttChannel, IValueTaskChannel
+/// <remarks>
+/// With <paramref name="blocking"/> (<see cref="MqttConnectionOptions.DedicatedReadingThread"/>) every operation is
+/// synchronous: connect, TLS handshake, reads and writes. A socket that has never been used asynchronously stays a
+/// blocking socket outside .NET's socket engine, so a read blocks in the kernel and the kernel wakes the reading thread
+/// itself; once used asynchronously, .NET makes it non-blocking and registers it with its engine, whose thread then wakes
+/// for every packet that arrives as well (measured: no gain over the thread pool). A write blocks only while the
+/// kernel's send buffer is full.
+/// </remarks>
+internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, bool blocking = false) : IMqttChannel, IValueTaskChannel
 {
     private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
     private Stream? _stream;
@@ -76,7 +84,15 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
                 socket.Bind(local);
             }
 
-            await socket.ConnectAsync(_tcp.RemoteEndpoint, cancellationToken).ConfigureAwait(false);
+            if (blocking)
+            {
+                ConnectBlocking(socket, _tcp.RemoteEndpoint, cancellationToken);
+            }
+            else
+            {
+                await socket.ConnectAsync(_tcp.RemoteEndpoint, cancellationToken).ConfigureAwait(false);
+            }
+
             RemoteEndPoint = socket.RemoteEndPoint!;
             LocalEndPoint = socket.LocalEndPoint!;
             stream = new NetworkStream(socket, ownsSocket: true);
@@ -93,6 +109,20 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
 
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A synchronous connect that the token aborts (by closing the socket).</summary>
+    private static void ConnectBlocking(Socket socket, EndPoint remote, CancellationToken cancellationToken)
+    {
+        using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
+        try
+        {
+            socket.Connect(remote);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is SocketException or ObjectDisposedException)
+        {
+            throw new OperationCanceledException("The connect was cancelled.", e, cancellationToken);
         }
     }
 
@@ -126,7 +156,16 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         var secure = new SslStream(stream, leaveInnerStreamOpen: false);
         try
         {
-            await secure.AuthenticateAsClientAsync(Authentication(tls), cancellationToken).ConfigureAwait(false);
+            if (blocking)
+            {
+                using var abort = cancellationToken.UnsafeRegister(static s => ((Stream)s!).Dispose(), secure);
+                secure.AuthenticateAsClient(Authentication(tls));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                await secure.AuthenticateAsClientAsync(Authentication(tls), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -207,6 +246,11 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
             return new ValueTask<int>(0);
         }
 
+        if (blocking)
+        {
+            return new ValueTask<int>(ReadBlocking(stream, buffer.Span));
+        }
+
         ValueTask<int> reading;
         try
         {
@@ -218,6 +262,27 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         }
 
         return reading.IsCompletedSuccessfully ? reading : CompleteReadAsync(reading);
+    }
+
+    /// <summary>Whether every operation blocks the calling thread (see the remarks): the link then reads on a thread of its own.</summary>
+    public bool Blocking => blocking;
+
+    /// <summary>A read that blocks this thread until bytes arrive; failures as <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> reports them.</summary>
+    private static int ReadBlocking(Stream stream, Span<byte> buffer)
+    {
+        try
+        {
+            return stream.Read(buffer);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        catch (IOException e) when (e.InnerException is SocketException socketError)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(socketError);
+            throw;
+        }
     }
 
     // Pooled: a read that waits costs no allocation of its own here.
@@ -242,6 +307,11 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
     {
         var stream = Stream ?? throw new ObjectDisposedException(nameof(TcpChannel), "The connection is closed.");
+        if (blocking)
+        {
+            return WriteBlocking(stream, buffer);
+        }
+
         if (!buffer.IsSingleSegment)
         {
             return WriteSegmentsAsync(stream, buffer, cancellationToken);
@@ -255,6 +325,25 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
 
         write.GetAwaiter().GetResult(); // consumed, so the stream can reuse what backs the ValueTask
         return Task.CompletedTask;
+    }
+
+    private static Task WriteBlocking(Stream stream, ReadOnlySequence<byte> buffer)
+    {
+        try
+        {
+            foreach (var segment in buffer)
+            {
+                stream.Write(segment.Span);
+            }
+
+            return Task.CompletedTask;
+        }
+#pragma warning disable CA1031 // The failure is the write's result, as an asynchronous write reports it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Task.FromException(e);
+        }
     }
 
     private static async Task WriteSegmentsAsync(Stream stream, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)

@@ -29,6 +29,9 @@ internal sealed class ValidatingAdapter(MqttChannelAdapter inner, ValidatingChan
 
     public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
 
+    /// <summary>The channel packets are read from.</summary>
+    public ValidatingChannel Channel => channel;
+
     /// <summary>
     /// The next packet from <paramref name="adapter"/>, null at the end of the stream: through the channel's own reader
     /// when it is a <see cref="ValidatingAdapter"/>, else through MQTTnet's interface (the test rigs' adapters).

@@ -11,12 +11,16 @@ internal static class ValidatingAdapterFactory
 {
     private const int InitialWriterBuffer = 256;
 
-    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null)
+    /// <param name="clientOptions">MQTTnet's options for the transport and the codec.</param>
+    /// <param name="limits">What the inbound validator enforces.</param>
+    /// <param name="streamConnector">The application's stream in place of a socket, if any.</param>
+    /// <param name="blocking">Synchronous TCP for a link's own reading thread (ignored for WebSocket, which the options refuse with it).</param>
+    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, bool blocking = false)
     {
         IMqttChannel transport = clientOptions.ChannelOptions switch
         {
             MqttClientWebSocketOptions => new WebSocketChannel(clientOptions),
-            _ => new TcpChannel(clientOptions, streamConnector),
+            _ => new TcpChannel(clientOptions, streamConnector, blocking),
         };
         var channel = new ValidatingChannel(transport, new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum));
         // The writer holds a packet's header and properties only (MQTTnet hands the payload over as its own segment), and

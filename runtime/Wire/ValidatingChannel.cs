@@ -57,6 +57,12 @@ internal sealed class ValidatingChannel(IMqttChannel inner, InboundPacketValidat
     private bool _grow;
 
     private byte[] Chunk => _large ?? _small;
+
+    /// <summary>Whether the next packet (or the start of it, or a violation) is already read: the next read returns without waiting.</summary>
+    public bool HasBuffered => _chunkEnd > _chunkStart || _violation is not null;
+
+    /// <summary>Whether reads block the calling thread (<see cref="TcpChannel.Blocking"/>): the link reads on a thread of its own.</summary>
+    public bool ReadsBlocking => _tcp?.Blocking == true;
     private readonly TcpChannel? _tcp = inner as TcpChannel;
     private readonly IValueTaskChannel? _reader = inner as IValueTaskChannel;
     private int _chunkStart;

@@ -57,6 +57,12 @@ internal enum Variant
 
     /// <summary>The C anchor: libmosquitto's publisher and subscriber in their own process (<see cref="CAnchor"/>).</summary>
     C,
+
+    /// <summary>
+    /// The generated client with <c>DedicatedReadingThread</c>: a reading thread per connection, as libmosquitto's
+    /// <c>mosquitto_loop_start</c> gives each C client (TCP only).
+    /// </summary>
+    TypedThread,
 }
 
 /// <summary>
@@ -78,6 +84,7 @@ internal static class EndToEnd
         return variant switch
         {
             Variant.Typed => await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false),
+            Variant.TypedThread => await RunTypedAsync(broker, scenario, counter, id, ownThread: true).ConfigureAwait(false),
             Variant.TypedTraced => await RunTracedAsync(broker, scenario, counter, id).ConfigureAwait(false),
             Variant.C => await CAnchor.RunAsync(CAnchor.Binary.Binary ?? throw new InvalidOperationException(CAnchor.Binary.Why), broker, scenario).ConfigureAwait(false),
             _ => await RunRawAsync(variant == Variant.Floor, broker, scenario, counter, id).ConfigureAwait(false),
@@ -90,20 +97,20 @@ internal static class EndToEnd
         return await RunTypedAsync(broker, scenario, counter, id).ConfigureAwait(false);
     }
 
-    private static async Task<RunResult> RunTypedAsync(BrokerProcess broker, Scenario scenario, Counter counter, int id)
+    private static async Task<RunResult> RunTypedAsync(BrokerProcess broker, Scenario scenario, Counter counter, int id, bool ownThread = false)
     {
         var reading = Reading.Sample;
         if (scenario.Qos == MqttQos.AtMostOnce)
         {
-            await using var subscriber = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
-            await using var publisher = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscriber = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}").WithDedicatedReadingThread(ownThread)).ConfigureAwait(false);
+            await using var publisher = await BenchQos0Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}").WithDedicatedReadingThread(ownThread)).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
             return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
         else
         {
-            await using var subscriber = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}")).ConfigureAwait(false);
-            await using var publisher = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}")).ConfigureAwait(false);
+            await using var subscriber = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-sub-{id}").WithDedicatedReadingThread(ownThread)).ConfigureAwait(false);
+            await using var publisher = await BenchQos1Client.ConnectAsync(broker.AddressFor(scenario), o => o.WithClientId($"typed-pub-{id}").WithDedicatedReadingThread(ownThread)).ConfigureAwait(false);
             await using var subscription = await subscriber.OnReadingAsync(counter.OnTyped).ConfigureAwait(false);
             return await MeasureAsync(broker, scenario, counter, () => publisher.PublishAsync(Device, reading)).ConfigureAwait(false);
         }
