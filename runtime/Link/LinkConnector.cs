@@ -42,7 +42,8 @@ internal sealed class LinkConnector(MqttConnectionOptions options, ILogger logge
             options.ProtocolVersion == MqttVersion.V500,
             options.MaximumPacketSize ?? Math.Max(Wire.InboundLimits.DefaultInboundPacketLimit, options.MaxInboundPayloadBytes + 70_000),
             options.TopicAliasMaximum ?? 0);
-        var adapter = Wire.ValidatingAdapterFactory.Create(clientOptions, limits, options.StreamConnector, options.DedicatedReadingThread);
+        var adapter = Wire.ValidatingAdapterFactory.Create(clientOptions, limits, options.StreamConnector,
+            options.DedicatedReadingThread ? LinkSettings.DeadlineFor(options.KeepAlive, options.ConnectTimeout) : null);
         MqttConnAckPacket connAck;
         try
         {

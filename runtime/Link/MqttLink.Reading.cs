@@ -61,9 +61,11 @@ internal sealed partial class MqttLink
     }
 
     /// <summary>
-    /// The loop of a link's own reading thread (<see cref="ReadingThread"/>): blocking reads, and the work a packet left
-    /// runs here when nothing more is buffered, as <see cref="ReadOn"/> runs it once its next read is pending. Reading
-    /// pauses while that work runs; the watch hands reading to a new thread when it runs too long, and this one then ends.
+    /// The loop of a link's own reading thread (<see cref="ReadingThread"/>): blocking reads, and between two reads the
+    /// packet's handling and, when nothing more is buffered, the work it left, as <see cref="ReadOn"/> runs that work
+    /// once its next read is pending. Reading pauses meanwhile, so that span is watched: the watch hands reading to a new
+    /// thread when it runs too long (a handler, or a write the peer does not take), and this one then ends. The read gets
+    /// no token: a close ends it by closing the socket, and a packet read after the link stopped is not handled.
     /// </summary>
     private void ReadOnOwnThread()
     {
@@ -73,39 +75,41 @@ internal sealed partial class MqttLink
         LeftToReader left = default;
         try
         {
-            while (!token.IsCancellationRequested)
+            while (true)
             {
-                var read = Wire.ValidatingAdapter.ReceiveAsync(_adapter, token);
+                var read = Wire.ValidatingAdapter.ReceiveAsync(_adapter, CancellationToken.None);
                 if (!read.IsCompleted)
                 {
                     read = new ValueTask<MqttPacket?>(read.AsTask().GetAwaiter().GetResult()); // not expected: the reads block
                 }
 
-                if (!Handle(read, out left) || token.IsCancellationRequested)
+                if (token.IsCancellationRequested)
                 {
                     break;
                 }
 
-                if (channel.HasBuffered || left == default)
+                var run = thread.Enter();
+                var goOn = Handle(read, out left) && !token.IsCancellationRequested;
+                if (goOn && !channel.HasBuffered)
+                {
+                    left.RunHere(_delivery);
+                }
+                else
                 {
                     left.HandOff(_delivery);
-                    left = default;
-                    continue;
                 }
 
-                // The next read would wait: the work runs here, watched.
-                var work = left;
                 left = default;
-                var run = thread.Enter();
-                work.RunHere(_delivery);
-
                 if (!thread.Leave(run))
                 {
-                    return; // the watch gave reading to another thread while the work ran
+                    return; // the watch gave reading to another thread meanwhile, which now owns the link's end too
+                }
+
+                if (!goOn)
+                {
+                    break;
                 }
             }
-
-            left.HandOff(_delivery);
         }
 #pragma warning disable CA1031 // Whatever ends reading ends the link; the reason is reported with it.
         catch (Exception e)

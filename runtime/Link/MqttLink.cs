@@ -231,6 +231,8 @@ internal sealed partial class MqttLink
         await Stop.CancelAsync().ConfigureAwait(false);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(bound);
+        // A synchronous write (a link with its own reading thread) does not see the token: closing the socket ends it.
+        using var abort = bounded.Token.UnsafeRegister(static a => ((IMqttChannelAdapter)a!).Dispose(), _adapter);
         try
         {
             if (disconnect is not null)

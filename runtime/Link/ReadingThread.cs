@@ -2,10 +2,11 @@ namespace TypedMqtt.Link;
 
 /// <summary>
 /// A link's own reading thread (<see cref="MqttConnectionOptions.DedicatedReadingThread"/>), and the watch that keeps
-/// it from stalling the link. The thread reads with blocking calls and, when nothing more is buffered, runs what a
-/// packet left to it (a delivery, or the continuation of a publish an acknowledgement completed) before it reads again:
-/// each packet then wakes one thread, as in libmosquitto, instead of the socket engine's thread and a worker. While it
-/// runs that code it does not read, so the code is watched: a run still going on at two consecutive ticks of a
+/// it from stalling the link. The thread reads with blocking calls and handles each packet; when nothing more is
+/// buffered, it also runs what the packet left to it (a delivery, or the continuation of a publish an acknowledgement
+/// completed) before it reads again: each packet then wakes one thread, as in libmosquitto, instead of the socket
+/// engine's thread and a worker. While it handles a packet it does not read (its handling may write, and a write may
+/// block while the peer does not read), so everything between two reads is watched: a run still going on at two consecutive ticks of a
 /// process-wide timer (every <see cref="Period"/>, so after 50-100 ms) hands reading to a new thread, and the old one
 /// ends when its code returns. A handler that blocks on something only the reader brings (its own QoS 1 publish) is
 /// therefore held up for at most about 100 ms, not for ever.
@@ -43,8 +44,10 @@ internal sealed class ReadingThread
     /// <summary>How many times a new thread took over reading from one that ran application code too long.</summary>
     public int Takeovers => Volatile.Read(ref _takeovers);
 
+    private volatile bool _ended;
+
     /// <summary>Whether reading has ended for good (<see cref="End"/>).</summary>
-    public bool HasEnded { get; private set; }
+    public bool HasEnded => _ended;
 
     /// <summary>Starts the first thread and the watch.</summary>
     public void Start()
@@ -52,7 +55,14 @@ internal sealed class ReadingThread
         lock (Gate)
         {
             Watched.Add(this);
-            _timer ??= new Timer(static _ => Tick(), null, Period, Period);
+            if (_timer is null)
+            {
+                // Neither the timer nor the threads carry the caller's execution context (its Activity, its AsyncLocals).
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _timer = new Timer(static _ => Tick(), null, Period, Period);
+                }
+            }
         }
 
         StartThread();
@@ -61,7 +71,7 @@ internal sealed class ReadingThread
     /// <summary>Reading has ended for good (the link ended): no longer watched.</summary>
     public void End()
     {
-        HasEnded = true;
+        _ended = true;
         lock (Gate)
         {
             Watched.Remove(this);
@@ -84,7 +94,7 @@ internal sealed class ReadingThread
     /// <summary>The code returned; false when another thread reads now (this one must then end without reading).</summary>
     public bool Leave(long run) => Interlocked.CompareExchange(ref _state, Reading, run) == run;
 
-    private void StartThread() => new Thread(_loop) { IsBackground = true, Name = _name }.Start();
+    private void StartThread() => new Thread(_loop) { IsBackground = true, Name = _name }.UnsafeStart();
 
     private static void Tick()
     {
@@ -108,8 +118,17 @@ internal sealed class ReadingThread
         {
             // The new thread sees what the old one read: the old one wrote it before its Enter, which this read saw,
             // and starting a thread is a full fence.
-            Interlocked.Increment(ref _takeovers);
-            StartThread();
+            try
+            {
+                StartThread();
+                Interlocked.Increment(ref _takeovers);
+            }
+#pragma warning disable CA1031 // No thread to be had (out of memory): the old thread keeps reading once its run returns.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Interlocked.CompareExchange(ref _state, state, TakenOver);
+            }
         }
 
         _lastSeen = state;

@@ -22,16 +22,19 @@ namespace TypedMqtt.Wire;
 /// stream takes the socket's place, and TLS, reads, writes and close are the same.
 /// </summary>
 /// <remarks>
-/// With <paramref name="blocking"/> (<see cref="MqttConnectionOptions.DedicatedReadingThread"/>) every operation is
+/// With <paramref name="blockingWriteTimeout"/> (<see cref="MqttConnectionOptions.DedicatedReadingThread"/>) every operation is
 /// synchronous: connect, TLS handshake, reads and writes. A socket that has never been used asynchronously stays a
 /// blocking socket outside .NET's socket engine, so a read blocks in the kernel and the kernel wakes the reading thread
 /// itself; once used asynchronously, .NET makes it non-blocking and registers it with its engine, whose thread then wakes
 /// for every packet that arrives as well (measured: no gain over the thread pool). A write blocks only while the
-/// kernel's send buffer is full.
+/// kernel's send buffer is full, and for at most <c>blockingWriteTimeout</c> (the link's acknowledgement deadline): a
+/// peer that stops reading then fails the write and the link, as the watchdog ends an asynchronous link. A read or a
+/// handshake step given a token that can be cancelled (the connect's timeout) closes the stream when it is cancelled.
 /// </remarks>
-internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, bool blocking = false) : IMqttChannel, IValueTaskChannel
+internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, TimeSpan? blockingWriteTimeout = null) : IMqttChannel, IValueTaskChannel
 {
     private readonly MqttClientTcpOptions _tcp = (MqttClientTcpOptions)clientOptions.ChannelOptions;
+    private readonly bool _blocking = blockingWriteTimeout is not null;
     private Stream? _stream;
     private Socket? _socket;
     private bool _disposed;
@@ -84,9 +87,9 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
                 socket.Bind(local);
             }
 
-            if (blocking)
+            if (_blocking)
             {
-                ConnectBlocking(socket, _tcp.RemoteEndpoint, cancellationToken);
+                await ConnectBlockingAsync(socket, _tcp.RemoteEndpoint, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -112,13 +115,29 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         }
     }
 
-    /// <summary>A synchronous connect that the token aborts (by closing the socket).</summary>
-    private static void ConnectBlocking(Socket socket, EndPoint remote, CancellationToken cancellationToken)
+    /// <summary>
+    /// A synchronous connect that the token aborts (by closing the socket); a host name is resolved asynchronously first,
+    /// since closing the socket cannot interrupt a synchronous lookup.
+    /// </summary>
+    private static async Task ConnectBlockingAsync(Socket socket, EndPoint remote, CancellationToken cancellationToken)
     {
+        IPAddress[]? addresses = null;
+        if (remote is DnsEndPoint named)
+        {
+            addresses = IPAddress.TryParse(named.Host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(named.Host, cancellationToken).ConfigureAwait(false);
+        }
+
         using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
         try
         {
-            socket.Connect(remote);
+            if (addresses is not null)
+            {
+                socket.Connect(addresses, ((DnsEndPoint)remote).Port);
+            }
+            else
+            {
+                socket.Connect(remote);
+            }
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && e is SocketException or ObjectDisposedException)
         {
@@ -156,10 +175,18 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         var secure = new SslStream(stream, leaveInnerStreamOpen: false);
         try
         {
-            if (blocking)
+            if (_blocking)
             {
                 using var abort = cancellationToken.UnsafeRegister(static s => ((Stream)s!).Dispose(), secure);
-                secure.AuthenticateAsClient(Authentication(tls));
+                try
+                {
+                    secure.AuthenticateAsClient(Authentication(tls));
+                }
+                catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException)
+                {
+                    throw new OperationCanceledException("The TLS handshake was cancelled.", e, cancellationToken);
+                }
+
                 cancellationToken.ThrowIfCancellationRequested();
             }
             else
@@ -179,6 +206,11 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     /// <summary>Makes the connected stream the channel's.</summary>
     private void Publish(Stream stream)
     {
+        if (blockingWriteTimeout is { } bound && stream.CanTimeout)
+        {
+            stream.WriteTimeout = (int)Math.Min(bound.TotalMilliseconds, int.MaxValue);
+        }
+
         // A full fence before reading _disposed (Dispose writes it, then takes the stream): one of the two disposes it.
         Interlocked.Exchange(ref _stream, stream);
         if (Volatile.Read(ref _disposed))
@@ -246,9 +278,9 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
             return new ValueTask<int>(0);
         }
 
-        if (blocking)
+        if (_blocking)
         {
-            return new ValueTask<int>(ReadBlocking(stream, buffer.Span));
+            return ReadBlocking(stream, buffer.Span, cancellationToken);
         }
 
         ValueTask<int> reading;
@@ -265,23 +297,31 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     }
 
     /// <summary>Whether every operation blocks the calling thread (see the remarks): the link then reads on a thread of its own.</summary>
-    public bool Blocking => blocking;
+    public bool Blocking => _blocking;
 
-    /// <summary>A read that blocks this thread until bytes arrive; failures as <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> reports them.</summary>
-    private static int ReadBlocking(Stream stream, Span<byte> buffer)
+    /// <summary>
+    /// A read that blocks this thread until bytes arrive; failures as <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>
+    /// reports them. A token that can be cancelled (the connect's, while CONNACK is awaited) closes the stream when it is,
+    /// and the read then ends as cancelled; the link's own reading thread passes none (a close ends its read).
+    /// </summary>
+    private ValueTask<int> ReadBlocking(Stream stream, Span<byte> buffer, CancellationToken cancellationToken)
     {
+        using var abort = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(static c => ((TcpChannel)c!).Dispose(), this) : default;
         try
         {
-            return stream.Read(buffer);
+            return new ValueTask<int>(stream.Read(buffer));
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException or SocketException)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
         }
         catch (ObjectDisposedException)
         {
-            return 0;
+            return new ValueTask<int>(0);
         }
         catch (IOException e) when (e.InnerException is SocketException socketError)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(socketError);
-            throw;
+            return ValueTask.FromException<int>(socketError);
         }
     }
 
@@ -307,7 +347,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
     {
         var stream = Stream ?? throw new ObjectDisposedException(nameof(TcpChannel), "The connection is closed.");
-        if (blocking)
+        if (_blocking)
         {
             return WriteBlocking(stream, buffer);
         }

@@ -14,13 +14,13 @@ internal static class ValidatingAdapterFactory
     /// <param name="clientOptions">MQTTnet's options for the transport and the codec.</param>
     /// <param name="limits">What the inbound validator enforces.</param>
     /// <param name="streamConnector">The application's stream in place of a socket, if any.</param>
-    /// <param name="blocking">Synchronous TCP for a link's own reading thread (ignored for WebSocket, which the options refuse with it).</param>
-    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, bool blocking = false)
+    /// <param name="blockingWriteTimeout">Synchronous TCP for a link's own reading thread, with writes failing after this long (ignored for WebSocket, which the options refuse with it); null for asynchronous TCP.</param>
+    public static IMqttChannelAdapter Create(MqttClientOptions clientOptions, InboundLimits limits, Func<CancellationToken, ValueTask<Stream>>? streamConnector = null, TimeSpan? blockingWriteTimeout = null)
     {
         IMqttChannel transport = clientOptions.ChannelOptions switch
         {
             MqttClientWebSocketOptions => new WebSocketChannel(clientOptions),
-            _ => new TcpChannel(clientOptions, streamConnector, blocking),
+            _ => new TcpChannel(clientOptions, streamConnector, blockingWriteTimeout),
         };
         var channel = new ValidatingChannel(transport, new InboundPacketValidator(limits.Version5, limits.MaximumPacketSize, limits.TopicAliasMaximum));
         // The writer holds a packet's header and properties only (MQTTnet hands the payload over as its own segment), and

@@ -6,8 +6,9 @@ namespace TypedMqtt.Tests.Connection;
 
 /// <summary>
 /// <see cref="MqttConnectionOptions.DedicatedReadingThread"/> against Mosquitto: every QoS in order over plain TCP and
-/// TLS, a handler that blocks on its own QoS 1 publish (which only the reader can acknowledge) held up for about the
-/// watch's 50-100 ms instead of for ever, and the thread's end with the link (lost or closed).
+/// TLS, handlers and awaited publishes continuing on the reading thread, a handler that blocks on its own QoS 1 publish
+/// (which only the reader can acknowledge) held up for about the watch's 50-100 ms instead of for ever, the thread's
+/// end with the link (lost or closed), a connect and a peer that stop answering, and no execution context of the caller.
 /// </summary>
 [Collection(MosquittoCollection.Name)]
 public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
@@ -23,6 +24,20 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
         await using var subscriber = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress + "?readingThread=true");
         await using var publisher = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress, b => b.WithDedicatedReadingThread());
         await RoundTripAsync(subscriber, publisher, qos, count: 2_000);
+    }
+
+    /// <summary>
+    /// A stream connector (the in-memory transport: bounded pipes) reads and writes blocking too: one connection
+    /// publishing QoS 2 to itself, so both directions are busy at once. (It passes without the watch as well: the pipes
+    /// never filled here, so it does not prove that the watch breaks a write the peer does not take; the frozen-peer test
+    /// and the handler test above cover the watch and the write bound.)
+    /// </summary>
+    [Fact]
+    public async Task Two_way_QoS_2_over_the_in_memory_transport_arrives_in_order()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartInMemoryAsync();
+        await using var connection = await MqttConnection.ConnectAsync(broker.Address, b => b.WithStreamConnector(broker.ConnectInMemoryAsync).WithDedicatedReadingThread());
+        await RoundTripAsync(connection, connection, MqttQos.ExactlyOnce, count: 4_000);
     }
 
     [MosquittoFact]
@@ -100,6 +115,89 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
     }
 
     [Fact]
+    public async Task A_broker_that_never_answers_CONNECT_times_out_the_connect()
+    {
+        await using var silent = new SilentListener();
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<MqttConnectException>(() => MqttConnection.ConnectAsync($"mqtt://127.0.0.1:{silent.Port}?connectTimeout=1&readingThread=true").WaitAsync(Limit));
+        Assert.Equal(MqttConnectFailure.Timeout, error.Failure);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the connect gave up after {clock.Elapsed.TotalSeconds:0.0} s");
+        await silent.ClientClosed.Task.WaitAsync(Limit); // and the socket was closed, not left blocked in a read
+    }
+
+    /// <summary>
+    /// A peer that takes CONNECT, answers CONNACK and then never reads again: once the socket's buffers are full a write
+    /// blocks, and must fail within the link's deadline (here max(2 s connect timeout, 1.5 x 1 s keep alive)) so the link
+    /// is lost, as the watchdog ends an asynchronous one; and closing the connection afterwards does not hang.
+    /// </summary>
+    [Fact]
+    public async Task A_peer_that_stops_reading_loses_the_link_within_its_deadline()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var frozen = FreezeAfterConnackAsync(listener);
+        var connection = await MqttConnection.ConnectAsync($"mqtt://127.0.0.1:{port}?keepAlive=1&connectTimeout=2&readingThread=true");
+        var payload = new byte[64 * 1024];
+        var flooding = Task.Run(async () =>
+        {
+            try
+            {
+                while (connection.State == MqttConnectionState.Connected)
+                {
+                    await connection.PublishAsync("frozen/x", payload, MqttQos.AtMostOnce);
+                }
+            }
+            catch (MqttOperationException)
+            {
+                // The write that failed the link fails its publish.
+            }
+        });
+
+        var clock = Stopwatch.StartNew();
+        await WaitUntilAsync(() => connection.State != MqttConnectionState.Connected);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the link was lost after {clock.Elapsed.TotalSeconds:0.0} s");
+        await flooding.WaitAsync(Limit);
+        await connection.DisposeAsync().AsTask().WaitAsync(Limit);
+        (await frozen).Dispose();
+    }
+
+    [MosquittoFact]
+    public async Task Handlers_on_the_reading_thread_do_not_see_the_connecting_caller_s_async_locals()
+    {
+        var local = new AsyncLocal<string?> { Value = "the caller's" };
+        await using var subscriber = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress, b => b.WithDedicatedReadingThread());
+        await using var publisher = await MqttConnection.ConnectAsync(fixture.Broker.TcpAddress);
+        local.Value = null;
+        var topic = "rt" + Guid.NewGuid().ToString("N")[..8] + "/x";
+        var seen = new ConcurrentQueue<(string? Value, string? Thread)>();
+        await using var subscription = await subscriber.SubscribeAsync(topic, (_, _, _) =>
+        {
+            seen.Enqueue((local.Value, Thread.CurrentThread.Name));
+            return Task.CompletedTask;
+        }, MqttSubscriptionOptions.Default with { Qos = MqttQos.AtLeastOnce });
+
+        for (var i = 0; i < 100; i++)
+        {
+            await publisher.PublishAsync(topic, "x"u8.ToArray(), MqttQos.AtLeastOnce);
+        }
+
+        await WaitUntilAsync(() => seen.Count == 100);
+        Assert.Contains(seen, s => s.Thread == "MQTT reader");
+        Assert.All(seen, s => Assert.Null(s.Value));
+    }
+
+    private static async Task<System.Net.Sockets.Socket> FreezeAfterConnackAsync(System.Net.Sockets.TcpListener listener)
+    {
+        var socket = await listener.AcceptSocketAsync();
+        socket.ReceiveBufferSize = 64 * 1024; // a small window: the client's writes block sooner
+        var buffer = new byte[1024];
+        _ = await socket.ReceiveAsync(buffer); // CONNECT, then never read again
+        await socket.SendAsync(new byte[] { 0x20, 0x03, 0x00, 0x00, 0x00 }); // CONNACK, MQTT 5, success
+        return socket;
+    }
+
+    [Fact]
     public void WebSocket_with_a_reading_thread_is_refused_with_what_to_do()
     {
         var error = Assert.Throws<ArgumentException>(() => MqttConnectionOptionsBuilder.FromAddress("ws://localhost:8080/mqtt").WithDedicatedReadingThread().Build());
@@ -110,9 +208,15 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
     {
         var topic = "rt" + Guid.NewGuid().ToString("N")[..8] + "/x";
         var received = new ConcurrentQueue<int>();
+        var handlersOnReader = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscription = await subscriber.SubscribeAsync(topic, (payload, _, _) =>
         {
+            if (Thread.CurrentThread.Name == "MQTT reader")
+            {
+                Interlocked.Increment(ref handlersOnReader);
+            }
+
             received.Enqueue(BitConverter.ToInt32(payload.Span));
             if (received.Count == count)
             {
@@ -123,9 +227,14 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
         }, MqttSubscriptionOptions.Default with { Qos = qos });
 
         // Half one at a time (each awaited: its acknowledgement completes it on the publisher's reading thread), half 32 at a time.
+        var continuationsOnReader = 0;
         for (var i = 0; i < count / 2; i++)
         {
-            await publisher.PublishAsync(topic, BitConverter.GetBytes(i), qos);
+            await publisher.PublishAsync(topic, BitConverter.GetBytes(i), qos).ConfigureAwait(false);
+            if (Thread.CurrentThread.Name == "MQTT reader")
+            {
+                continuationsOnReader++;
+            }
         }
 
         var window = new List<Task>();
@@ -144,6 +253,14 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
         Assert.Equal(Enumerable.Range(0, count), received);
         Assert.NotNull(subscriber.CurrentLink!.ReadingThread);
         Assert.NotNull(publisher.CurrentLink!.ReadingThread);
+        if (qos != MqttQos.AtMostOnce)
+        {
+            // One at a time, deliveries run on the reader. (A QoS 0 burst leaves packets buffered, and those deliveries go
+            // to a worker: possibly all of them.)
+            Assert.True(Volatile.Read(ref handlersOnReader) > count / 4, $"{handlersOnReader} of {count} handler calls ran on the subscriber's reading thread");
+            // A QoS 0 publish completes when written, on the caller's thread; QoS 1/2 when acknowledged, on the reader.
+            Assert.True(continuationsOnReader > count / 4, $"{continuationsOnReader} of {count / 2} awaited publishes continued on the publisher's reading thread");
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
