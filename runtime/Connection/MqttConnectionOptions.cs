@@ -164,12 +164,14 @@ public sealed record MqttConnectionOptions
     /// Reads this connection on a thread of its own, with blocking reads, instead of on the thread pool; TCP only (with
     /// or without TLS, and over a <see cref="StreamConnector"/>'s stream). Each packet then wakes one thread, as in
     /// libmosquitto, and when nothing more has arrived that thread runs the work the packet brought: your handler, or
-    /// the code after an <c>await</c> of a publish the packet acknowledged. For a few latency-bound connections (one
-    /// QoS 1 message at a time, request and reply): measured through Mosquitto, 1.2-1.4 x the throughput of one QoS 1
-    /// publish at a time. Not for thousands of connections (a thread each). Reading pauses while that code runs; code
-    /// that runs longer than 50-100 ms hands reading to a new thread, so code that blocks on something only the reader
-    /// brings (its own QoS 1 publish) is held up for that long, not for ever. Off by default. Address:
-    /// <c>readingThread=true</c>.
+    /// the code after an <c>await</c> of a publish the packet acknowledged. Every socket operation of the connection is
+    /// then synchronous: a write waits while the kernel's send buffer is full, and fails (losing the link) after
+    /// max(<see cref="ConnectTimeout"/>, 1.5 x <see cref="KeepAlive"/>). For a few latency-bound connections (one QoS 1
+    /// message at a time, request and reply): through Mosquitto on 2 cores, one QoS 1 publish at a time ran about 1.1-1.2
+    /// x faster than on the thread pool, while with 64 in flight the thread pool was faster (see docs/performance.md).
+    /// Not for thousands of connections (a thread each). Reading pauses while that code runs; code that runs longer than
+    /// 50-100 ms hands reading to a new thread, so code that blocks on something only the reader brings (its own QoS 1
+    /// publish) is held up for that long, not for ever. Off by default. Address: <c>readingThread=true</c>.
     /// </summary>
     public bool DedicatedReadingThread { get; init; }
 
