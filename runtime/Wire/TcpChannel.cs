@@ -127,21 +127,35 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
             addresses = IPAddress.TryParse(named.Host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(named.Host, cancellationToken).ConfigureAwait(false);
         }
 
-        using var abort = cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
-        try
+        Abortable(socket, cancellationToken, (socket, remote, addresses), static step =>
         {
-            if (addresses is not null)
+            if (step.addresses is { } resolved)
             {
-                socket.Connect(addresses, ((DnsEndPoint)remote).Port);
+                step.socket.Connect(resolved, ((DnsEndPoint)step.remote).Port);
             }
             else
             {
-                socket.Connect(remote);
+                step.socket.Connect(step.remote);
             }
-        }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is SocketException or ObjectDisposedException)
+
+            return 0;
+        });
+    }
+
+    /// <summary>
+    /// Runs a synchronous step that only closing <paramref name="target"/> can interrupt: when the token is cancelled the
+    /// target is closed, and the step's failure is reported as the cancellation (as the asynchronous step reports it).
+    /// </summary>
+    private static T Abortable<T, TState>(IDisposable target, CancellationToken cancellationToken, TState state, Func<TState, T> step)
+    {
+        using var abort = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(static t => ((IDisposable)t!).Dispose(), target) : default;
+        try
         {
-            throw new OperationCanceledException("The connect was cancelled.", e, cancellationToken);
+            return step(state);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException or SocketException)
+        {
+            throw new OperationCanceledException("Cancelled: " + e.Message, e, cancellationToken);
         }
     }
 
@@ -177,16 +191,11 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         {
             if (_blocking)
             {
-                using var abort = cancellationToken.UnsafeRegister(static s => ((Stream)s!).Dispose(), secure);
-                try
+                Abortable(secure, cancellationToken, (secure, options: Authentication(tls)), static step =>
                 {
-                    secure.AuthenticateAsClient(Authentication(tls));
-                }
-                catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException)
-                {
-                    throw new OperationCanceledException("The TLS handshake was cancelled.", e, cancellationToken);
-                }
-
+                    step.secure.AuthenticateAsClient(step.options);
+                    return 0;
+                });
                 cancellationToken.ThrowIfCancellationRequested();
             }
             else
@@ -280,7 +289,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
 
         if (_blocking)
         {
-            return ReadBlocking(stream, buffer.Span, cancellationToken);
+            return ReadBlocking(stream, buffer, cancellationToken);
         }
 
         ValueTask<int> reading;
@@ -304,16 +313,15 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     /// reports them. A token that can be cancelled (the connect's, while CONNACK is awaited) closes the stream when it is,
     /// and the read then ends as cancelled; the link's own reading thread passes none (a close ends its read).
     /// </summary>
-    private ValueTask<int> ReadBlocking(Stream stream, Span<byte> buffer, CancellationToken cancellationToken)
+    private ValueTask<int> ReadBlocking(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        using var abort = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(static c => ((TcpChannel)c!).Dispose(), this) : default;
         try
         {
-            return new ValueTask<int>(stream.Read(buffer));
+            return new ValueTask<int>(Abortable(this, cancellationToken, (stream, buffer), static step => step.stream.Read(step.buffer.Span)));
         }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException or SocketException)
+        catch (OperationCanceledException e)
         {
-            return ValueTask.FromCanceled<int>(cancellationToken);
+            return ValueTask.FromCanceled<int>(e.CancellationToken);
         }
         catch (ObjectDisposedException)
         {

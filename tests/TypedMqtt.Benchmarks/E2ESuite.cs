@@ -119,7 +119,7 @@ internal static class E2ESuite
                     ]);
                     // Like for like: each C client reads on a thread of its own (mosquitto_loop_start), so the target is judged on
                     // the typed client configured the same way; the default (thread pool) is printed beside it.
-                    var ownLost = results[Variant.TypedThread].Sum(x => (long)(x.Sent - x.Received));
+                    var ownLost = Lost(Variant.TypedThread);
                     report.Target(
                         $"E2E throughput typed (own reading thread, as each C client has) >= 1.20 x the C client (libmosquitto): {broker.Name}, {scenario.Name}",
                         $"{F(own.Rate / c.Rate, "0.00")} x ({F(own.Rate)} vs {F(c.Rate)} msg/s; thread pool {F(typed.Rate / c.Rate, "0.00")} x){(ownLost > Lost(Variant.C) ? $" (but lost {F(ownLost)} vs {F(Lost(Variant.C))})" : string.Empty)}",
