@@ -37,6 +37,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     private readonly bool _blocking = blockingWriteTimeout is not null;
     private Stream? _stream;
     private Socket? _socket;
+    private TrailingAck? _trailingAck;
     private bool _disposed;
 
     /// <summary>The connected stream (TLS or plain); null before connecting and after disposal.</summary>
@@ -100,6 +101,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
             LocalEndPoint = socket.LocalEndPoint!;
             stream = new NetworkStream(socket, ownsSocket: true);
             _socket = socket;
+            _trailingAck = TrailingAck.For(socket);
             stream = await SecureAsync(stream, cancellationToken).ConfigureAwait(false);
             Publish(stream);
         }
@@ -302,8 +304,27 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
             return new ValueTask<int>(0);
         }
 
-        return reading.IsCompletedSuccessfully ? reading : CompleteReadAsync(reading);
+        if (!reading.IsCompletedSuccessfully)
+        {
+            return CompleteReadAsync(reading, _trailingAck);
+        }
+
+        var read = reading.GetAwaiter().GetResult(); // consumed here: the stream reuses what backs the ValueTask
+        Arrived(read);
+        return new ValueTask<int>(read);
     }
+
+    /// <summary>A read returned: bytes owe the peer an ACK (<see cref="TrailingAck"/>).</summary>
+    private void Arrived(int read)
+    {
+        if (read > 0)
+        {
+            _trailingAck?.Read();
+        }
+    }
+
+    /// <summary>How many ACKs the trailing ACK sent (for tests); 0 where there is none.</summary>
+    internal int TrailingAcksSent => _trailingAck?.Sent ?? 0;
 
     /// <summary>Whether every operation blocks the calling thread (see the remarks): the link then reads on a thread of its own.</summary>
     public bool Blocking => _blocking;
@@ -317,7 +338,9 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     {
         try
         {
-            return new ValueTask<int>(Abortable(this, cancellationToken, (stream, buffer), static step => step.stream.Read(step.buffer.Span)));
+            var read = Abortable(this, cancellationToken, (stream, buffer), static step => step.stream.Read(step.buffer.Span));
+            Arrived(read);
+            return new ValueTask<int>(read);
         }
         catch (OperationCanceledException e)
         {
@@ -335,11 +358,17 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
 
     // Pooled: a read that waits costs no allocation of its own here.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> CompleteReadAsync(ValueTask<int> reading)
+    private static async ValueTask<int> CompleteReadAsync(ValueTask<int> reading, TrailingAck? trailingAck)
     {
         try
         {
-            return await reading.ConfigureAwait(false);
+            var read = await reading.ConfigureAwait(false);
+            if (read > 0)
+            {
+                trailingAck?.Read();
+            }
+
+            return read;
         }
         catch (ObjectDisposedException)
         {
@@ -355,6 +384,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     public Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
     {
         var stream = Stream ?? throw new ObjectDisposedException(nameof(TcpChannel), "The connection is closed.");
+        _trailingAck?.Wrote();
         if (_blocking)
         {
             return WriteBlocking(stream, buffer);
@@ -407,5 +437,6 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         // Closing the stream closes the socket (the NetworkStream owns it).
         Volatile.Write(ref _disposed, true);
         Interlocked.Exchange(ref _stream, null)?.Dispose();
+        _trailingAck?.Dispose();
     }
 }

@@ -11,11 +11,11 @@ if (args.Contains(BrokerProcess.HostEmbeddedArgument))
 var quick = args.Contains("--quick");
 var known = new[] { "e2e", "latency", "scale", "micro", "dispatch", "generator" };
 // Words that are not an option or an option's value name sections.
-var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run" or "--latency-run" or "--storm-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
+var chosen = args.Where((a, i) => !a.StartsWith('-') && (i == 0 || args[i - 1] is not ("--broker" or "--runs" or "--cpu-run" or "--scenario" or "--latency-run" or "--storm-run"))).Select(a => a.ToLowerInvariant()).ToHashSet();
 var unknown = chosen.Except(known).ToList();
 if (unknown.Count > 0 || args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [scale] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed] [--latency-run typed|raw|c] [--storm-run N]]");
+    Console.WriteLine("usage: dotnet run -c Release --project tests/TypedMqtt.Benchmarks [-- [e2e] [latency] [scale] [micro] [dispatch] [generator] [--quick] [--runs N] [--broker mosquitto|embedded] [--alloc-profile] [--cpu-run floor|raw|typed|typedthread|c [--scenario NAME]] [--latency-run typed|raw|c] [--storm-run N]]");
     return unknown.Count > 0 ? 2 : 0;
 }
 
@@ -40,10 +40,13 @@ if (args.Contains("--alloc-profile"))
 
 if (ArgValue("--cpu-run") is { } only)
 {
-    // One variant of QoS 0 over and over, for a CPU profiler attached from outside (dotnet-trace collect -- ...).
+    // One variant of one scenario (QoS 0 unless --scenario names another) over and over, for a CPU profiler attached
+    // from outside (dotnet-trace collect -- ...) or to compare two builds.
     var variant = Enum.Parse<Variant>(only, ignoreCase: true);
     await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
-    var scenario = E2ESuite.Scenarios(quick)[0];
+    var scenario = ArgValue("--scenario") is { } named
+        ? E2ESuite.Scenarios(quick).Single(s => s.Name.Equals(named, StringComparison.OrdinalIgnoreCase))
+        : E2ESuite.Scenarios(quick)[0];
     await WarmUp.ForAsync(WarmUp.Minimum, () => EndToEnd.RunAsync(variant, profiled, scenario));
     for (var i = 0; i < 6; i++)
     {
