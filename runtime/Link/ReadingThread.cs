@@ -58,10 +58,7 @@ internal sealed class ReadingThread
             if (_timer is null)
             {
                 // Neither the timer nor the threads carry the caller's execution context (its Activity, its AsyncLocals).
-                using (ExecutionContext.SuppressFlow())
-                {
-                    _timer = new Timer(static _ => Tick(), null, Period, Period);
-                }
+                _timer = Diagnostics.DetachedTimer.Create(static _ => Tick(), Period, Period);
             }
         }
 

@@ -436,7 +436,7 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
     {
         // Closing the stream closes the socket (the NetworkStream owns it).
         Volatile.Write(ref _disposed, true);
+        _trailingAck?.End();
         Interlocked.Exchange(ref _stream, null)?.Dispose();
-        _trailingAck?.Dispose();
     }
 }

@@ -15,16 +15,11 @@ namespace TypedMqtt.Tests.Connection;
 /// </summary>
 public sealed class TrailingAckTests
 {
-    [Theory]
+    [LinuxTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_packet_the_broker_holds_for_our_ack_follows_within_milliseconds(bool readingThread)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return; // TCP_QUICKACK is Linux's; elsewhere the client has no trailing ACK
-        }
-
         var gaps = new List<double>();
         for (var i = 0; i < 5; i++)
         {
@@ -34,6 +29,36 @@ public sealed class TrailingAckTests
         gaps.Sort();
         // Without the trailing ACK the gaps were 31-48 ms (the kernel's delayed ACK); with it, 2-5 ms.
         Assert.True(gaps[2] < 20, $"the held packet came {string.Join(", ", gaps.Select(g => g.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} ms after the first");
+    }
+
+    /// <summary>
+    /// The watch's timer is made on the first read, which may run on the thread that connects (a reading thread of
+    /// its own and an IP address: the whole connect is synchronous); a caller that suppressed the execution context's
+    /// flow there must not make it fail (<see cref="ExecutionContext.SuppressFlow"/> throws when it is suppressed already).
+    /// </summary>
+    [Fact]
+    public void A_watch_timer_is_made_where_the_execution_context_does_not_flow()
+    {
+        var fired = new ManualResetEventSlim();
+        var local = new AsyncLocal<string?> { Value = "the caller's" };
+        string? seen = "not run";
+        Timer timer;
+        using (ExecutionContext.SuppressFlow())
+        {
+            timer = Diagnostics.DetachedTimer.Create(_ => { seen = local.Value; fired.Set(); }, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+
+        using (timer)
+        {
+            Assert.True(fired.Wait(TimeSpan.FromSeconds(10)));
+        }
+
+        Assert.Null(seen);
+        using var flowing = Diagnostics.DetachedTimer.Create(_ => { seen = local.Value; fired.Set(); }, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        fired.Reset();
+        flowing.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Null(seen); // nor is the caller's context carried where it flows
     }
 
     /// <summary>
@@ -96,14 +121,9 @@ public sealed class TrailingAckTests
 [Collection(MosquittoCollection.Name)]
 public sealed class MosquittoTrailingAckTests(MosquittoFixture fixture)
 {
-    [MosquittoFact]
+    [MosquittoFact(LinuxOnly = true)]
     public async Task The_end_of_a_QoS_0_burst_is_not_held_for_a_delayed_ack()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return; // TCP_QUICKACK is Linux's; elsewhere the client has no trailing ACK
-        }
-
         var longest = new List<double>();
         for (var i = 0; i < 3; i++)
         {
@@ -150,5 +170,18 @@ public sealed class MosquittoTrailingAckTests(MosquittoFixture fixture)
         }
 
         return longest;
+    }
+}
+
+/// <summary>A theory about Linux's TCP (<c>TCP_QUICKACK</c>): skipped elsewhere, where the client has no trailing ACK.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class LinuxTheoryAttribute : TheoryAttribute
+{
+    public LinuxTheoryAttribute()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Skip = "Linux only: the trailing ACK uses TCP_QUICKACK.";
+        }
     }
 }

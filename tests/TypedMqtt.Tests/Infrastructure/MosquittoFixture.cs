@@ -44,6 +44,22 @@ public sealed class MosquittoFactAttribute : FactAttribute
             Skip = MosquittoBroker.InstallHint;
         }
     }
+
+    private bool _linuxOnly;
+
+    /// <summary>Skipped off Linux: what it proves is Linux's (its TCP, e.g. <c>TCP_QUICKACK</c>).</summary>
+    public bool LinuxOnly
+    {
+        get => _linuxOnly;
+        set
+        {
+            _linuxOnly = value;
+            if (value && !OperatingSystem.IsLinux())
+            {
+                Skip = "Linux only.";
+            }
+        }
+    }
 }
 
 /// <summary>A theory that needs Mosquitto; see <see cref="MosquittoFactAttribute"/>.</summary>
