@@ -33,9 +33,11 @@ internal sealed class TrailingAck
     private static readonly byte[] On = BitConverter.GetBytes(1);
     private static readonly byte[] Off = BitConverter.GetBytes(0);
 
+    private static readonly long MinimumGap = System.Diagnostics.Stopwatch.Frequency / 2_000; // half a period
     private static readonly object Gate = new();
     private static readonly List<TrailingAck> Reading = []; // under Gate
     private static Timer? _watch; // under Gate; runs while Reading has any
+    private static long _lastLook; // under Gate: when the watch last looked (Stopwatch ticks)
     private static bool _refused; // the system refused the option once: no more trailing ACKs in this process
 
     private readonly Socket _socket;
@@ -82,10 +84,9 @@ internal sealed class TrailingAck
     {
         lock (Gate)
         {
-            ack._readsSeen = Volatile.Read(ref ack._reads);
-            Reading.Add(ack);
-            if (Reading.Count == 1)
+            if (Reading.Count == 0)
             {
+                // Started before the connection is listed: a timer that could not start leaves nothing watched for ever.
                 if (_watch is null)
                 {
                     _watch = Diagnostics.DetachedTimer.Create(static _ => Look(), Period, Period);
@@ -95,6 +96,10 @@ internal sealed class TrailingAck
                     _watch.Change(Period, Period);
                 }
             }
+
+            // The next look may come at once: it only notes the count, and reads must then pause until the one after.
+            ack._readsSeen = Volatile.Read(ref ack._reads) - 1;
+            Reading.Add(ack);
         }
     }
 
@@ -116,6 +121,15 @@ internal sealed class TrailingAck
         List<TrailingAck>? paused = null;
         lock (Gate)
         {
+            // A late timer may run its callbacks back to back: a look so soon after the last would take a stream that
+            // still flows for paused.
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (now - _lastLook < MinimumGap)
+            {
+                return;
+            }
+
+            _lastLook = now;
             for (var i = Reading.Count - 1; i >= 0; i--)
             {
                 var ack = Reading[i];
@@ -171,7 +185,7 @@ internal sealed class TrailingAck
 
     private void Acknowledge()
     {
-        if (!_owed || Volatile.Read(ref _state) == Ended)
+        if (!_owed || Volatile.Read(ref _state) == Ended || Volatile.Read(ref _refused))
         {
             return;
         }
