@@ -72,9 +72,14 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
         }, MqttSubscriptionOptions.Default with { Qos = MqttQos.AtLeastOnce });
 
         // Quick calls first: the handler proves quick and is then called directly, on the reading thread; then the blocking one.
+        // Each is handled before the next is sent: a packet already buffered behind it would send its delivery to a worker
+        // (on a busy machine the broker's forwards bunch up), and the blocking call must run on the reading thread.
+        var sent = 0;
         foreach (var text in Enumerable.Repeat("q", 40).Append("b").Concat(Enumerable.Repeat("q", 5)))
         {
             await publisher.PublishAsync($"{prefix}/in", System.Text.Encoding.ASCII.GetBytes(text), MqttQos.AtLeastOnce);
+            sent++;
+            await WaitUntilAsync(() => Volatile.Read(ref handled) == sent, poll: 1);
         }
 
         await WaitUntilAsync(() => Volatile.Read(ref handled) == 46);
@@ -235,6 +240,15 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
             {
                 continuationsOnReader++;
             }
+
+            if (subscriber != publisher)
+            {
+                // One at a time end to end: the broker acknowledges before it forwards, so on a busy machine its forwards
+                // could bunch up behind each other, and a delivery with a packet buffered behind it goes to a worker. (This
+                // waits on the publisher's reading thread, for the subscriber's: another connection.)
+                var next = i + 1;
+                Assert.True(SpinWait.SpinUntil(() => received.Count >= next, Limit), "the subscriber did not get the message");
+            }
         }
 
         var window = new List<Task>();
@@ -263,13 +277,13 @@ public sealed class DedicatedReadingThreadTests(MosquittoFixture fixture)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static async Task WaitUntilAsync(Func<bool> condition, int poll = 10)
     {
         var deadline = DateTime.UtcNow + Limit;
         while (!condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(10);
+            await Task.Delay(poll);
         }
     }
 }

@@ -125,14 +125,15 @@ public sealed class MosquittoTrailingAckTests(MosquittoFixture fixture)
     public async Task The_end_of_a_QoS_0_burst_is_not_held_for_a_delayed_ack()
     {
         var longest = new List<double>();
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 5; i++)
         {
             longest.Add(await LongestGapInABurstAsync());
         }
 
         longest.Sort();
-        // Without the trailing ACK the median burst's longest gap was 38-40 ms (the delayed ACK before its last packets); with it, 8 ms.
-        Assert.True(longest[1] < 25, $"the longest gap between two messages of a burst: {string.Join(", ", longest.Select(g => g.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} ms");
+        // Without the trailing ACK the median burst's longest gap was 38-40 ms (the delayed ACK before its last packets; the
+        // kernel's timer, so never much less); with it, 8 ms, and 28 ms with two busy loops taking both cores.
+        Assert.True(longest[2] < 33, $"the longest gap between two messages of a burst: {string.Join(", ", longest.Select(g => g.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))} ms");
     }
 
     private async Task<double> LongestGapInABurstAsync()
