@@ -323,9 +323,6 @@ internal sealed class TcpChannel(MqttClientOptions clientOptions, Func<Cancellat
         }
     }
 
-    /// <summary>How many ACKs the trailing ACK sent (for tests); 0 where there is none.</summary>
-    internal int TrailingAcksSent => _trailingAck?.Sent ?? 0;
-
     /// <summary>Whether every operation blocks the calling thread (see the remarks): the link then reads on a thread of its own.</summary>
     public bool Blocking => _blocking;
 

@@ -45,16 +45,12 @@ internal sealed class TrailingAck
     private int _reads;
     private int _readsSeen; // the watch's, under Gate
     private volatile bool _owed;
-    private int _sent;
 
     private TrailingAck(Socket socket) => _socket = socket;
 
     /// <summary>One for <paramref name="socket"/> where the system has <c>TCP_QUICKACK</c> (Linux), else null.</summary>
     public static TrailingAck? For(Socket socket) =>
         OperatingSystem.IsLinux() && !Volatile.Read(ref _refused) && socket.ProtocolType == ProtocolType.Tcp ? new TrailingAck(socket) : null;
-
-    /// <summary>How many times it acknowledged (for tests).</summary>
-    public int Sent => Volatile.Read(ref _sent);
 
     /// <summary>A read returned bytes (one reader at a time calls this).</summary>
     public void Read()
@@ -195,7 +191,6 @@ internal sealed class TrailingAck
         {
             _socket.SetRawSocketOption(IpProtocolTcp, TcpQuickAck, On);
             _socket.SetRawSocketOption(IpProtocolTcp, TcpQuickAck, Off);
-            Interlocked.Increment(ref _sent);
         }
         catch (ObjectDisposedException)
         {

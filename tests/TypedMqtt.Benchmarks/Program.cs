@@ -44,9 +44,15 @@ if (ArgValue("--cpu-run") is { } only)
     // from outside (dotnet-trace collect -- ...) or to compare two builds.
     var variant = Enum.Parse<Variant>(only, ignoreCase: true);
     await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
-    var scenario = ArgValue("--scenario") is { } named
-        ? E2ESuite.Scenarios(quick).Single(s => s.Name.Equals(named, StringComparison.OrdinalIgnoreCase))
-        : E2ESuite.Scenarios(quick)[0];
+    var scenarios = E2ESuite.Scenarios(quick);
+    var named = ArgValue("--scenario");
+    var scenario = named is null ? scenarios[0] : scenarios.FirstOrDefault(s => s.Name.Equals(named, StringComparison.OrdinalIgnoreCase));
+    if (scenario is null)
+    {
+        Console.Error.WriteLine($"No E2E scenario is named \"{named}\". Name one of: {string.Join(", ", scenarios.Select(s => $"\"{s.Name}\""))}.");
+        return 2;
+    }
+
     await WarmUp.ForAsync(WarmUp.Minimum, () => EndToEnd.RunAsync(variant, profiled, scenario));
     for (var i = 0; i < 6; i++)
     {
