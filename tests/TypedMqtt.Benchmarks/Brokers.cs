@@ -20,7 +20,7 @@ internal sealed class BrokerProcess : IAsyncDisposable
         WebSocketPort = webSocketPort;
     }
 
-    /// <summary>Mosquitto's WebSocket listener (path /mqtt), or 0 (the embedded broker has none).</summary>
+    /// <summary>Mosquitto's WebSocket listener (path /mqtt), or 0 (none: the embedded broker, or Mosquitto started without one).</summary>
     public int WebSocketPort { get; }
 
     /// <summary>The address a scenario connects to: TCP, or the WebSocket listener.</summary>
@@ -126,28 +126,33 @@ internal sealed class BrokerProcess : IAsyncDisposable
     /// the latency suite needs it, since without it a QoS 0 subscriber, which sends nothing back, waits for its own
     /// delayed ACK (up to 40 ms) before the broker sends the next small packet.
     /// </summary>
+    /// With <paramref name="webSockets"/> it also listens for MQTT over WebSocket (<see cref="WebSocketPort"/>). Only the
+    /// WebSocket rows ask for it: with a WebSocket listener Mosquitto 2.0 services libwebsockets, a poll() system call, on
+    /// every turn of its loop, which is every packet it reads; perf put that at 6 % of its CPU in the TCP QoS 0 run, a cost
+    /// the TCP rows would otherwise count against the broker's limit (docs/performance.md, stop 23).
     /// With <paramref name="manyConnections"/> it accepts any number of connections (<c>max_connections -1</c>; the file
     /// limit is this process's, which it inherits), and <paramref name="port"/> reuses a port (a restart).
-    public static async Task<BrokerProcess> StartMosquittoAsync(bool noDelay = false, bool manyConnections = false, int? port = null)
+    public static async Task<BrokerProcess> StartMosquittoAsync(bool noDelay = false, bool manyConnections = false, int? port = null, bool webSockets = false)
     {
         var binary = FindMosquitto() ?? throw new InvalidOperationException("mosquitto is not installed (apt-get install -y mosquitto).");
         var directory = Path.Combine(Path.GetTempPath(), "typedmqtt-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
         var tcpPort = port ?? FreePort();
-        var webSocketPort = FreePort();
         var lines = new List<string>
         {
             $"listener {tcpPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
-            "allow_anonymous true",
-            $"listener {webSocketPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
-            "protocol websockets",
-            "socket_domain ipv4",
             "allow_anonymous true",
             "persistence false",
             "log_dest none",
             "max_inflight_messages 1000",
             "max_queued_messages 1000000",
         };
+        var webSocketPort = webSockets ? FreePort() : 0;
+        if (webSockets)
+        {
+            lines.AddRange([$"listener {webSocketPort.ToString(CultureInfo.InvariantCulture)} 127.0.0.1", "protocol websockets", "socket_domain ipv4", "allow_anonymous true"]);
+        }
+
         if (noDelay)
         {
             lines.Add("set_tcp_nodelay true");

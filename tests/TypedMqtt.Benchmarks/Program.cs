@@ -33,7 +33,7 @@ if (payload.Length != 99)
 if (args.Contains("--alloc-profile"))
 {
     // Where the bytes go, by type, per variant: a diagnostic, not part of the report.
-    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
+    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync(webSockets: true);
     await AllocationProfile.RunAsync(profiled, E2ESuite.Scenarios(quick), top: 25);
     return 0;
 }
@@ -43,7 +43,6 @@ if (ArgValue("--cpu-run") is { } only)
     // One variant of one scenario (QoS 0 unless --scenario names another) over and over, for a CPU profiler attached
     // from outside (dotnet-trace collect -- ...) or to compare two builds.
     var variant = Enum.Parse<Variant>(only, ignoreCase: true);
-    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync();
     var scenarios = E2ESuite.Scenarios(quick);
     var named = ArgValue("--scenario");
     var scenario = named is null ? scenarios[0] : scenarios.FirstOrDefault(s => s.Name.Equals(named, StringComparison.OrdinalIgnoreCase));
@@ -52,6 +51,8 @@ if (ArgValue("--cpu-run") is { } only)
         Console.Error.WriteLine($"No E2E scenario is named \"{named}\". Name one of: {string.Join(", ", scenarios.Select(s => $"\"{s.Name}\""))}.");
         return 2;
     }
+
+    await using var profiled = brokers[0] == "embedded" ? await BrokerProcess.StartEmbeddedAsync() : await BrokerProcess.StartMosquittoAsync(webSockets: scenario.WebSocket);
 
     await WarmUp.ForAsync(WarmUp.Minimum, () => EndToEnd.RunAsync(variant, profiled, scenario));
     for (var i = 0; i < 6; i++)
