@@ -35,6 +35,9 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
     private MqttConnectionState _state = MqttConnectionState.Connecting;
     private volatile bool _closing;
     private int _linkNumber;
+
+    /// <summary>The subscriptions' restore on the latest link (OpenLinkAsync); complete when it had a session.</summary>
+    private Task _restored = Task.CompletedTask;
     private readonly ReconnectSupervisor _reconnect;
     private int _deadConnectionsDetected;
     private int _opened;
@@ -272,10 +275,10 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
     void IReconnectTarget.ReconnectAttemptFailed(int attempt, MqttConnectException exception) =>
         SetState(MqttConnectionState.Disconnected, $"reconnect attempt {attempt} failed: {exception.Message}", exception.ReasonCode, exception, LogLevel.Debug);
 
-    Task IReconnectTarget.ReconnectedAsync(CancellationToken cancellationToken) =>
-        ConnectResult.IsSessionPresent || _link is not { } link
-            ? Task.CompletedTask
-            : _router.RestoreAsync(link, (filter, e) => Raise(SubscriptionFailed, new MqttSubscriptionFailedEventArgs(filter, e), nameof(SubscriptionFailed)), cancellationToken);
+    Task IReconnectTarget.ReconnectedAsync(CancellationToken cancellationToken) => Volatile.Read(ref _restored);
+
+    private Task RestoreSubscriptions(MqttLink link) =>
+        _router.RestoreAsync(link, (filter, e) => Raise(SubscriptionFailed, new MqttSubscriptionFailedEventArgs(filter, e), nameof(SubscriptionFailed)), _lifetime.Token);
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {
@@ -325,7 +328,12 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
         }
 
         SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
-        await _delivery.ResumeAsync(link, result.IsSessionPresent).ConfigureAwait(false);
+        // Without a session the broker has forgotten this connection's subscriptions. Their SUBSCRIBEs are handed to the
+        // link once the new session's packet identifiers are settled and before the link takes other writes (the queue
+        // drains after), so nothing overtakes them: a publish queued during the outage reaches the broker after the
+        // subscription that receives it (a request's reply topic, or the connection's own topic).
+        Volatile.Write(ref _restored, Task.CompletedTask);
+        await _delivery.ResumeAsync(link, result.IsSessionPresent, result.IsSessionPresent ? null : () => Volatile.Write(ref _restored, RestoreSubscriptions(link))).ConfigureAwait(false);
         return link;
     }
 

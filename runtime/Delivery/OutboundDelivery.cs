@@ -287,9 +287,10 @@ internal sealed class OutboundDelivery
     /// <summary>
     /// Makes <paramref name="link"/> ready for new work after CONNACK. With the session present, the unfinished flows are
     /// written again first, in their original order and never more at once than the server's Receive Maximum; without,
-    /// flows past PUBREC are done and the others go back to the front of the queue as new messages. Then the queue drains.
+    /// flows past PUBREC are done and the others go back to the front of the queue as new messages. Then
+    /// <paramref name="beforeReady"/> runs (what it hands the link is written before anything queued) and the queue drains.
     /// </summary>
-    public async Task ResumeAsync(MqttLink link, bool sessionPresent)
+    public async Task ResumeAsync(MqttLink link, bool sessionPresent, Action? beforeReady = null)
     {
         if (!sessionPresent)
         {
@@ -340,6 +341,7 @@ internal sealed class OutboundDelivery
             }
         }
 
+        beforeReady?.Invoke();
         _links.SetReady(link);
         if (_queue.Count > 0)
         {

@@ -327,6 +327,8 @@ internal sealed class InboundRouter
             var serverSays = string.IsNullOrEmpty(answer.ReasonString) ? string.Empty : $" The server said: \"{answer.ReasonString}\".";
             throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {codes[0]} (0x{code:X2}).{serverSays}", code);
         }
+
+        entry.Acknowledged = true;
     }
 
     private static MqttOperationException Malformed(MqttLink link, SubscriptionRegistry.FilterEntry entry, string why)
@@ -354,23 +356,61 @@ internal sealed class InboundRouter
         }
     }
 
-    /// <summary>Subscribes every filter again (after a connect without a session); refusals go to <paramref name="failed"/>.</summary>
-    public async Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes every filter a broker has accepted again (after a connect without a session; one still waiting for its
+    /// first answer is left to the call that waits); refusals go to <paramref name="failed"/>. The
+    /// SUBSCRIBEs are pipelined: up to <see cref="RestoreWindow"/> are handed to the link before this method first waits,
+    /// in order, and the link's send lock is first come, first served, so they are written before anything the caller
+    /// writes after this call returns (a queued publish cannot overtake the subscription that receives it, or a request's
+    /// reply topic); then the answers are awaited together, one round trip for all filters instead of one each.
+    /// </summary>
+    public Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken)
     {
-        foreach (var entry in _subscriptions.Snapshot())
+        var entries = Array.FindAll(_subscriptions.Snapshot(), static entry => entry.Acknowledged);
+        return entries.Length == 0 ? Task.CompletedTask : RestoreAllAsync(link, entries, failed, cancellationToken);
+    }
+
+    /// <summary>How many SUBSCRIBEs a restore keeps unanswered at once (each holds a packet identifier until its SUBACK).</summary>
+    internal const int RestoreWindow = 1_024;
+
+    private static async Task RestoreAllAsync(MqttLink link, SubscriptionRegistry.FilterEntry[] entries, Action<string, Exception> failed, CancellationToken cancellationToken)
+    {
+        using var window = new SemaphoreSlim(RestoreWindow);
+        var answers = new List<Task>(Math.Min(entries.Length, RestoreWindow));
+        foreach (var entry in entries)
         {
             try
             {
-                await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+                await window.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
-                return;
+                break;
             }
-            catch (MqttOperationException e)
-            {
-                failed(entry.Filter, e);
-            }
+
+            answers.Add(RestoreOneAsync(link, entry, window, failed, cancellationToken));
+        }
+
+        await Task.WhenAll(answers).ConfigureAwait(false);
+    }
+
+    private static async Task RestoreOneAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, SemaphoreSlim window, Action<string, Exception> failed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection is closing.
+        }
+        catch (MqttOperationException e)
+        {
+            failed(entry.Filter, e);
+        }
+        finally
+        {
+            window.Release();
         }
     }
 

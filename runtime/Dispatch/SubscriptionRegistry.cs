@@ -208,5 +208,17 @@ internal sealed class SubscriptionRegistry
         public MqttSubscriptionOptions Options { get; set; } = options;
 
         public MessageSink[] Sinks { get; set; } = [];
+
+        private volatile bool _acknowledged;
+
+        /// <summary>
+        /// Whether a broker has accepted this filter: a connect without a session subscribes it again. A filter still
+        /// waiting for its first SUBACK is left to the call that waits for it, so it is not sent twice.
+        /// </summary>
+        public bool Acknowledged
+        {
+            get => _acknowledged;
+            set => _acknowledged = value;
+        }
     }
 }

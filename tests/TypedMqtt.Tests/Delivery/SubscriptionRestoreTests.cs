@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using TypedMqtt.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace TypedMqtt.Tests.Delivery;
+
+/// <summary>
+/// A reconnect without a session: the broker has forgotten the connection's subscriptions, and the client subscribes
+/// them again. The SUBSCRIBEs go out before anything queued during the outage (a publish to the connection's own topic,
+/// or a request whose reply topic it subscribes, would otherwise reach the broker while nobody is subscribed and be
+/// dropped), each filter once (a subscription declared while offline is sent by its own call only: sent twice, the
+/// broker would deliver its retained messages twice), and all of them in one round trip, not one each.
+/// </summary>
+public sealed class SubscriptionRestoreTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    /// <summary>A connection through <paramref name="proxy"/>, clean start, reconnecting every 50-100 ms; a connect attempt gives up after 1 s.</summary>
+    private static Task<MqttConnection> ConnectAsync(TcpProxy proxy, string clientId) =>
+        MqttConnection.ConnectAsync(FastReconnect.Options($"{proxy.Address}?clientId={clientId}&connectTimeout=1"));
+
+    /// <summary>Takes the connection offline and keeps it there: the link is reset and new connects go unanswered until <see cref="TcpProxy.PassThrough"/>.</summary>
+    private static async Task GoOfflineAsync(TcpProxy proxy, MqttConnection connection)
+    {
+        proxy.Blackhole();
+        proxy.Reset();
+        await WaitUntilAsync(() => !connection.IsConnected, () => "the connection noticed the reset");
+    }
+
+    [Fact]
+    public async Task Subscriptions_are_sent_again_before_what_was_queued_during_the_outage_and_each_filter_once()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var proxy = new TcpProxy(broker.Port);
+        var id = "restore-" + Guid.NewGuid().ToString("N")[..8];
+        var seen = new ConcurrentQueue<string>();
+        broker.Server.InterceptingSubscriptionAsync += e =>
+        {
+            if (e.ClientId == id)
+            {
+                seen.Enqueue("SUBSCRIBE " + e.TopicFilter.Topic);
+            }
+
+            return Task.CompletedTask;
+        };
+        broker.Server.InterceptingPublishAsync += e =>
+        {
+            if (e.ClientId == id)
+            {
+                seen.Enqueue("PUBLISH " + e.ApplicationMessage.Topic);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        await using var connection = await ConnectAsync(proxy, id);
+        // Twenty other filters first: restored one round trip at a time, the connection's own would come last.
+        var others = new List<MqttSubscription>();
+        for (var i = 0; i < 20; i++)
+        {
+            others.Add(await connection.SubscribeAsync($"{id}/other/{i}", (_, _, _) => Task.CompletedTask));
+        }
+
+        var self = $"{id}/self";
+        var received = new ConcurrentQueue<string>();
+        await using var own = await connection.SubscribeAsync(self, (payload, _, _) =>
+        {
+            received.Enqueue(Encoding.UTF8.GetString(payload.Span));
+            return Task.CompletedTask;
+        }, MqttSubscriptionOptions.Default with { Qos = MqttQos.AtLeastOnce });
+
+        await GoOfflineAsync(proxy, connection);
+        var late = connection.SubscribeAsync($"{id}/late", (_, _, _) => Task.CompletedTask);
+        var published = new[] { "1", "2", "3" }.Select(text => connection.PublishAsync(self, Encoding.UTF8.GetBytes(text), MqttQos.AtLeastOnce)).ToArray();
+        seen.Clear();
+        await proxy.PassThrough();
+
+        await Task.WhenAll(published).WaitAsync(Wait);
+        await using var lateSubscription = await late.WaitAsync(Wait);
+        await WaitUntilAsync(() => received.Count == 3, () => $"the three publishes queued during the outage reached the connection's own subscription (received [{string.Join(", ", received)}]; the broker saw [{string.Join(", ", seen)}])");
+        Assert.Equal(["1", "2", "3"], received);
+        await Task.Delay(500); // a second SUBSCRIBE of any filter would come within this
+
+        var order = seen.ToList();
+        output.WriteLine("the broker saw, after the reconnect: " + string.Join(", ", order));
+        Assert.True(
+            order.IndexOf("SUBSCRIBE " + self) is var subscribed and >= 0 && subscribed < order.IndexOf("PUBLISH " + self),
+            $"the queued publish reached the broker before the subscription that receives it: [{string.Join(", ", order)}]");
+        foreach (var filter in Enumerable.Range(0, 20).Select(i => $"{id}/other/{i}").Append(self).Append($"{id}/late"))
+        {
+            Assert.True(order.Count(e => e == "SUBSCRIBE " + filter) == 1, $"'{filter}' was not subscribed exactly once after the reconnect: [{string.Join(", ", order)}]");
+        }
+
+        foreach (var subscription in others)
+        {
+            await subscription.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Three_hundred_subscriptions_come_back_in_one_round_trip_not_one_each()
+    {
+        const int count = 300;
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var proxy = new TcpProxy(broker.Port);
+        var id = "restore-" + Guid.NewGuid().ToString("N")[..8];
+        var clock = Stopwatch.StartNew();
+        var subscribedAt = new ConcurrentQueue<TimeSpan>();
+        broker.Server.InterceptingSubscriptionAsync += e =>
+        {
+            if (e.ClientId == id)
+            {
+                subscribedAt.Enqueue(clock.Elapsed);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        await using var connection = await ConnectAsync(proxy, id);
+        var subscriptions = new List<MqttSubscription>();
+        for (var i = 0; i < count; i++)
+        {
+            subscriptions.Add(await connection.SubscribeAsync($"{id}/{i}", (_, _, _) => Task.CompletedTask));
+        }
+
+        await GoOfflineAsync(proxy, connection);
+        subscribedAt.Clear();
+        await proxy.PassThrough();
+        // 20 ms each way for every chunk: one SUBSCRIBE per round trip would take 300 x 40 ms = 12 s. (The attempt under
+        // way when the black hole ends still times out after 1 s, so the next one meets the delay.)
+        proxy.Delay = TimeSpan.FromMilliseconds(20);
+
+        await WaitUntilAsync(() => subscribedAt.Count >= count, () => $"the broker saw {subscribedAt.Count} of {count} SUBSCRIBEs after the reconnect");
+        var times = subscribedAt.ToArray();
+        var spread = times.Max() - times.Min();
+        Assert.True(spread < TimeSpan.FromSeconds(2), $"the {count} SUBSCRIBEs reached the broker over {spread.TotalMilliseconds:0} ms: one round trip each, not pipelined");
+        Assert.True(connection.IsConnected);
+        proxy.Delay = TimeSpan.Zero;
+        foreach (var subscription in subscriptions)
+        {
+            await subscription.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Through a real Mosquitto, stopped and started again (it forgets a clean-start session): publishes to the
+    /// connection's own topic, made while the broker was down, arrive once it is back, although twenty other filters are
+    /// subscribed before it (restored one round trip at a time, the publishes would reach Mosquitto first).
+    /// </summary>
+    [MosquittoFact]
+    public async Task Through_Mosquitto_publishes_made_while_it_was_down_reach_the_connections_own_subscription()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(new MosquittoSetup { PlainOnly = true });
+        var id = "restore-" + Guid.NewGuid().ToString("N")[..8];
+        await using var connection = await MqttConnection.ConnectAsync(FastReconnect.Options($"{broker.TcpAddress}?clientId={id}&connectTimeout=1"));
+        var others = new List<MqttSubscription>();
+        for (var i = 0; i < 20; i++)
+        {
+            others.Add(await connection.SubscribeAsync($"{id}/other/{i}", (_, _, _) => Task.CompletedTask));
+        }
+
+        var self = $"{id}/self";
+        var received = new ConcurrentQueue<string>();
+        await using var own = await connection.SubscribeAsync(self, (payload, _, _) =>
+        {
+            received.Enqueue(Encoding.UTF8.GetString(payload.Span));
+            return Task.CompletedTask;
+        }, MqttSubscriptionOptions.Default with { Qos = MqttQos.AtLeastOnce });
+
+        await broker.TerminateAsync();
+        await WaitUntilAsync(() => !connection.IsConnected, () => "the connection noticed the broker's exit");
+        var published = new[] { "1", "2", "3" }.Select(text => connection.PublishAsync(self, Encoding.UTF8.GetBytes(text), MqttQos.AtLeastOnce)).ToArray();
+        await broker.StartAgainAsync();
+
+        await Task.WhenAll(published).WaitAsync(Wait);
+        await WaitUntilAsync(() => received.Count == 3, () => $"the three publishes queued while Mosquitto was down reached the connection's own subscription (received [{string.Join(", ", received)}])");
+        Assert.Equal(["1", "2", "3"], received);
+        foreach (var subscription in others)
+        {
+            await subscription.DisposeAsync();
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < Wait, "Timed out waiting until " + what());
+            await Task.Delay(10);
+        }
+    }
+}
