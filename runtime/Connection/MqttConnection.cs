@@ -328,10 +328,11 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
         }
 
         SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
-        // Without a session the broker has forgotten this connection's subscriptions. Their SUBSCRIBEs are handed to the
-        // link once the new session's packet identifiers are settled and before the link takes other writes (the queue
-        // drains after), so nothing overtakes them: a publish queued during the outage reaches the broker after the
-        // subscription that receives it (a request's reply topic, or the connection's own topic).
+        // Without a session the broker knows none of this connection's subscriptions (forgotten, or declared before the
+        // connection opened). Their SUBSCRIBEs are handed to the link once the new session's packet identifiers are
+        // settled and before the link takes other writes (the queue drains after), so nothing overtakes them: a publish
+        // queued meanwhile reaches the broker after the subscription that receives it (a request's reply topic, or the
+        // connection's own topic).
         Volatile.Write(ref _restored, Task.CompletedTask);
         await _delivery.ResumeAsync(link, result.IsSessionPresent, result.IsSessionPresent ? null : () => Volatile.Write(ref _restored, RestoreSubscriptions(link))).ConfigureAwait(false);
         return link;

@@ -247,10 +247,13 @@ internal sealed class InboundRouter
             var link = await _links.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+                // A restore that included this filter has sent its SUBSCRIBE on this link already: its answer is ours.
+                await (entry.RestoredOn(link)?.WaitAsync(cancellationToken) ?? SubscribeAsync(link, entry, cancellationToken)).ConfigureAwait(false);
                 return;
             }
-            catch (MqttOperationException) when (link.IsLost)
+#pragma warning disable CA1031 // However the lost link failed the SUBSCRIBE, the next link is asked.
+            catch (Exception) when (link.IsLost)
+#pragma warning restore CA1031
             {
                 // The connection dropped while we asked; ask again on the next one.
             }
@@ -274,7 +277,7 @@ internal sealed class InboundRouter
     /// Sends SUBSCRIBE for one filter on <paramref name="link"/> (with the filter's subscription identifier where the
     /// server supports them) and checks the broker's answer.
     /// </summary>
-    public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken)
+    public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var options = entry.Options;
         var identifier = link.Settings.SubscriptionIdentifiers ? entry.Identifier : 0;
@@ -305,7 +308,7 @@ internal sealed class InboundRouter
         MqttSubAckPacket answer;
         try
         {
-            answer = await link.RequestAsync<MqttSubAckPacket>(subscribe, cancellationToken).ConfigureAwait(false);
+            answer = await link.RequestAsync<MqttSubAckPacket>(subscribe, cancellationToken, timeout).ConfigureAwait(false);
         }
         catch (MqttCommunicationException e)
         {
@@ -327,8 +330,6 @@ internal sealed class InboundRouter
             var serverSays = string.IsNullOrEmpty(answer.ReasonString) ? string.Empty : $" The server said: \"{answer.ReasonString}\".";
             throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {codes[0]} (0x{code:X2}).{serverSays}", code);
         }
-
-        entry.Acknowledged = true;
     }
 
     private static MqttOperationException Malformed(MqttLink link, SubscriptionRegistry.FilterEntry entry, string why)
@@ -357,61 +358,108 @@ internal sealed class InboundRouter
     }
 
     /// <summary>
-    /// Subscribes every filter a broker has accepted again (after a connect without a session; one still waiting for its
-    /// first answer is left to the call that waits); refusals go to <paramref name="failed"/>. The
-    /// SUBSCRIBEs are pipelined: up to <see cref="RestoreWindow"/> are handed to the link before this method first waits,
-    /// in order, and the link's send lock is first come, first served, so they are written before anything the caller
-    /// writes after this call returns (a queued publish cannot overtake the subscription that receives it, or a request's
-    /// reply topic); then the answers are awaited together, one round trip for all filters instead of one each.
+    /// Subscribes every filter again (after a connect without a session, or the first connect of a connection whose
+    /// subscriptions were declared before it opened); refusals go to <paramref name="failed"/>. Every SUBSCRIBE is handed
+    /// to the link before this method first waits, in order, and the link's send lock is first come, first served, so
+    /// they are written before anything the caller lets the link write after this call returns (a queued publish cannot
+    /// overtake the subscription that receives it, or a request's reply topic). A call still waiting to subscribe one of
+    /// these filters awaits this SUBSCRIBE instead of sending its own (<see cref="SubscriptionRegistry.FilterEntry.RestoredOn"/>).
+    /// The answers come in one round trip; each waits without a timeout of its own (the broker answers them in turn,
+    /// with each one's retained messages), and those left fail together once no answer came for a whole request timeout.
     /// </summary>
     public Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken)
     {
-        var entries = Array.FindAll(_subscriptions.Snapshot(), static entry => entry.Acknowledged);
-        return entries.Length == 0 ? Task.CompletedTask : RestoreAllAsync(link, entries, failed, cancellationToken);
-    }
-
-    /// <summary>How many SUBSCRIBEs a restore keeps unanswered at once (each holds a packet identifier until its SUBACK).</summary>
-    internal const int RestoreWindow = 1_024;
-
-    private static async Task RestoreAllAsync(MqttLink link, SubscriptionRegistry.FilterEntry[] entries, Action<string, Exception> failed, CancellationToken cancellationToken)
-    {
-        using var window = new SemaphoreSlim(RestoreWindow);
-        var answers = new List<Task>(Math.Min(entries.Length, RestoreWindow));
-        foreach (var entry in entries)
+        var entries = _subscriptions.Snapshot();
+        if (entries.Length == 0)
         {
-            try
-            {
-                await window.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            answers.Add(RestoreOneAsync(link, entry, window, failed, cancellationToken));
+            return Task.CompletedTask;
         }
 
-        await Task.WhenAll(answers).ConfigureAwait(false);
+        var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var progress = new RestoreProgress();
+        var reports = new Task[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var subscribed = SubscribeAgainAsync(link, entries[i], progress, stalled, cancellationToken);
+            entries[i].Restoring(link, subscribed);
+            reports[i] = ReportAsync(subscribed, link, entries[i], failed, cancellationToken);
+        }
+
+        return WatchRestoreAsync(Task.WhenAll(reports), link.Settings.RequestTimeout, progress, stalled);
     }
 
-    private static async Task RestoreOneAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, SemaphoreSlim window, Action<string, Exception> failed, CancellationToken cancellationToken)
+    private sealed class RestoreProgress
+    {
+        public int Answered;
+    }
+
+    /// <summary>Cancels what is left of a restore once no answer came for <paramref name="timeout"/>; completes with it (never faults).</summary>
+    private static async Task WatchRestoreAsync(Task all, TimeSpan timeout, RestoreProgress progress, CancellationTokenSource stalled)
+    {
+        using (stalled)
+        {
+            var seen = 0;
+            while (!all.IsCompleted)
+            {
+                try
+                {
+                    await all.WaitAsync(timeout).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    var answered = Volatile.Read(ref progress.Answered);
+                    if (answered == seen)
+                    {
+                        await stalled.CancelAsync().ConfigureAwait(false);
+                    }
+
+                    seen = answered;
+                }
+            }
+
+            await all.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One filter's SUBSCRIBE in a restore: fails like a call's (<see cref="MqttOperationException"/>), also when the restore stalled.</summary>
+    private static async Task SubscribeAgainAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, RestoreProgress progress, CancellationTokenSource stalled, CancellationToken cancellationToken)
     {
         try
         {
-            await SubscribeAsync(link, entry, cancellationToken).ConfigureAwait(false);
+            await SubscribeAsync(link, entry, stalled.Token, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stalled.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new MqttOperationException(
+                $"Subscribing to '{entry.Filter}' on the new connection failed: the broker answered none of its SUBSCRIBEs for {link.Settings.RequestTimeout.TotalSeconds:0.#} s (the request timeout).",
+                reasonCode: null);
+        }
+        finally
+        {
+            Interlocked.Increment(ref progress.Answered);
+        }
+    }
+
+    /// <summary>Reports a restored filter's failure (never faults): not when the connection is closing, nor when the link was lost (the next one restores it again).</summary>
+    private static async Task ReportAsync(Task subscribed, MqttLink link, SubscriptionRegistry.FilterEntry entry, Action<string, Exception> failed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await subscribed.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The connection is closing.
         }
-        catch (MqttOperationException e)
+#pragma warning disable CA1031 // Whatever a lost link made the SUBSCRIBE throw, the next link subscribes again; anything else is the filter's failure.
+        catch (Exception) when (link.IsLost)
+        {
+        }
+        catch (Exception e)
         {
             failed(entry.Filter, e);
         }
-        finally
-        {
-            window.Release();
-        }
+#pragma warning restore CA1031
     }
 
     /// <summary>Stops every sink and forgets held messages (the connection is disposed).</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TypedMqtt.Link;
 
 namespace TypedMqtt.Dispatch;
 
@@ -209,16 +210,17 @@ internal sealed class SubscriptionRegistry
 
         public MessageSink[] Sinks { get; set; } = [];
 
-        private volatile bool _acknowledged;
+        private Restore? _restore;
 
         /// <summary>
-        /// Whether a broker has accepted this filter: a connect without a session subscribes it again. A filter still
-        /// waiting for its first SUBACK is left to the call that waits for it, so it is not sent twice.
+        /// The SUBSCRIBE a restore sent for this filter on <paramref name="link"/>, if it did: a call waiting to subscribe
+        /// the filter on that link awaits it instead of sending the filter twice.
         /// </summary>
-        public bool Acknowledged
-        {
-            get => _acknowledged;
-            set => _acknowledged = value;
-        }
+        public Task? RestoredOn(MqttLink link) => Volatile.Read(ref _restore) is { } restore && restore.Link == link ? restore.Subscribed : null;
+
+        /// <summary>Records the SUBSCRIBE a restore sent for this filter on <paramref name="link"/>.</summary>
+        public void Restoring(MqttLink link, Task subscribed) => Volatile.Write(ref _restore, new Restore(link, subscribed));
+
+        private sealed record Restore(MqttLink Link, Task Subscribed);
     }
 }

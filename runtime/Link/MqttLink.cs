@@ -187,8 +187,8 @@ internal sealed partial class MqttLink
         }
     }
 
-    /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE and waits for its answer (bounded by the request timeout).</summary>
-    public async Task<TAnswer> RequestAsync<TAnswer>(MqttPacketWithIdentifier request, CancellationToken cancellationToken)
+    /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE and waits for its answer (bounded by <paramref name="timeout"/>, else the request timeout).</summary>
+    public async Task<TAnswer> RequestAsync<TAnswer>(MqttPacketWithIdentifier request, CancellationToken cancellationToken, TimeSpan? timeout = null)
         where TAnswer : MqttPacket
     {
         var id = _session.BeginRequest();
@@ -203,7 +203,7 @@ internal sealed partial class MqttLink
             }
 
             await SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var packet = await answer.Task.WaitAsync(_settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            var packet = await answer.Task.WaitAsync(timeout ?? _settings.RequestTimeout, cancellationToken).ConfigureAwait(false);
             return packet as TAnswer ?? throw new MqttProtocolViolationException($"The broker answered {request.GetType().Name} with {packet.GetType().Name}.");
         }
         catch (TimeoutException e)
