@@ -359,108 +359,11 @@ internal sealed class InboundRouter
 
     /// <summary>
     /// Subscribes every filter again (after a connect without a session, or the first connect of a connection whose
-    /// subscriptions were declared before it opened); refusals go to <paramref name="failed"/>. Every SUBSCRIBE is handed
-    /// to the link before this method first waits, in order, and the link's send lock is first come, first served, so
-    /// they are written before anything the caller lets the link write after this call returns (a queued publish cannot
-    /// overtake the subscription that receives it, or a request's reply topic). A call still waiting to subscribe one of
-    /// these filters awaits this SUBSCRIBE instead of sending its own (<see cref="SubscriptionRegistry.FilterEntry.RestoredOn"/>).
-    /// The answers come in one round trip; each waits without a timeout of its own (the broker answers them in turn,
-    /// with each one's retained messages), and those left fail together once no answer came for a whole request timeout.
+    /// subscriptions were declared before it opened), every SUBSCRIBE handed to the link before this returns; refusals
+    /// go to <paramref name="failed"/>. See <see cref="SubscriptionRestore"/>.
     /// </summary>
-    public Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken)
-    {
-        var entries = _subscriptions.Snapshot();
-        if (entries.Length == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var progress = new RestoreProgress();
-        var reports = new Task[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
-        {
-            var subscribed = SubscribeAgainAsync(link, entries[i], progress, stalled, cancellationToken);
-            entries[i].Restoring(link, subscribed);
-            reports[i] = ReportAsync(subscribed, link, entries[i], failed, cancellationToken);
-        }
-
-        return WatchRestoreAsync(Task.WhenAll(reports), link.Settings.RequestTimeout, progress, stalled);
-    }
-
-    private sealed class RestoreProgress
-    {
-        public int Answered;
-    }
-
-    /// <summary>Cancels what is left of a restore once no answer came for <paramref name="timeout"/>; completes with it (never faults).</summary>
-    private static async Task WatchRestoreAsync(Task all, TimeSpan timeout, RestoreProgress progress, CancellationTokenSource stalled)
-    {
-        using (stalled)
-        {
-            var seen = 0;
-            while (!all.IsCompleted)
-            {
-                try
-                {
-                    await all.WaitAsync(timeout).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    var answered = Volatile.Read(ref progress.Answered);
-                    if (answered == seen)
-                    {
-                        await stalled.CancelAsync().ConfigureAwait(false);
-                    }
-
-                    seen = answered;
-                }
-            }
-
-            await all.ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One filter's SUBSCRIBE in a restore: fails like a call's (<see cref="MqttOperationException"/>), also when the restore stalled.</summary>
-    private static async Task SubscribeAgainAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, RestoreProgress progress, CancellationTokenSource stalled, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await SubscribeAsync(link, entry, stalled.Token, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stalled.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new MqttOperationException(
-                $"Subscribing to '{entry.Filter}' on the new connection failed: the broker answered none of its SUBSCRIBEs for {link.Settings.RequestTimeout.TotalSeconds:0.#} s (the request timeout).",
-                reasonCode: null);
-        }
-        finally
-        {
-            Interlocked.Increment(ref progress.Answered);
-        }
-    }
-
-    /// <summary>Reports a restored filter's failure (never faults): not when the connection is closing, nor when the link was lost (the next one restores it again).</summary>
-    private static async Task ReportAsync(Task subscribed, MqttLink link, SubscriptionRegistry.FilterEntry entry, Action<string, Exception> failed, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await subscribed.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The connection is closing.
-        }
-#pragma warning disable CA1031 // Whatever a lost link made the SUBSCRIBE throw, the next link subscribes again; anything else is the filter's failure.
-        catch (Exception) when (link.IsLost)
-        {
-        }
-        catch (Exception e)
-        {
-            failed(entry.Filter, e);
-        }
-#pragma warning restore CA1031
-    }
+    public Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken) =>
+        SubscriptionRestore.Start(_subscriptions.Snapshot(), link, failed, cancellationToken);
 
     /// <summary>Stops every sink and forgets held messages (the connection is disposed).</summary>
     public async Task StopAllAsync()

@@ -188,6 +188,50 @@ public sealed class SubscriptionRestoreTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The link is lost while the broker holds the restored SUBSCRIBEs unanswered (scripted): nothing is reported as
+    /// failed (the next link restores them), and on that next link the subscriptions deliver again.
+    /// </summary>
+    [Fact]
+    public async Task A_link_lost_during_the_restore_reports_no_failure_and_the_next_link_restores()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var proxy = new TcpProxy(broker.Port);
+        var id = "restore-" + Guid.NewGuid().ToString("N")[..8];
+        var hold = 0;
+        var held = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        broker.Server.InterceptingSubscriptionAsync += e =>
+        {
+            if (e.ClientId != id || Volatile.Read(ref hold) == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            Interlocked.Increment(ref held);
+            return release.Task;
+        };
+
+        await using var connection = await ConnectAsync(proxy, id);
+        var (self, received, subscriptions) = await SubscribeOthersThenOwnAsync(connection, id);
+        var failures = new ConcurrentQueue<string>();
+        connection.SubscriptionFailed += (_, e) => failures.Enqueue($"{e.Filter}: {e.Exception.Message}");
+
+        await GoOfflineAsync(proxy, connection);
+        Volatile.Write(ref hold, 1);
+        await proxy.PassThrough();
+        await WaitUntilAsync(() => Volatile.Read(ref held) > 0, () => "the broker received a restored SUBSCRIBE");
+        Volatile.Write(ref hold, 0);
+        proxy.Reset(); // the link is lost with every SUBSCRIBE unanswered
+        release.TrySetResult();
+
+        await WaitUntilAsync(() => connection.IsConnected && connection.Statistics.Reconnects >= 2, () => $"the connection reconnected twice ({connection.Statistics.Reconnects})");
+        await connection.PublishAsync(self, "after"u8.ToArray(), MqttQos.AtLeastOnce);
+        await WaitUntilAsync(() => received.Contains("after"), () => "a publish after the second reconnect reached the restored subscription");
+        Assert.True(failures.IsEmpty, "a lost link was reported as failed subscriptions: " + string.Join("; ", failures));
+        await DisposeAllAsync(subscriptions);
+    }
+
+    /// <summary>
     /// A host creates the connection, declares subscriptions and publishes before it opens it: the subscriptions are
     /// written first, so a publish to the connection's own topic reaches its handler.
     /// </summary>
