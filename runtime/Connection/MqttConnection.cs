@@ -277,8 +277,8 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
 
     Task IReconnectTarget.ReconnectedAsync(CancellationToken cancellationToken) => Volatile.Read(ref _restored);
 
-    private Task RestoreSubscriptions(MqttLink link) =>
-        _router.RestoreAsync(link, (filter, e) => Raise(SubscriptionFailed, new MqttSubscriptionFailedEventArgs(filter, e), nameof(SubscriptionFailed)), _lifetime.Token);
+    private Task RestoreSubscriptions(MqttLink link, bool sessionPresent) =>
+        _router.RestoreAsync(link, sessionPresent, (filter, e) => Raise(SubscriptionFailed, new MqttSubscriptionFailedEventArgs(filter, e), nameof(SubscriptionFailed)), _lifetime.Token);
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {
@@ -329,12 +329,14 @@ public sealed partial class MqttConnection : IAsyncDisposable, ILinkOwner, IReco
 
         SetState(MqttConnectionState.Connected, result.IsSessionPresent ? "connected, session resumed" : "connected, new session");
         // Without a session the broker knows none of this connection's subscriptions (forgotten, or declared before the
-        // connection opened). Their SUBSCRIBEs are handed to the link once the new session's packet identifiers are
-        // settled and before the link takes other writes (the queue drains after), so nothing overtakes them: a publish
-        // queued meanwhile reaches the broker after the subscription that receives it (a request's reply topic, or the
+        // connection opened); with one, it lacks those declared or upgraded since the last link, and holds those that went.
+        // Their SUBSCRIBEs and UNSUBSCRIBEs are handed to the link once the session's packet identifiers are settled and
+        // before the link takes other writes (the queue drains after), so nothing overtakes them: a publish queued
+        // meanwhile reaches the broker after the subscription that receives it (a request's reply topic, or the
         // connection's own topic).
         Volatile.Write(ref _restored, Task.CompletedTask);
-        await _delivery.ResumeAsync(link, result.IsSessionPresent, result.IsSessionPresent ? null : () => Volatile.Write(ref _restored, RestoreSubscriptions(link))).ConfigureAwait(false);
+        await _delivery.ResumeAsync(link, result.IsSessionPresent, () => Volatile.Write(ref _restored, RestoreSubscriptions(link, result.IsSessionPresent))).ConfigureAwait(false);
+        _router.OnReady(link);
         return link;
     }
 

@@ -225,14 +225,23 @@ internal sealed class InboundRouter
             {
                 await SubscribeWhenConnectedAsync(entry, cancellationToken).ConfigureAwait(false);
             }
-            catch
+            catch (Exception e)
             {
-                Remove(entry, sink);
+                // Refused (by the broker, or locally before it was sent): the broker holds nothing to unsubscribe. Cancelled
+                // or lost: it may hold the filter, which is unsubscribed now or on the session's next link.
+                if (_subscriptions.Remove(entry, sink, brokerHoldsNone: e is MqttOperationException { ReasonCode: not null }))
+                {
+                    _ = UnsubscribeGoneAsync(entry.Filter);
+                }
+
                 await sink.StopAsync().ConfigureAwait(false);
                 throw;
             }
         }
 
+        // From here a failure to subscribe the filter again after a reconnect is this subscription's to report
+        // (SubscriptionFailed); until here the call's exception says it.
+        sink.Established = true;
         return new MqttSubscription(UnsubscribeAsync, entry, sink);
     }
 
@@ -262,16 +271,39 @@ internal sealed class InboundRouter
 
     private async ValueTask UnsubscribeAsync(SubscriptionRegistry.FilterEntry entry, MessageSink sink)
     {
-        if (Remove(entry, sink) && _links.Ready is { } link)
+        if (_subscriptions.Remove(entry, sink))
         {
-            await UnsubscribeAsync(link, entry.Filter).ConfigureAwait(false);
+            await UnsubscribeGoneAsync(entry.Filter).ConfigureAwait(false);
         }
 
         await sink.StopAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Removes a local subscription; true when it was the filter's last (the broker should be told).</summary>
-    public bool Remove(SubscriptionRegistry.FilterEntry entry, MessageSink sink) => _subscriptions.Remove(entry, sink);
+    /// <summary>
+    /// Unsubscribes a filter whose last subscription went, on the ready link. Without one (the connection is down, or a
+    /// new link is not ready yet) it stays recorded as gone, and the session's next link unsubscribes it (see
+    /// <see cref="RestoreAsync"/> and <see cref="OnReady"/>): the broker of a kept session stops sending it.
+    /// </summary>
+    private Task UnsubscribeGoneAsync(string filter)
+    {
+        // Recorded as gone before the link is read: a link made ready after this read takes it in OnReady. Taken and
+        // handed to the link under the lock Add takes: a subscription to the same filter declared meanwhile either took
+        // it from the gone filters first (its SUBSCRIBE replaces the broker's, no UNSUBSCRIBE goes), or sends its
+        // SUBSCRIBE after this UNSUBSCRIBE (the link's send lock is first come, first served).
+        lock (_gate)
+        {
+            return _links.Ready is { } link && _subscriptions.TakeGone(filter) ? SendUnsubscribeAsync(link, filter) : Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Sends UNSUBSCRIBE (never faults); lost with the link, the filter is gone again for the next link.</summary>
+    private async Task SendUnsubscribeAsync(MqttLink link, string filter)
+    {
+        if (!await UnsubscribeAsync(link, filter).ConfigureAwait(false))
+        {
+            _subscriptions.StillGone(filter);
+        }
+    }
 
     /// <summary>
     /// Sends SUBSCRIBE for one filter on <paramref name="link"/> (with the filter's subscription identifier where the
@@ -279,6 +311,8 @@ internal sealed class InboundRouter
     /// </summary>
     public static async Task SubscribeAsync(MqttLink link, SubscriptionRegistry.FilterEntry entry, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        // The version first: an upgrade made meanwhile leaves the filter unconfirmed, never the reverse.
+        var version = entry.Version;
         var options = entry.Options;
         var identifier = link.Settings.SubscriptionIdentifiers ? entry.Identifier : 0;
         if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Subscribe(entry.Filter, identifier, link.Settings.Version5) is var size && size > maximum)
@@ -330,6 +364,8 @@ internal sealed class InboundRouter
             var serverSays = string.IsNullOrEmpty(answer.ReasonString) ? string.Empty : $" The server said: \"{answer.ReasonString}\".";
             throw new MqttOperationException($"The broker refused the subscription to '{entry.Filter}' with {codes[0]} (0x{code:X2}).{serverSays}", code);
         }
+
+        entry.Confirm(version);
     }
 
     private static MqttOperationException Malformed(MqttLink link, SubscriptionRegistry.FilterEntry entry, string why)
@@ -338,32 +374,59 @@ internal sealed class InboundRouter
         return new MqttOperationException($"Subscribing to '{entry.Filter}' failed: the broker answered with a malformed SUBACK ({why}). The connection is closed as a protocol error.", 0x82);
     }
 
-    /// <summary>Sends UNSUBSCRIBE; a link that drops meanwhile is ignored (the filter is gone from the registry, so it is not restored).</summary>
-    public static async Task UnsubscribeAsync(MqttLink link, string filter)
+    /// <summary>Sends UNSUBSCRIBE; false when the link dropped (or stalled past the request timeout) before the answer.</summary>
+    private static async Task<bool> UnsubscribeAsync(MqttLink link, string filter)
     {
         if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Unsubscribe(filter, link.Settings.Version5) > maximum)
         {
             // MQTT-3.2.2-15: never sent. Its SUBSCRIBE is larger still, so no connection to this server could have made it.
-            return;
+            return true;
         }
 
         try
         {
             await link.RequestAsync<MqttUnsubAckPacket>(new MqttUnsubscribePacket { TopicFilters = [filter] }, CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         catch (Exception e) when (e is MqttCommunicationException or MqttProtocolViolationException or ObjectDisposedException or OperationCanceledException)
         {
-            // The connection dropped (or stalled past the request timeout) meanwhile.
+            return false;
         }
     }
 
     /// <summary>
-    /// Subscribes every filter again (after a connect without a session, or the first connect of a connection whose
-    /// subscriptions were declared before it opened), every SUBSCRIBE handed to the link before this returns; refusals
-    /// go to <paramref name="failed"/>. See <see cref="SubscriptionRestore"/>.
+    /// Brings a new link's session up to date before the link takes other writes, every packet handed to the link before
+    /// this returns. Without a session every filter is subscribed again; with one, the filters the session has not
+    /// confirmed (declared or upgraded while offline, or unanswered when the last link dropped) are, after an UNSUBSCRIBE
+    /// for each filter that went meanwhile. Refusals go to <paramref name="failed"/>. See <see cref="SubscriptionRestore"/>.
     /// </summary>
-    public Task RestoreAsync(MqttLink link, Action<string, Exception> failed, CancellationToken cancellationToken) =>
-        SubscriptionRestore.Start(_subscriptions.Snapshot(), link, failed, cancellationToken);
+    public Task RestoreAsync(MqttLink link, bool sessionPresent, Action<string, Exception> failed, CancellationToken cancellationToken)
+    {
+        var (subscribe, unsubscribe) = _subscriptions.ForNewLink(sessionPresent);
+        foreach (var filter in unsubscribe)
+        {
+            _ = SendUnsubscribeAsync(link, filter);
+        }
+
+        return SubscriptionRestore.Start(subscribe, link, failed, cancellationToken);
+    }
+
+    /// <summary>The link is ready: unsubscribes what went between <see cref="RestoreAsync"/> and now (nobody else saw a ready link).</summary>
+    public void OnReady(MqttLink link)
+    {
+        if (_links.Ready != link)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (var filter in _subscriptions.TakeGone())
+            {
+                _ = SendUnsubscribeAsync(link, filter);
+            }
+        }
+    }
 
     /// <summary>Stops every sink and forgets held messages (the connection is disposed).</summary>
     public async Task StopAllAsync()

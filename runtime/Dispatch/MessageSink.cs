@@ -10,6 +10,15 @@ internal abstract class MessageSink
     /// <summary>The filter as the application declared it (with any <c>$share/group/</c> prefix).</summary>
     public string Filter { get; }
 
+    private volatile bool _established;
+
+    /// <summary>Whether the call that made this subscription returned it (a later failure to subscribe is then reported as SubscriptionFailed).</summary>
+    public bool Established
+    {
+        get => _established;
+        set => _established = value;
+    }
+
     /// <summary>Whether the handler takes the <see cref="MqttMessageContext"/>; when not, none is built for it.</summary>
     public abstract bool NeedsContext { get; }
 

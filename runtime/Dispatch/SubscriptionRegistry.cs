@@ -26,6 +26,12 @@ internal sealed class SubscriptionRegistry
     private readonly Dictionary<uint, FilterEntry> _byIdentifier = [];
     private uint _lastIdentifier;
 
+    /// <summary>
+    /// Filters whose last subscription went while the broker may still hold them and no UNSUBSCRIBE was written (the
+    /// connection was down, or between links): the next link of the same session unsubscribes them.
+    /// </summary>
+    private readonly HashSet<string> _gone = new(StringComparer.Ordinal);
+
     /// <summary>How many messages walk the trie without remembering, after the memory filled up with topics seen once.</summary>
     private const int WalkOnlyAfterAFill = 64 * RememberedTopics;
 
@@ -72,6 +78,7 @@ internal sealed class SubscriptionRegistry
                 if (mustSubscribe)
                 {
                     entry.Options = entry.Options with { Qos = options.Qos };
+                    entry.Changed();
                 }
 
                 entry.Sinks = [.. entry.Sinks, sink];
@@ -85,14 +92,19 @@ internal sealed class SubscriptionRegistry
             _byFilter.Add(filter, entry);
             _byIdentifier[entry.Identifier] = entry;
             _trie.Add(matchFilter, entry);
+            _gone.Remove(filter); // its SUBSCRIBE replaces whatever the broker still holds
             Forget();
             mustSubscribe = true;
             return entry;
         }
     }
 
-    /// <summary>Removes a sink; returns true when it was the filter's last one (the broker subscription should go).</summary>
-    public bool Remove(FilterEntry entry, MessageSink sink)
+    /// <summary>
+    /// Removes a sink; returns true when it was the filter's last one (the broker subscription should go). Unless
+    /// <paramref name="brokerHoldsNone"/>, the filter is then recorded as gone until <see cref="TakeGone(string)"/> or
+    /// <see cref="TakeGone()"/> takes it to unsubscribe.
+    /// </summary>
+    public bool Remove(FilterEntry entry, MessageSink sink, bool brokerHoldsNone = false)
     {
         lock (_gate)
         {
@@ -106,7 +118,49 @@ internal sealed class SubscriptionRegistry
             _byFilter.Remove(entry.Filter);
             _byIdentifier.Remove(entry.Identifier);
             _trie.Remove(entry.MatchFilter, entry);
+            if (!brokerHoldsNone)
+            {
+                _gone.Add(entry.Filter);
+            }
+
             return true;
+        }
+    }
+
+    /// <summary>Takes <paramref name="filter"/> from the gone filters; true when it was there (the caller unsubscribes it).</summary>
+    public bool TakeGone(string filter)
+    {
+        lock (_gate)
+        {
+            return _gone.Remove(filter);
+        }
+    }
+
+    /// <summary>Takes every gone filter (to unsubscribe on a link of the same session).</summary>
+    public string[] TakeGone()
+    {
+        lock (_gate)
+        {
+            if (_gone.Count == 0)
+            {
+                return [];
+            }
+
+            string[] gone = [.. _gone];
+            _gone.Clear();
+            return gone;
+        }
+    }
+
+    /// <summary>Records <paramref name="filter"/> as gone again (its UNSUBSCRIBE was lost with the link), unless it was subscribed again meanwhile.</summary>
+    public void StillGone(string filter)
+    {
+        lock (_gate)
+        {
+            if (!_byFilter.ContainsKey(filter))
+            {
+                _gone.Add(filter);
+            }
         }
     }
 
@@ -188,12 +242,37 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>The filters to restore after the broker lost the session.</summary>
+    /// <summary>Every filter (to stop their sinks).</summary>
     public FilterEntry[] Snapshot()
     {
         lock (_gate)
         {
             return [.. _byFilter.Values];
+        }
+    }
+
+    /// <summary>
+    /// What a new link must send before anything else. Without a session (<paramref name="sessionPresent"/> false) the
+    /// broker holds none of the filters: all of them, and nothing to unsubscribe. With one, the filters whose SUBSCRIBE
+    /// the session has not confirmed at their current options (declared or upgraded while offline, or unanswered when
+    /// the last link dropped), and the filters gone meanwhile.
+    /// </summary>
+    public (FilterEntry[] Subscribe, string[] Unsubscribe) ForNewLink(bool sessionPresent)
+    {
+        lock (_gate)
+        {
+            if (!sessionPresent)
+            {
+                _gone.Clear();
+                foreach (var entry in _byFilter.Values)
+                {
+                    entry.Unconfirm();
+                }
+
+                return ([.. _byFilter.Values], []);
+            }
+
+            return ([.. _byFilter.Values.Where(static entry => !entry.Confirmed)], TakeGone());
         }
     }
 
@@ -211,6 +290,32 @@ internal sealed class SubscriptionRegistry
         public MessageSink[] Sinks { get; set; } = [];
 
         private Restore? _restore;
+
+        // The options' version (raised by a QoS upgrade) and the highest version a broker's SUBACK accepted in this session.
+        private int _version = 1;
+        private int _confirmed;
+
+        /// <summary>Whether the session's broker accepted a SUBSCRIBE with the current options.</summary>
+        public bool Confirmed => Volatile.Read(ref _confirmed) >= Volatile.Read(ref _version);
+
+        /// <summary>The current options' version, read before the options a SUBSCRIBE sends (see <see cref="Confirm"/>).</summary>
+        public int Version => Volatile.Read(ref _version);
+
+        /// <summary>The options changed (under the registry's lock, after they were set): the broker must be asked again.</summary>
+        public void Changed() => Interlocked.Increment(ref _version);
+
+        /// <summary>A new session holds none of the filters.</summary>
+        public void Unconfirm() => Volatile.Write(ref _confirmed, 0);
+
+        /// <summary>A SUBSCRIBE sent at options version <paramref name="version"/> was accepted.</summary>
+        public void Confirm(int version)
+        {
+            var confirmed = Volatile.Read(ref _confirmed);
+            while (version > confirmed && Interlocked.CompareExchange(ref _confirmed, version, confirmed) is var seen && seen != confirmed)
+            {
+                confirmed = seen;
+            }
+        }
 
         /// <summary>
         /// The SUBSCRIBE a restore sent for this filter on <paramref name="link"/>, if it did: a call waiting to subscribe

@@ -3,8 +3,10 @@ using TypedMqtt.Link;
 namespace TypedMqtt.Dispatch;
 
 /// <summary>
-/// Subscribes a connection's filters again on a new link whose broker knows none of them (a connect without a session,
-/// or the first connect of a connection whose subscriptions were declared before it opened).
+/// Subscribes a connection's filters on a new link whose broker lacks them: all of them after a connect without a
+/// session (or the first connect of a connection whose subscriptions were declared before it opened), the ones the
+/// session has not confirmed after a connect with one (declared or upgraded while offline, or unanswered when the last
+/// link dropped).
 /// <para>
 /// Every SUBSCRIBE is handed to the link before <see cref="Start"/> returns, in order, and the link's send lock is first
 /// come, first served, so they are written before anything the caller lets the link write afterwards: a queued publish
@@ -15,7 +17,8 @@ namespace TypedMqtt.Dispatch;
 /// <para>
 /// The answers come in one round trip. Each waits without a timeout of its own (the broker answers them in turn, with
 /// each one's retained messages), and those left fail together once no answer came for a whole request timeout.
-/// Refusals go to the failure callback; a lost link reports nothing (the next link restores again).
+/// Refusals go to the failure callback, for filters with a subscription whose call has returned (a call still waiting
+/// throws the refusal instead); a lost link reports nothing (the next link restores again).
 /// </para>
 /// </summary>
 internal sealed class SubscriptionRestore
@@ -116,9 +119,13 @@ internal sealed class SubscriptionRestore
         catch (Exception) when (_link.IsLost)
         {
         }
-        catch (Exception e)
+        catch (Exception e) when (Array.Exists(entry.Sinks, static sink => sink.Established))
         {
+            // A call still waiting for this SUBSCRIBE throws it instead: reported once.
             _failed(entry.Filter, e);
+        }
+        catch (Exception)
+        {
         }
 #pragma warning restore CA1031
     }

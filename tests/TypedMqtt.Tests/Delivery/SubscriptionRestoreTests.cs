@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using TypedMqtt.Tests.Infrastructure;
 using Xunit.Abstractions;
+using static TypedMqtt.Tests.Infrastructure.Outage;
 
 namespace TypedMqtt.Tests.Delivery;
 
@@ -10,24 +11,15 @@ namespace TypedMqtt.Tests.Delivery;
 /// A reconnect without a session: the broker has forgotten the connection's subscriptions, and the client subscribes
 /// them again. The SUBSCRIBEs go out before anything queued during the outage (a publish to the connection's own topic,
 /// or a request whose reply topic it subscribes, would otherwise reach the broker while nobody is subscribed and be
-/// dropped), each filter once (a subscription declared while offline is sent by its own call only: sent twice, the
-/// broker would deliver its retained messages twice), and all of them in one round trip, not one each.
+/// dropped), each filter once (a subscription declared while offline goes with the others, and its call awaits that
+/// SUBSCRIBE: sent twice, the broker would deliver its retained messages twice), and all of them in one round trip, not
+/// one each. <see cref="KeptSessionSubscriptionTests"/> has the reconnects to a kept session.
 /// </summary>
 public sealed class SubscriptionRestoreTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
-
     /// <summary>A connection through <paramref name="proxy"/>, clean start, reconnecting every 50-100 ms; a connect attempt gives up after 1 s.</summary>
     private static Task<MqttConnection> ConnectAsync(TcpProxy proxy, string clientId) =>
         FastReconnect.ConnectAsync($"{proxy.Address}?clientId={clientId}&connectTimeout=1");
-
-    /// <summary>Takes the connection offline and keeps it there: the link is reset and new connects go unanswered until <see cref="TcpProxy.PassThrough"/>.</summary>
-    private static async Task GoOfflineAsync(TcpProxy proxy, MqttConnection connection)
-    {
-        proxy.Blackhole();
-        proxy.Reset();
-        await WaitUntilAsync(() => !connection.IsConnected, () => "the connection noticed the reset");
-    }
 
     [Fact]
     public async Task Subscriptions_are_sent_again_before_what_was_queued_during_the_outage_and_each_filter_once()
@@ -310,16 +302,6 @@ public sealed class SubscriptionRestoreTests(ITestOutputHelper output)
         foreach (var subscription in subscriptions)
         {
             await subscription.DisposeAsync();
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < Wait, "Timed out waiting until " + what());
-            await Task.Delay(10);
         }
     }
 }

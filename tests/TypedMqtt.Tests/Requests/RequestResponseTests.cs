@@ -45,6 +45,39 @@ public sealed class RequestResponseTests(Xunit.Abstractions.ITestOutputHelper ou
     [Fact]
     public Task Cancellation_ends_the_call_without_a_timeout() => RequestScenarios.CancellationAsync(_broker.Address);
 
+    /// <summary>
+    /// A requester whose link drops (no session kept): a call made while it is offline is answered once it is back. Twenty
+    /// other subscriptions come before its response subscription; restored one round trip each after the queue drained,
+    /// the request would reach the responder first and the reply would find nobody subscribed to it.
+    /// </summary>
+    [Fact]
+    public async Task A_call_made_while_the_requester_is_offline_is_answered_after_the_reconnect()
+    {
+        var fleet = RequestScenarios.NewFleet();
+        await using var responder = await DeviceRpcClient.ConnectAsync(_broker.Address);
+        await using var serving = await responder.ServeRebootAsync((_, device, command, _) => RequestScenarios.Echo(fleet, device, command));
+        await using var proxy = new TcpProxy(_broker.Port);
+        await using var connection = await FastReconnect.ConnectAsync($"{proxy.Address}?clientId=rq-{fleet}&connectTimeout=1");
+        var requester = new DeviceRpcClient(connection);
+        var others = new List<MqttSubscription>();
+        for (var i = 0; i < 20; i++)
+        {
+            others.Add(await connection.SubscribeAsync($"test/other/{fleet}/{i}", (_, _, _) => Task.CompletedTask));
+        }
+
+        Assert.Equal(new RebootResult("d1", "a", 1, "r"), await requester.RebootAsync(fleet, "d1", new RebootCommand(1, "a"), RequestScenarios.Wait));
+        await Outage.GoOfflineAsync(proxy, connection);
+        var call = requester.RebootAsync(fleet, "d2", new RebootCommand(2, "b"), RequestScenarios.Wait);
+        await proxy.PassThrough();
+
+        Assert.Equal(new RebootResult("d2", "b", 2, "r"), await call);
+        Assert.Equal((2L, 0L), (connection.Statistics.Requests, connection.Statistics.RequestTimeouts));
+        foreach (var other in others)
+        {
+            await other.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task A_persistent_responder_restarted_mid_stream_answers_what_waited_for_it()
     {
