@@ -266,7 +266,9 @@ internal sealed class SubscriptionRegistry
                 _gone.Clear();
                 foreach (var entry in _byFilter.Values)
                 {
-                    entry.Unconfirm();
+                    // A new version, not a cleared confirmation: a SUBACK the last session sent, read late, confirms
+                    // an older version and so cannot confirm the filter in this session.
+                    entry.Changed();
                 }
 
                 return ([.. _byFilter.Values], []);
@@ -301,11 +303,8 @@ internal sealed class SubscriptionRegistry
         /// <summary>The current options' version, read before the options a SUBSCRIBE sends (see <see cref="Confirm"/>).</summary>
         public int Version => Volatile.Read(ref _version);
 
-        /// <summary>The options changed (under the registry's lock, after they were set): the broker must be asked again.</summary>
+        /// <summary>The options changed (under the registry's lock, after they were set), or a new session holds none of the filters: the broker must be asked again.</summary>
         public void Changed() => Interlocked.Increment(ref _version);
-
-        /// <summary>A new session holds none of the filters.</summary>
-        public void Unconfirm() => Volatile.Write(ref _confirmed, 0);
 
         /// <summary>A SUBSCRIBE sent at options version <paramref name="version"/> was accepted.</summary>
         public void Confirm(int version)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using TypedMqtt.Dispatch;
 using TypedMqtt.Tests.Infrastructure;
@@ -69,8 +68,8 @@ public sealed class RememberedTopicTests(MosquittoFixture fixture)
     public void More_topics_than_are_remembered_still_reach_exactly_their_sinks_every_time()
     {
         var registry = new SubscriptionRegistry();
-        var byDevice = new Sink("fleet/+/status");
-        var everything = new Sink("fleet/#");
+        var byDevice = new NullSink("fleet/+/status");
+        var everything = new NullSink("fleet/#");
         registry.Add(byDevice.Filter, byDevice.Filter, MqttSubscriptionOptions.Default, byDevice, out _);
         var everythingEntry = registry.Add(everything.Filter, everything.Filter, MqttSubscriptionOptions.Default, everything, out _);
         var topics = Enumerable.Range(0, SubscriptionRegistry.RememberedTopics + 500).Select(i => i % 3 == 0 ? $"fleet/d{i}/status" : $"fleet/d{i}/other").ToArray();
@@ -96,14 +95,5 @@ public sealed class RememberedTopicTests(MosquittoFixture fixture)
         Assert.Empty(sinks);
         registry.Collect("fleet/d0/status", scratch, sinks);
         Assert.Equal([byDevice], sinks);
-    }
-
-    private sealed class Sink(string filter) : MessageSink(filter)
-    {
-        public override bool NeedsContext => false;
-
-        public override ValueTask DeliverAsync(string topic, ReadOnlySequence<byte> payload, MqttMessageContext? context) => ValueTask.CompletedTask;
-
-        public override ValueTask StopAsync() => ValueTask.CompletedTask;
     }
 }
