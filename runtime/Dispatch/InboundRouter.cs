@@ -296,12 +296,27 @@ internal sealed class InboundRouter
         }
     }
 
-    /// <summary>Sends UNSUBSCRIBE (never faults); lost with the link, the filter is gone again for the next link.</summary>
+    /// <summary>Sends UNSUBSCRIBE (never faults); lost with the link (or stalled past the request timeout), the filter is gone again for the next link.</summary>
     private async Task SendUnsubscribeAsync(MqttLink link, string filter)
     {
-        if (!await UnsubscribeAsync(link, filter).ConfigureAwait(false))
+        if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Unsubscribe(filter, link.Settings.Version5) > maximum)
+        {
+            // MQTT-3.2.2-15: never sent. Its SUBSCRIBE is larger still, so no connection to this server could have made it.
+            return;
+        }
+
+        try
+        {
+            await link.RequestAsync<MqttUnsubAckPacket>(new MqttUnsubscribePacket { TopicFilters = [filter] }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MqttCommunicationException or MqttProtocolViolationException or ObjectDisposedException or OperationCanceledException)
         {
             _subscriptions.StillGone(filter);
+            if (_links.Ready is { } next && next != link)
+            {
+                // The answer was awaited past the next link's restore (a request timeout): that link unsubscribes it now.
+                await UnsubscribeGoneAsync(filter).ConfigureAwait(false);
+            }
         }
     }
 
@@ -374,51 +389,31 @@ internal sealed class InboundRouter
         return new MqttOperationException($"Subscribing to '{entry.Filter}' failed: the broker answered with a malformed SUBACK ({why}). The connection is closed as a protocol error.", 0x82);
     }
 
-    /// <summary>Sends UNSUBSCRIBE; false when the link dropped (or stalled past the request timeout) before the answer.</summary>
-    private static async Task<bool> UnsubscribeAsync(MqttLink link, string filter)
-    {
-        if (link.Settings.ServerMaximumPacketSize is { } maximum && PacketSizes.Unsubscribe(filter, link.Settings.Version5) > maximum)
-        {
-            // MQTT-3.2.2-15: never sent. Its SUBSCRIBE is larger still, so no connection to this server could have made it.
-            return true;
-        }
-
-        try
-        {
-            await link.RequestAsync<MqttUnsubAckPacket>(new MqttUnsubscribePacket { TopicFilters = [filter] }, CancellationToken.None).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is MqttCommunicationException or MqttProtocolViolationException or ObjectDisposedException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>
     /// Brings a new link's session up to date before the link takes other writes, every packet handed to the link before
-    /// this returns. Without a session every filter is subscribed again; with one, the filters the session has not
-    /// confirmed (declared or upgraded while offline, or unanswered when the last link dropped) are, after an UNSUBSCRIBE
-    /// for each filter that went meanwhile. Refusals go to <paramref name="failed"/>. See <see cref="SubscriptionRestore"/>.
+    /// this returns. Without a session every filter is subscribed again; with one, each filter that went meanwhile is
+    /// unsubscribed, then the filters the session has not confirmed (declared or upgraded while offline, or unanswered
+    /// when the last link dropped) are subscribed. Refusals go to <paramref name="failed"/>. See <see cref="SubscriptionRestore"/>.
     /// </summary>
     public Task RestoreAsync(MqttLink link, bool sessionPresent, Action<string, Exception> failed, CancellationToken cancellationToken)
     {
-        var (subscribe, unsubscribe) = _subscriptions.ForNewLink(sessionPresent);
-        foreach (var filter in unsubscribe)
-        {
-            _ = SendUnsubscribeAsync(link, filter);
-        }
-
+        var subscribe = _subscriptions.ForNewLink(sessionPresent);
+        UnsubscribeGone(link);
         return SubscriptionRestore.Start(subscribe, link, failed, cancellationToken);
     }
 
     /// <summary>The link is ready: unsubscribes what went between <see cref="RestoreAsync"/> and now (nobody else saw a ready link).</summary>
     public void OnReady(MqttLink link)
     {
-        if (_links.Ready != link)
+        if (_links.Ready == link)
         {
-            return;
+            UnsubscribeGone(link);
         }
+    }
 
+    /// <summary>Hands an UNSUBSCRIBE for every gone filter to <paramref name="link"/>, under the lock Add takes (see <see cref="UnsubscribeGoneAsync"/>).</summary>
+    private void UnsubscribeGone(MqttLink link)
+    {
         lock (_gate)
         {
             foreach (var filter in _subscriptions.TakeGone())

@@ -252,29 +252,29 @@ internal sealed class SubscriptionRegistry
     }
 
     /// <summary>
-    /// What a new link must send before anything else. Without a session (<paramref name="sessionPresent"/> false) the
-    /// broker holds none of the filters: all of them, and nothing to unsubscribe. With one, the filters whose SUBSCRIBE
-    /// the session has not confirmed at their current options (declared or upgraded while offline, or unanswered when
-    /// the last link dropped), and the filters gone meanwhile.
+    /// The filters a new link must subscribe before anything else. Without a session (<paramref name="sessionPresent"/>
+    /// false) the broker holds none: all of them, and nothing is left to unsubscribe. With one, the filters whose
+    /// SUBSCRIBE the session has not confirmed at their current options (declared or upgraded while offline, or
+    /// unanswered when the last link dropped); the gone filters stay for <see cref="TakeGone()"/>.
     /// </summary>
-    public (FilterEntry[] Subscribe, string[] Unsubscribe) ForNewLink(bool sessionPresent)
+    public FilterEntry[] ForNewLink(bool sessionPresent)
     {
         lock (_gate)
         {
-            if (!sessionPresent)
+            if (sessionPresent)
             {
-                _gone.Clear();
-                foreach (var entry in _byFilter.Values)
-                {
-                    // A new version, not a cleared confirmation: a SUBACK the last session sent, read late, confirms
-                    // an older version and so cannot confirm the filter in this session.
-                    entry.Changed();
-                }
-
-                return ([.. _byFilter.Values], []);
+                return [.. _byFilter.Values.Where(static entry => !entry.Confirmed)];
             }
 
-            return ([.. _byFilter.Values.Where(static entry => !entry.Confirmed)], TakeGone());
+            _gone.Clear();
+            foreach (var entry in _byFilter.Values)
+            {
+                // A new version, not a cleared confirmation: a SUBACK the last session sent, read late, confirms an
+                // older version and so cannot confirm the filter in this session.
+                entry.Changed();
+            }
+
+            return [.. _byFilter.Values];
         }
     }
 

@@ -25,34 +25,7 @@ public sealed class KeptSessionSubscriptionTests
         await using var broker = await EmbeddedMqttBroker.StartAsync();
         await using var proxy = new TcpProxy(broker.Port);
         var id = "kept-" + Guid.NewGuid().ToString("N")[..8];
-        var seen = new ConcurrentQueue<string>();
-        broker.Server.InterceptingSubscriptionAsync += e =>
-        {
-            if (e.ClientId == id)
-            {
-                seen.Enqueue("SUBSCRIBE " + e.TopicFilter.Topic);
-            }
-
-            return Task.CompletedTask;
-        };
-        broker.Server.InterceptingUnsubscriptionAsync += e =>
-        {
-            if (e.ClientId == id)
-            {
-                seen.Enqueue("UNSUBSCRIBE " + e.Topic);
-            }
-
-            return Task.CompletedTask;
-        };
-        broker.Server.InterceptingPublishAsync += e =>
-        {
-            if (e.ClientId == id)
-            {
-                seen.Enqueue("PUBLISH " + e.ApplicationMessage.Topic);
-            }
-
-            return Task.CompletedTask;
-        };
+        var seen = BrokerLog.Record(broker, id);
 
         await using var connection = await ConnectKeptAsync(proxy, id);
         var states = new ConcurrentQueue<string>();
@@ -138,6 +111,7 @@ public sealed class KeptSessionSubscriptionTests
             return Task.CompletedTask;
         };
 
+        var seen = BrokerLog.Record(broker, id);
         await using var connection = await FastReconnect.ConnectAsync($"{proxy.Address}?clientId={id}&connectTimeout=1");
         var failures = new ConcurrentQueue<string>();
         connection.SubscriptionFailed += (_, e) => failures.Enqueue(e.Filter);
@@ -153,6 +127,30 @@ public sealed class KeptSessionSubscriptionTests
         await WaitUntilAsync(() => !failures.IsEmpty, () => "the returned subscription's refusal was raised");
         await Task.Delay(200); // a second event would come with the first: both answers are in one SUBACK round trip
         Assert.Equal([$"{id}/returned/refused"], failures);
+        Assert.DoesNotContain(seen, s => s.StartsWith("UNSUBSCRIBE", StringComparison.Ordinal)); // a refused filter is held by no broker
+    }
+
+    /// <summary>
+    /// An UNSUBSCRIBE lost with the link (the proxy resets the connection on its first byte, so the broker never reads
+    /// it) is sent again on the kept session's next link: the broker still holds the subscription.
+    /// </summary>
+    [Fact]
+    public async Task An_UNSUBSCRIBE_lost_with_the_link_is_sent_again_on_the_kept_session_s_next_link()
+    {
+        await using var broker = await EmbeddedMqttBroker.StartAsync();
+        await using var proxy = new TcpProxy(broker.Port);
+        var id = "kept-" + Guid.NewGuid().ToString("N")[..8];
+        var seen = BrokerLog.Record(broker, id);
+        await using var connection = await ConnectKeptAsync(proxy, id);
+        var states = new ConcurrentQueue<string>();
+        connection.StateChanged += (_, e) => states.Enqueue(e.Reason);
+        var dropped = await connection.SubscribeAsync($"{id}/dropped", (_, _, _) => Task.CompletedTask);
+
+        proxy.CutAfterBytes(ProxyDirection.ClientToServer, 0);
+        await dropped.DisposeAsync().AsTask().WaitAsync(Wait);
+
+        await WaitUntilAsync(() => seen.Contains($"UNSUBSCRIBE {id}/dropped"), () => $"the UNSUBSCRIBE was sent again on the next link (the broker saw [{string.Join(", ", seen)}]; states [{string.Join("; ", states)}])");
+        Assert.Contains("connected, session resumed", states);
     }
 
     /// <summary>
